@@ -1,0 +1,99 @@
+//! What the engine knows about a step: identity, ordering, parameters and policies.
+//!
+//! A [`StepSpec`] is fully resolved: templates are expanded, fan-out is done, and parameters are
+//! plain JSON. The engine never interprets `kind` or `params`; it hands them to the action
+//! registered for the kind.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Stable identity of a step instance, e.g. `register-argocd` or `install/ms-02-2`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StepId(pub String);
+
+impl StepId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for StepId {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+/// How often and how patiently a step is retried after a transient error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Total attempts, including the first one. `1` means no retry.
+    pub attempts: u32,
+    /// Delay before the second attempt.
+    #[serde(with = "duration_millis")]
+    pub initial_backoff: Duration,
+    /// Upper bound of any single delay.
+    #[serde(with = "duration_millis")]
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 1,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One resolved step instance of the run's DAG.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepSpec {
+    pub id: StepId,
+    /// The operator-facing number: `12`, or `9/ms-02-2` for one machine of a fanned-out step.
+    pub number: String,
+    /// Position in the global order; fan-out instances share the number of their template.
+    pub ordinal: u32,
+    /// Short human title, e.g. "Register Harvester with Argo CD".
+    pub name: String,
+    /// Phase number; every step of a later phase waits for all steps of earlier phases.
+    pub phase: u32,
+    /// Built-in action that runs this step.
+    pub kind: String,
+    /// The machine (or other inventory item) this instance was fanned out for.
+    pub item: Option<String>,
+    /// Resolved, non-secret parameters. Secrets appear by reference only.
+    pub params: serde_json::Value,
+    /// Explicit dependencies (in the same or an earlier phase).
+    pub needs: Vec<StepId>,
+    #[serde(with = "duration_millis")]
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+mod duration_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
