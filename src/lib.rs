@@ -1,1 +1,6 @@
+//! genesis: bootstrap phases 2–4 of a bare-metal lab, from a single-node Platform cluster to
+//! Harvester on three machines and a three-node HA Platform.
 
+pub mod actions;
+pub mod inputs;
+pub mod secrets;

@@ -1,0 +1,3 @@
+//! Step kinds, grouped by the system they act on.
+
+pub mod catalog;

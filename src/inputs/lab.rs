@@ -1,0 +1,243 @@
+//! The lab inventory (`hardware/lab.yaml`): networks, endpoints, the Platform node, the
+//! machines to provision and the VMs to create.
+//!
+//! Fields that later checks must point at are `Spanned`, so a diagnostic can name their line.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+/// The whole inventory.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lab {
+    /// Version of this file's format; only `1` exists.
+    pub schema: Spanned<u32>,
+    /// A short name for the lab, shown in plans and reports.
+    pub name: String,
+    pub networks: Vec<Network>,
+    pub endpoints: Endpoints,
+    pub platform_node: PlatformNode,
+    pub machines: Vec<Machine>,
+    #[serde(default)]
+    pub vm_images: Vec<VmImage>,
+    #[serde(default)]
+    pub vms: Vec<Vm>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub name: Spanned<String>,
+    pub vlan: Spanned<u16>,
+    pub subnet: Spanned<Ipv4Net>,
+    /// The router of the subnet; absent on a network that is not routed.
+    #[serde(default)]
+    pub gateway: Option<Spanned<Ipv4Addr>>,
+    /// What the network is for, in a few words.
+    pub purpose: String,
+    /// Whether traffic leaves the VLAN; a storage-only VLAN is not routed.
+    #[serde(default = "yes")]
+    pub routed: bool,
+    /// Whether VMs may attach to this network.
+    #[serde(default = "yes")]
+    pub vm_attachable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoints {
+    pub platform: PlatformEndpoint,
+    pub tinkerbell: TinkerbellEndpoint,
+    pub harvester: HarvesterEndpoint,
+    pub argocd: ArgocdEndpoint,
+    pub pxe: PxeEndpoint,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformEndpoint {
+    /// The kubeconfig context that reaches the single-node Platform cluster.
+    pub context: String,
+    /// A kubeconfig file; absent means `KUBECONFIG` or `~/.kube/config`.
+    #[serde(default)]
+    pub kubeconfig: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TinkerbellEndpoint {
+    /// Namespace of Tinkerbell's and Rufio's objects.
+    pub namespace: String,
+    /// The address and port the Tinkerbell metadata service answers on, as seen from the
+    /// machines (the Harvester installer fetches its configuration there).
+    pub metadata_url: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HarvesterEndpoint {
+    pub hostname: String,
+    /// The cluster's virtual IP on the management network.
+    pub vip: Spanned<Ipv4Addr>,
+    pub network: Spanned<String>,
+    pub api_port: u16,
+    /// Harvester release to install.
+    pub version: String,
+    /// Public keys allowed to log in as `rancher` on the nodes (the private half is a secret).
+    #[serde(default)]
+    pub ssh_authorized_keys: Vec<String>,
+    pub dns_servers: Vec<Spanned<Ipv4Addr>>,
+    #[serde(default)]
+    pub ntp_servers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgocdEndpoint {
+    pub namespace: String,
+    /// The name Argo CD shows for the Harvester cluster.
+    pub cluster_name: String,
+    /// Argo CD's API, to read its own view of the cluster when a token is configured.
+    #[serde(default)]
+    pub api_url: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PxeEndpoint {
+    /// Where the Harvester boot artifacts are served over HTTP(S).
+    pub base_url: Spanned<String>,
+    pub artifacts: Vec<Artifact>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    /// What the artifact is: `iso`, `kernel`, `initrd` or `rootfs`.
+    pub role: Spanned<String>,
+    /// File name below `base_url`.
+    pub file: String,
+    /// Expected size in bytes, checked by preflight when given.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Expected SHA-256, checked by preflight when given.
+    #[serde(default)]
+    pub sha256: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformNode {
+    pub hostname: Spanned<String>,
+    pub network: Spanned<String>,
+    pub ip: Spanned<Ipv4Addr>,
+}
+
+/// How a machine enters the Harvester cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The first node: installs in create mode and makes the cluster.
+    Create,
+    /// Every other node: installs in join mode through the VIP.
+    Join,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    pub hostname: Spanned<String>,
+    pub role: Spanned<Role>,
+    pub network: Spanned<String>,
+    pub ip: Spanned<Ipv4Addr>,
+    /// MAC of the NIC that PXE-boots; Tinkerbell recognises the machine by it.
+    pub pxe_mac: Spanned<String>,
+    /// Interface name for the management network (`hwAddr` is used when absent).
+    #[serde(default)]
+    pub interface: Option<String>,
+    pub bmc: Bmc,
+    pub install_disk: Spanned<String>,
+    #[serde(default)]
+    pub data_disk: Option<Spanned<String>>,
+    /// Whether the firmware boots UEFI (sets the DHCP `uefi` flag and EFI one-time boot).
+    #[serde(default = "yes")]
+    pub uefi: bool,
+}
+
+/// BMC protocols that Rufio speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BmcProtocol {
+    Redfish,
+    Ipmi,
+    IntelAmt,
+}
+
+impl BmcProtocol {
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Redfish => 443,
+            Self::Ipmi => 623,
+            Self::IntelAmt => 16992,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bmc {
+    pub address: Spanned<Ipv4Addr>,
+    pub protocol: BmcProtocol,
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Skip TLS verification towards this BMC only (self-signed BMC certificates).
+    #[serde(default)]
+    pub insecure_tls: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vm {
+    pub name: Spanned<String>,
+    pub namespace: String,
+    pub network: Spanned<String>,
+    pub mac: Spanned<String>,
+    pub cpu_cores: u32,
+    /// Guest memory, in Kubernetes quantity form (`16Gi`).
+    pub memory: Spanned<String>,
+    /// Root disk size, in Kubernetes quantity form (`40Gi`).
+    pub disk: Spanned<String>,
+    /// Name of the `VirtualMachineImage` the root disk is cloned from.
+    pub image: Spanned<String>,
+}
+
+/// A VM boot image that Harvester downloads.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmImage {
+    pub name: Spanned<String>,
+    pub namespace: String,
+    pub display_name: String,
+    pub url: Spanned<String>,
+}
+
+impl Lab {
+    pub fn network(&self, name: &str) -> Option<&Network> {
+        self.networks
+            .iter()
+            .find(|network| network.name.value == name)
+    }
+
+    pub fn machines_with_role(&self, role: Role) -> impl Iterator<Item = &Machine> {
+        self.machines
+            .iter()
+            .filter(move |machine| machine.role.value == role)
+    }
+}
