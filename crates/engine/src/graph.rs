@@ -97,12 +97,19 @@ impl Graph {
         let edges = steps.iter().enumerate().flat_map(|(position, step)| {
             step.needs
                 .iter()
-                .filter_map(|need| index.get(need).map(|&need_position| (position, need_position)))
+                .filter_map(|need| {
+                    index
+                        .get(need)
+                        .map(|&need_position| (position, need_position))
+                })
                 .collect::<Vec<_>>()
         });
         for cycle in find_cycles(steps.len(), edges) {
             errors.push(GraphError::Cycle(
-                cycle.into_iter().map(|node| steps[node].id.clone()).collect(),
+                cycle
+                    .into_iter()
+                    .map(|node| steps[node].id.clone())
+                    .collect(),
             ));
         }
 
@@ -257,7 +264,10 @@ pub fn find_cycles(
             continue;
         }
         let members: std::collections::HashSet<NodeIndex> = component.iter().copied().collect();
-        let start = *component.iter().min().expect("component has at least two nodes");
+        let start = *component
+            .iter()
+            .min()
+            .expect("component has at least two nodes");
         let mut path = vec![start];
         let mut position_in_path = HashMap::from([(start, 0usize)]);
         let mut current = start;
@@ -347,9 +357,10 @@ mod tests {
         .expect_err("invalid graph");
         let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert!(messages.contains(&"step id `c` is used by more than one step".to_owned()));
-        assert!(messages.contains(
-            &"step `d` needs `ghost`, which is not a step of this run".to_owned()
-        ));
+        assert!(
+            messages
+                .contains(&"step `d` needs `ghost`, which is not a step of this run".to_owned())
+        );
         assert!(messages.contains(
             &"step `d` (phase 1) needs `e` of the later phase 2; phases run in order".to_owned()
         ));

@@ -3,8 +3,34 @@
 //! It runs a DAG of steps grouped in phases. It knows nothing of Kubernetes, SSH, HTTP or the
 //! terminal: actions are registered by kind, and progress leaves as a stream of events.
 
+pub mod action;
+pub mod events;
+pub mod fingerprint;
 pub mod graph;
+pub mod journal;
+pub mod lock;
+pub mod plan;
+pub mod redact;
+pub mod registry;
+pub mod report;
+pub mod scheduler;
+pub mod select;
+pub mod state_dir;
 pub mod step;
 
+#[cfg(test)]
+mod scheduler_tests;
+
+pub use action::{
+    Action, ActionError, BoxFuture, ErrorClass, ErrorKind, Outputs, PlanContext, PlanOutcome,
+    RunContext,
+};
+pub use events::{Event, EventSender, SkipReason, Stats};
 pub use graph::{Graph, GraphError, find_cycles};
+pub use journal::{Journal, JournalError, JournalState, StepState};
+pub use redact::Scrubber;
+pub use registry::Registry;
+pub use report::{Report, RunOutcome, StepResult};
+pub use scheduler::{EngineError, RunOptions, RunSummary, run};
+pub use select::{SelectError, Selection};
 pub use step::{RetryPolicy, StepId, StepSpec};

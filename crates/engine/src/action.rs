@@ -1,0 +1,444 @@
+//! What a step kind does: one trait with a read-only `plan` half and an idempotent `run` half.
+//!
+//! Actions decide *what* failed ([`ErrorKind`]); whether that is worth retrying is decided in
+//! one place, [`ErrorKind::class`], and how often and how patiently is the step's retry policy,
+//! applied by the scheduler. Actions never sleep-and-retry on their own.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{Event, EventSender, Stream};
+use crate::journal::RecordKind;
+use crate::step::{StepId, StepSpec};
+
+/// A boxed, sendable future: what the object-safe [`Action`] methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The non-secret outputs of a finished step, journaled and replayed to the steps that need it.
+pub type Outputs = serde_json::Map<String, serde_json::Value>;
+
+/// A built-in step kind.
+///
+/// `plan` only observes and says what `run` would do. `run` does it idempotently: repeating a
+/// run that was cut short (see [`RunContext::outcome_unknown`]) must find what the first one
+/// made instead of making it twice.
+pub trait Action: Send + Sync + 'static {
+    fn plan<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        context: &'a PlanContext,
+    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>>;
+
+    fn run<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        context: &'a RunContext,
+    ) -> BoxFuture<'a, Result<Outputs, ActionError>>;
+
+    /// A cheap check that a finished step still holds (`genesis up --verify`).
+    fn verify<'a>(
+        &'a self,
+        _step: &'a StepSpec,
+        _context: &'a PlanContext,
+    ) -> BoxFuture<'a, Result<Verified, ActionError>> {
+        Box::pin(async { Ok(Verified::NotSupported) })
+    }
+}
+
+/// What `run` would do, as honest as the action can be without changing anything.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PlanOutcome {
+    WillChange {
+        summary: String,
+        diff: Option<String>,
+    },
+    NoChange {
+        summary: String,
+    },
+    /// The answer depends on what an earlier step discovers.
+    DependsOnEarlier {
+        what: String,
+    },
+    CannotPreview {
+        why: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verified", rename_all = "snake_case")]
+pub enum Verified {
+    Holds,
+    Drifted { what: String },
+    NotSupported,
+}
+
+/// Whether an error is worth another attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    Transient,
+    Permanent,
+}
+
+/// What failed, as the action saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The step's parameters cannot work (missing field, wrong type).
+    InvalidParams,
+    /// This version of genesis has no action for the step's kind.
+    UnsupportedKind,
+    /// Something the step needs does not exist (a program, a file).
+    NotFound,
+    PermissionDenied,
+    /// A remote endpoint did not answer or dropped the connection.
+    Unreachable,
+    /// A command ran and ended with an exit code that is not a success.
+    CommandFailed,
+    /// The world is in a state the step will not override (an object owned by someone else).
+    Conflict,
+    /// A local input/output error.
+    Io,
+    /// A step or wait deadline passed.
+    Timeout,
+    /// The run was cancelled.
+    Cancelled,
+}
+
+impl ErrorKind {
+    /// The one place that decides what is retried.
+    pub fn class(self) -> ErrorClass {
+        match self {
+            Self::Unreachable | Self::CommandFailed | Self::Io => ErrorClass::Transient,
+            Self::InvalidParams
+            | Self::UnsupportedKind
+            | Self::NotFound
+            | Self::PermissionDenied
+            | Self::Conflict
+            | Self::Timeout
+            | Self::Cancelled => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// A failure of an action, with what failed and the underlying cause.
+#[derive(Debug, Error)]
+#[error("{message}")]
+pub struct ActionError {
+    kind: ErrorKind,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ActionError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub fn with_source(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn class(&self) -> ErrorClass {
+        self.kind.class()
+    }
+
+    /// The message followed by its chain of causes, for the journal and the report.
+    pub fn full_message(&self) -> String {
+        let mut text = self.message.clone();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = self
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static));
+        while let Some(error) = cause {
+            text.push_str(": ");
+            text.push_str(&error.to_string());
+            cause = error.source();
+        }
+        text
+    }
+}
+
+/// What a plan half may look at.
+#[derive(Debug, Clone, Default)]
+pub struct PlanContext {
+    /// Outputs of the needed steps that finished in an earlier run.
+    pub needs: BTreeMap<StepId, Arc<Outputs>>,
+    /// An earlier run announced this step but never recorded how it ended.
+    pub outcome_unknown: bool,
+    pub cancel: CancellationToken,
+}
+
+/// A request from a running step to the journal writer.
+#[derive(Debug)]
+pub(crate) struct JournalRequest {
+    pub record: RecordKind,
+    /// Answered once the record is on disk; `None` when the caller need not wait.
+    pub ack: Option<oneshot::Sender<Result<(), String>>>,
+}
+
+/// How to undo a temporary change, registered by a step while it runs.
+pub(crate) struct Undo {
+    pub what: String,
+    pub undo: Box<dyn FnOnce() -> BoxFuture<'static, Result<(), ActionError>> + Send>,
+}
+
+/// The deadline a step runs under, and who set it.
+#[derive(Clone, Debug)]
+pub struct Deadline {
+    pub at: Instant,
+    /// Human description of who owns the deadline, e.g. "step `a` (timeout 10m)".
+    pub owner: String,
+}
+
+/// What a running step gets from the engine.
+pub struct RunContext {
+    pub(crate) step: StepId,
+    pub(crate) attempt: u32,
+    pub(crate) outcome_unknown: bool,
+    pub(crate) needs: BTreeMap<StepId, Arc<Outputs>>,
+    pub(crate) deadline: Deadline,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) events: EventSender,
+    pub(crate) substate: Arc<Mutex<String>>,
+    pub(crate) undo: Arc<Mutex<Vec<Undo>>>,
+    pub(crate) journal: mpsc::UnboundedSender<JournalRequest>,
+}
+
+impl RunContext {
+    pub fn step(&self) -> &StepId {
+        &self.step
+    }
+
+    /// 1 for the first attempt of this run.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// An earlier attempt (in this run or an earlier one) announced itself but its outcome was
+    /// not recorded: observe the world first and continue from what is there.
+    pub fn outcome_unknown(&self) -> bool {
+        self.outcome_unknown
+    }
+
+    /// Outputs of the steps this one needs, replayed from the journal on resume.
+    pub fn needs(&self) -> &BTreeMap<StepId, Arc<Outputs>> {
+        &self.needs
+    }
+
+    pub fn deadline(&self) -> &Deadline {
+        &self.deadline
+    }
+
+    /// Cancelled when the operator interrupts the run; long waits should select on it.
+    pub fn cancel(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Shows what the step is doing now, e.g. "workflow action 3/5 stream-image".
+    pub fn set_substate(&self, substate: impl Into<String>) {
+        let substate = substate.into();
+        if let Ok(mut current) = self.substate.lock() {
+            current.clone_from(&substate);
+        }
+        self.events.emit(Event::StepProgress {
+            step: self.step.clone(),
+            substate,
+        });
+    }
+
+    /// Records a line of output in the run log (not on the terminal).
+    pub fn output(&self, stream: Stream, line: impl Into<String>) {
+        self.events.emit(Event::StepOutput {
+            step: self.step.clone(),
+            stream,
+            line: line.into(),
+        });
+    }
+
+    /// Journals "about to do `what`" and returns once it is on disk: call it before each side
+    /// effect that a resume must know about.
+    pub async fn intent(&self, what: impl Into<String>) -> Result<(), ActionError> {
+        let (ack, answer) = oneshot::channel();
+        let record = RecordKind::StepIntent {
+            step: self.step.clone(),
+            attempt: self.attempt,
+            what: what.into(),
+        };
+        self.journal
+            .send(JournalRequest {
+                record,
+                ack: Some(ack),
+            })
+            .map_err(|_| ActionError::new(ErrorKind::Cancelled, "the run is shutting down"))?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(ActionError::new(
+                ErrorKind::Io,
+                format!("the journal could not record the intent: {message}"),
+            )),
+            Err(_) => Err(ActionError::new(
+                ErrorKind::Cancelled,
+                "the run is shutting down",
+            )),
+        }
+    }
+
+    /// Registers how to undo a temporary change; the undo runs if the step fails for good.
+    pub fn register_undo<F>(&self, what: impl Into<String>, undo: F)
+    where
+        F: FnOnce() -> BoxFuture<'static, Result<(), ActionError>> + Send + 'static,
+    {
+        if let Ok(mut list) = self.undo.lock() {
+            list.push(Undo {
+                what: what.into(),
+                undo: Box::new(undo),
+            });
+        }
+    }
+
+    /// Waits for `future` under a nested deadline: `limit` if given, never past the step's own
+    /// deadline. Shows "waiting for `what`" as the sub-state, and an expiry names the step and
+    /// the wait that used the time.
+    pub async fn wait<T>(
+        &self,
+        what: &str,
+        limit: Option<Duration>,
+        future: impl Future<Output = Result<T, ActionError>>,
+    ) -> Result<T, ActionError> {
+        self.set_substate(format!("waiting for {what}"));
+        let outer = self.deadline.at;
+        let (at, inner) = match limit {
+            Some(limit) => {
+                let inner = Instant::now() + limit;
+                if inner < outer {
+                    (inner, Some(limit))
+                } else {
+                    (outer, None)
+                }
+            }
+            None => (outer, None),
+        };
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Err(ActionError::new(
+                ErrorKind::Cancelled,
+                format!("cancelled while waiting for {what}"),
+            )),
+            result = tokio::time::timeout_at(at, future) => match result {
+                Ok(result) => result,
+                Err(_) => Err(ActionError::new(ErrorKind::Timeout, match inner {
+                    Some(limit) => format!(
+                        "step `{}`: waiting for {what} took longer than its limit of {}",
+                        self.step,
+                        humantime::format_duration(limit),
+                    ),
+                    None => format!(
+                        "step `{}`: {} expired while waiting for {what}",
+                        self.step, self.deadline.owner,
+                    ),
+                })),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for RunContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunContext")
+            .field("step", &self.step)
+            .field("attempt", &self.attempt)
+            .field("outcome_unknown", &self.outcome_unknown)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stands in for kinds that have no action in this version: fails at once, permanently.
+#[derive(Debug, Default)]
+pub struct UnsupportedKind;
+
+impl UnsupportedKind {
+    fn error(step: &StepSpec) -> ActionError {
+        ActionError::new(
+            ErrorKind::UnsupportedKind,
+            format!(
+                "step kind `{}` cannot run in this version of genesis",
+                step.kind
+            ),
+        )
+    }
+}
+
+impl Action for UnsupportedKind {
+    fn plan<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        _context: &'a PlanContext,
+    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+        Box::pin(async move {
+            Ok(PlanOutcome::CannotPreview {
+                why: Self::error(step).to_string(),
+            })
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        _context: &'a RunContext,
+    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+        Box::pin(async move { Err(Self::error(step)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_few_kinds_are_retried() {
+        assert_eq!(ErrorKind::CommandFailed.class(), ErrorClass::Transient);
+        assert_eq!(ErrorKind::Unreachable.class(), ErrorClass::Transient);
+        assert_eq!(ErrorKind::UnsupportedKind.class(), ErrorClass::Permanent);
+        assert_eq!(ErrorKind::Timeout.class(), ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn full_message_walks_the_causes() {
+        let error = ActionError::with_source(
+            ErrorKind::Io,
+            "could not start `x`",
+            std::io::Error::other("disk on fire"),
+        );
+        assert_eq!(error.to_string(), "could not start `x`");
+        assert_eq!(error.full_message(), "could not start `x`: disk on fire");
+    }
+}

@@ -1,0 +1,874 @@
+//! The journal: append-only NDJSON records under the state directory.
+//!
+//! Each record is written and fsynced before the side effect it announces (the scheduler groups
+//! the records of one scheduling round into one write and one fsync). A crash can tear only the
+//! last line; loading ignores a torn last line, and opening for append cuts it off first, so
+//! the next record starts on a fresh line. A damaged line *before* the last one is real
+//! corruption and is reported, never silently skipped.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::action::{ErrorClass, Outputs};
+use crate::events::SkipReason;
+use crate::fingerprint::{self, Fingerprint};
+use crate::graph::Graph;
+use crate::redact::Scrubber;
+use crate::report::RunOutcome;
+use crate::state_dir;
+use crate::step::{StepId, StepSpec};
+
+/// The journal's file name inside the state directory.
+pub const FILE_NAME: &str = "journal.ndjson";
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// One line of the journal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Milliseconds since the Unix epoch.
+    pub at: u64,
+    #[serde(flatten)]
+    pub kind: RecordKind,
+}
+
+/// What a journal line records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum RecordKind {
+    RunStarted {
+        run: String,
+        host: String,
+        pid: u32,
+        version: String,
+        steps: usize,
+    },
+    /// About to run attempt `attempt` of a step with these inputs.
+    StepAttempt {
+        step: StepId,
+        attempt: u32,
+        fingerprint: Fingerprint,
+        outcome_unknown: bool,
+    },
+    /// An action announced a side effect it is about to cause.
+    StepIntent {
+        step: StepId,
+        attempt: u32,
+        what: String,
+    },
+    StepRetrying {
+        step: StepId,
+        attempt: u32,
+        error: String,
+        delay_ms: u64,
+    },
+    StepSucceeded {
+        step: StepId,
+        attempts: u32,
+        fingerprint: Fingerprint,
+        duration_ms: u64,
+        outputs: Outputs,
+    },
+    StepFailed {
+        step: StepId,
+        attempts: u32,
+        error: String,
+        class: ErrorClass,
+        duration_ms: u64,
+    },
+    StepInterrupted {
+        step: StepId,
+        attempt: u32,
+    },
+    StepSkipped {
+        step: StepId,
+        reason: SkipReason,
+    },
+    UndoRan {
+        step: StepId,
+        what: String,
+        error: Option<String>,
+    },
+    /// `genesis reset`: forget everything known about the step.
+    StepReset {
+        step: StepId,
+    },
+    RunInterrupted {
+        run: String,
+    },
+    RunFinished {
+        run: String,
+        outcome: RunOutcome,
+    },
+}
+
+#[derive(Debug, Error)]
+pub enum JournalError {
+    #[error("could not prepare the state directory {path}")]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not read the journal {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not write the journal {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the journal {path} is damaged at line {line}, before its last record")]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("could not encode a journal record")]
+    Encode(#[source] serde_json::Error),
+}
+
+/// The last thing the journal says about a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Journaled {
+    /// An attempt was announced and nothing after it: the outcome is unknown.
+    Started,
+    Succeeded,
+    Failed,
+    /// The operator interrupted it while it ran: the outcome is unknown.
+    Interrupted,
+    Skipped,
+}
+
+/// What the journal knows about one step.
+#[derive(Clone, Debug)]
+pub struct StepRecord {
+    pub state: Journaled,
+    /// Attempts in the last run that touched the step.
+    pub attempts: u32,
+    /// Fingerprint of the inputs of the last success.
+    pub fingerprint: Option<Fingerprint>,
+    /// Outputs of the last success.
+    pub outputs: Arc<Outputs>,
+    pub error: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub skip_reason: Option<SkipReason>,
+    /// The last side effect the step announced in its last attempt.
+    pub last_intent: Option<String>,
+    pub updated_at: u64,
+}
+
+/// The state of a step as planning sees it: journal compared with the current inputs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum StepState {
+    /// Never ran, was reset, or was skipped.
+    Pending,
+    /// Finished with the same inputs.
+    Done,
+    Failed,
+    /// Finished, but with other inputs (`upstream: Some(id)` when an upstream step's changed).
+    ChangedInputs {
+        upstream: Option<StepId>,
+    },
+    /// Announced but never recorded as finished: its action observes the world first.
+    OutcomeUnknown,
+}
+
+impl StepState {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Done => "done",
+            Self::Failed => "failed",
+            Self::ChangedInputs { .. } => "changed inputs",
+            Self::OutcomeUnknown => "outcome unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for StepState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ChangedInputs {
+                upstream: Some(step),
+            } => write!(f, "changed inputs (upstream `{step}`)"),
+            other => f.write_str(other.label()),
+        }
+    }
+}
+
+/// The last known run, for `genesis status`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunInfo {
+    pub run: String,
+    pub host: String,
+    pub pid: u32,
+    pub started_at: u64,
+    /// `None` while the run has not recorded an end (running, or killed).
+    pub outcome: Option<RunOutcome>,
+    pub ended_at: Option<u64>,
+}
+
+/// Everything the journal says, folded per step.
+#[derive(Clone, Debug, Default)]
+pub struct JournalState {
+    steps: HashMap<StepId, StepRecord>,
+    /// Journaled steps in order of first appearance.
+    order: Vec<StepId>,
+    last_run: Option<RunInfo>,
+    records: usize,
+    torn_tail: bool,
+    /// Byte length of the complete records (what an append keeps).
+    valid_len: u64,
+    /// The last complete record lacks its newline.
+    unterminated: bool,
+}
+
+impl JournalState {
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Number of complete records.
+    pub fn records(&self) -> usize {
+        self.records
+    }
+
+    /// Whether a torn last line was found (and ignored).
+    pub fn torn_tail(&self) -> bool {
+        self.torn_tail
+    }
+
+    pub fn last_run(&self) -> Option<&RunInfo> {
+        self.last_run.as_ref()
+    }
+
+    pub fn step(&self, id: &StepId) -> Option<&StepRecord> {
+        self.steps.get(id)
+    }
+
+    /// Journaled steps in order of first appearance.
+    pub fn steps(&self) -> impl Iterator<Item = (&StepId, &StepRecord)> {
+        self.order
+            .iter()
+            .filter_map(|id| self.steps.get(id).map(|record| (id, record)))
+    }
+
+    /// The state of one step by itself (fingerprint comparison, no upstream propagation).
+    pub fn status_of(&self, step: &StepSpec) -> StepState {
+        match self.steps.get(&step.id) {
+            None => StepState::Pending,
+            Some(record) => match record.state {
+                Journaled::Skipped => StepState::Pending,
+                Journaled::Failed => StepState::Failed,
+                Journaled::Started | Journaled::Interrupted => StepState::OutcomeUnknown,
+                Journaled::Succeeded => {
+                    if record.fingerprint.as_ref() == Some(&fingerprint::of(step)) {
+                        StepState::Done
+                    } else {
+                        StepState::ChangedInputs { upstream: None }
+                    }
+                }
+            },
+        }
+    }
+
+    /// The state of every step of `graph` (indexed by position), with changed inputs carried
+    /// downstream: a done step below a step whose inputs changed is planned again.
+    pub fn states(&self, graph: &Graph) -> Vec<StepState> {
+        let mut states: Vec<StepState> = graph
+            .steps()
+            .iter()
+            .map(|step| self.status_of(step))
+            .collect();
+        // The first changed step that taints each position, if any.
+        let mut taint: Vec<Option<usize>> = vec![None; graph.len()];
+        let mut phase_taint: Option<usize> = None;
+        let mut current_phase = None;
+        let mut taint_in_phase: Option<usize> = None;
+        for &position in graph.order() {
+            let phase = graph.step(position).phase;
+            if current_phase != Some(phase) {
+                // Entering a later phase: anything tainted before taints all of it.
+                if phase_taint.is_none() {
+                    phase_taint = taint_in_phase;
+                }
+                current_phase = Some(phase);
+                taint_in_phase = None;
+            }
+            let mut source = phase_taint;
+            if source.is_none() {
+                source = graph.needs_of(position).find_map(|need| taint[need]);
+            }
+            if matches!(
+                states[position],
+                StepState::ChangedInputs { upstream: None }
+            ) {
+                taint[position] = Some(position);
+            } else if let Some(origin) = source {
+                taint[position] = Some(origin);
+                if states[position] == StepState::Done {
+                    states[position] = StepState::ChangedInputs {
+                        upstream: Some(graph.step(origin).id.clone()),
+                    };
+                }
+            }
+            if taint_in_phase.is_none() {
+                taint_in_phase = taint[position];
+            }
+        }
+        states
+    }
+
+    fn apply(&mut self, record: Record) {
+        self.records += 1;
+        let at = record.at;
+        match record.kind {
+            RecordKind::RunStarted { run, host, pid, .. } => {
+                self.last_run = Some(RunInfo {
+                    run,
+                    host,
+                    pid,
+                    started_at: at,
+                    outcome: None,
+                    ended_at: None,
+                });
+            }
+            RecordKind::RunInterrupted { .. } => {
+                if let Some(run) = &mut self.last_run {
+                    run.outcome = Some(RunOutcome::Interrupted);
+                    run.ended_at = Some(at);
+                }
+            }
+            RecordKind::RunFinished { outcome, .. } => {
+                if let Some(run) = &mut self.last_run {
+                    run.outcome = Some(outcome);
+                    run.ended_at = Some(at);
+                }
+            }
+            RecordKind::StepAttempt { step, attempt, .. } => {
+                let entry = self.entry(step, at);
+                entry.state = Journaled::Started;
+                entry.attempts = attempt;
+                entry.error = None;
+                entry.skip_reason = None;
+                entry.last_intent = None;
+            }
+            RecordKind::StepIntent { step, what, .. } => {
+                self.entry(step, at).last_intent = Some(what);
+            }
+            RecordKind::StepRetrying { step, error, .. } => {
+                self.entry(step, at).error = Some(error);
+            }
+            RecordKind::StepSucceeded {
+                step,
+                attempts,
+                fingerprint,
+                duration_ms,
+                outputs,
+            } => {
+                let entry = self.entry(step, at);
+                entry.state = Journaled::Succeeded;
+                entry.attempts = attempts;
+                entry.fingerprint = Some(fingerprint);
+                entry.outputs = Arc::new(outputs);
+                entry.duration_ms = Some(duration_ms);
+                entry.error = None;
+            }
+            RecordKind::StepFailed {
+                step,
+                attempts,
+                error,
+                duration_ms,
+                ..
+            } => {
+                let entry = self.entry(step, at);
+                entry.state = Journaled::Failed;
+                entry.attempts = attempts;
+                entry.error = Some(error);
+                entry.duration_ms = Some(duration_ms);
+            }
+            RecordKind::StepInterrupted { step, .. } => {
+                self.entry(step, at).state = Journaled::Interrupted;
+            }
+            RecordKind::StepSkipped { step, reason } => {
+                let entry = self.entry(step, at);
+                // A skip in a later run never hides an earlier success.
+                if entry.state != Journaled::Succeeded {
+                    entry.state = Journaled::Skipped;
+                    entry.skip_reason = Some(reason);
+                }
+            }
+            RecordKind::UndoRan { .. } => {}
+            RecordKind::StepReset { step } => {
+                self.steps.remove(&step);
+                self.order.retain(|id| *id != step);
+            }
+        }
+    }
+
+    fn entry(&mut self, step: StepId, at: u64) -> &mut StepRecord {
+        let order = &mut self.order;
+        let entry = self.steps.entry(step).or_insert_with_key(|id| {
+            order.push(id.clone());
+            StepRecord {
+                state: Journaled::Skipped,
+                attempts: 0,
+                fingerprint: None,
+                outputs: Arc::new(Outputs::new()),
+                error: None,
+                duration_ms: None,
+                skip_reason: None,
+                last_intent: None,
+                updated_at: at,
+            }
+        });
+        entry.updated_at = at;
+        entry
+    }
+}
+
+/// Parses journal bytes. A torn last line is ignored; damage before it is an error.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<JournalState, JournalError> {
+    let mut state = JournalState::default();
+    let mut offset = 0usize;
+    let mut line_number = 0usize;
+    while offset < bytes.len() {
+        line_number += 1;
+        let rest = &bytes[offset..];
+        let (line, terminated) = match memchr_newline(rest) {
+            Some(end) => (&rest[..end], true),
+            None => (rest, false),
+        };
+        let next = offset + line.len() + usize::from(terminated);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            if terminated {
+                state.valid_len = next as u64;
+            }
+            offset = next;
+            continue;
+        }
+        match serde_json::from_slice::<Record>(line) {
+            Ok(record) => {
+                state.apply(record);
+                state.valid_len = next as u64;
+                state.unterminated = !terminated;
+            }
+            Err(source) => {
+                let is_last =
+                    !terminated || bytes[next..].iter().all(|byte| byte.is_ascii_whitespace());
+                if is_last {
+                    state.torn_tail = true;
+                    break;
+                }
+                return Err(JournalError::Corrupt {
+                    path: path.to_owned(),
+                    line: line_number,
+                    source,
+                });
+            }
+        }
+        offset = next;
+    }
+    Ok(state)
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&byte| byte == b'\n')
+}
+
+/// Reads the journal of `state_dir` without changing anything (for `plan` and `status`).
+/// A missing state directory or journal is an empty journal.
+pub fn load(state_dir: &Path) -> Result<JournalState, JournalError> {
+    let path = state_dir.join(FILE_NAME);
+    match std::fs::read(&path) {
+        Ok(bytes) => parse(&bytes, &path),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(JournalState::default()),
+        Err(source) => Err(JournalError::Read { path, source }),
+    }
+}
+
+/// The journal open for appending. Only one run holds it (see the lock).
+#[derive(Debug)]
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+    buffer: Vec<u8>,
+    scrubber: Arc<Scrubber>,
+}
+
+impl Journal {
+    /// Opens (creating) the journal of `state_dir`, returning what it already says. A torn last
+    /// line is cut off so that the next record starts on its own line.
+    pub fn open(
+        state_dir: &Path,
+        scrubber: Arc<Scrubber>,
+    ) -> Result<(Self, JournalState), JournalError> {
+        state_dir::prepare(state_dir).map_err(|source| JournalError::StateDir {
+            path: state_dir.to_owned(),
+            source,
+        })?;
+        let path = state_dir.join(FILE_NAME);
+        let existed = path.exists();
+        let mut file = state_dir::open_private(&path).map_err(|source| JournalError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        if !existed {
+            state_dir::sync_dir(state_dir).map_err(|source| JournalError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|source| JournalError::Read {
+                path: path.clone(),
+                source,
+            })?;
+        let state = parse(&bytes, &path)?;
+        let write_error = |source| JournalError::Write {
+            path: path.clone(),
+            source,
+        };
+        if state.valid_len < bytes.len() as u64 {
+            file.set_len(state.valid_len).map_err(write_error)?;
+        }
+        file.seek(SeekFrom::Start(state.valid_len))
+            .map_err(write_error)?;
+        if state.unterminated {
+            file.write_all(b"\n").map_err(write_error)?;
+        }
+        if state.valid_len < bytes.len() as u64 || state.unterminated {
+            file.sync_data().map_err(write_error)?;
+        }
+        Ok((
+            Self {
+                file,
+                path,
+                buffer: Vec::with_capacity(64 * 1024),
+                scrubber,
+            },
+            state,
+        ))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Adds a record to the pending batch; nothing is durable before [`Journal::commit`].
+    pub fn push(&mut self, kind: RecordKind) -> Result<(), JournalError> {
+        let record = Record { at: now_ms(), kind };
+        let line = serde_json::to_string(&record).map_err(JournalError::Encode)?;
+        let line = self.scrubber.scrub(&line);
+        self.buffer.extend_from_slice(line.as_bytes());
+        self.buffer.push(b'\n');
+        Ok(())
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.buffer.is_empty()
+    }
+
+    /// Writes the pending batch and fsyncs it.
+    pub fn commit(&mut self) -> Result<(), JournalError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let result = self
+            .file
+            .write_all(&self.buffer)
+            .and_then(|()| self.file.sync_data());
+        self.buffer.clear();
+        result.map_err(|source| JournalError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Pushes one record and commits it.
+    pub fn append(&mut self, kind: RecordKind) -> Result<(), JournalError> {
+        self.push(kind)?;
+        self.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::step::RetryPolicy;
+
+    fn step(id: &str, phase: u32, needs: &[&str], params: serde_json::Value) -> StepSpec {
+        StepSpec {
+            id: StepId::from(id),
+            number: id.to_owned(),
+            ordinal: 0,
+            name: id.to_owned(),
+            phase,
+            kind: "exec".to_owned(),
+            item: None,
+            params,
+            needs: needs.iter().map(|need| StepId::from(*need)).collect(),
+            timeout: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    fn succeeded(step: &StepSpec) -> RecordKind {
+        RecordKind::StepSucceeded {
+            step: step.id.clone(),
+            attempts: 1,
+            fingerprint: fingerprint::of(step),
+            duration_ms: 5,
+            outputs: Outputs::new(),
+        }
+    }
+
+    fn sample_journal(steps: &[StepSpec]) -> Vec<u8> {
+        let mut lines = Vec::new();
+        let mut records = vec![RecordKind::RunStarted {
+            run: "r1".into(),
+            host: "h".into(),
+            pid: 1,
+            version: "0".into(),
+            steps: steps.len(),
+        }];
+        for step in steps {
+            records.push(RecordKind::StepAttempt {
+                step: step.id.clone(),
+                attempt: 1,
+                fingerprint: fingerprint::of(step),
+                outcome_unknown: false,
+            });
+            records.push(succeeded(step));
+        }
+        records.push(RecordKind::RunFinished {
+            run: "r1".into(),
+            outcome: RunOutcome::Succeeded,
+        });
+        for (index, kind) in records.into_iter().enumerate() {
+            let record = Record {
+                at: index as u64,
+                kind,
+            };
+            lines.extend(serde_json::to_vec(&record).expect("encodes"));
+            lines.push(b'\n');
+        }
+        lines
+    }
+
+    #[test]
+    fn a_torn_last_line_at_every_byte_is_tolerated() {
+        let steps = vec![
+            step("a", 2, &[], serde_json::json!({"x": "ü"})),
+            step("b", 2, &["a"], serde_json::json!({})),
+        ];
+        let bytes = sample_journal(&steps);
+        let full = parse(&bytes, Path::new("j")).expect("loads");
+        assert_eq!(full.records(), 6);
+        let newlines: Vec<usize> = bytes
+            .iter()
+            .enumerate()
+            .filter_map(|(index, &byte)| (byte == b'\n').then_some(index))
+            .collect();
+        for cut in 0..=bytes.len() {
+            let state = parse(&bytes[..cut], Path::new("j")).expect("never fails");
+            let complete = newlines.iter().filter(|&&end| end < cut).count();
+            // A cut right before a newline leaves a complete, unterminated record.
+            let whole = newlines.contains(&cut);
+            assert_eq!(
+                state.records(),
+                complete + usize::from(whole),
+                "cut at {cut}"
+            );
+            assert_eq!(
+                state.torn_tail(),
+                cut > 0 && !whole && !newlines.contains(&(cut - 1))
+            );
+        }
+    }
+
+    #[test]
+    fn damage_before_the_last_line_is_reported() {
+        let mut bytes = b"{not json}\n".to_vec();
+        bytes.extend(sample_journal(&[step("a", 2, &[], serde_json::json!({}))]));
+        let error = parse(&bytes, Path::new("j")).expect_err("corrupt");
+        assert!(
+            matches!(error, JournalError::Corrupt { line: 1, .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn opening_cuts_a_torn_tail_and_appends_on_a_fresh_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state_dir = dir.path().join("state");
+        let steps = vec![step("a", 2, &[], serde_json::json!({}))];
+        std::fs::create_dir(&state_dir).expect("mkdir");
+        let mut bytes = sample_journal(&steps);
+        bytes.extend_from_slice(b"{\"at\":9,\"record\":\"step_att");
+        std::fs::write(state_dir.join(FILE_NAME), &bytes).expect("write");
+        let (mut journal, state) =
+            Journal::open(&state_dir, Arc::new(Scrubber::empty())).expect("opens");
+        assert!(state.torn_tail());
+        assert_eq!(state.status_of(&steps[0]), StepState::Done);
+        journal
+            .append(RecordKind::StepReset {
+                step: StepId::from("a"),
+            })
+            .expect("appends");
+        let reloaded = load(&state_dir).expect("loads");
+        assert!(!reloaded.torn_tail());
+        assert_eq!(reloaded.status_of(&steps[0]), StepState::Pending);
+    }
+
+    #[test]
+    fn secrets_never_reach_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let scrubber = Arc::new(Scrubber::new(["s3cr3t"]));
+        let (mut journal, _) = Journal::open(dir.path(), scrubber).expect("opens");
+        journal
+            .append(RecordKind::StepFailed {
+                step: StepId::from("a"),
+                attempts: 1,
+                error: "token s3cr3t rejected".into(),
+                class: ErrorClass::Permanent,
+                duration_ms: 1,
+            })
+            .expect("appends");
+        let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).expect("reads");
+        assert!(!text.contains("s3cr3t"));
+        assert!(text.contains("[redacted]"));
+    }
+
+    //   a ──> b          (phase 2)
+    //   c                (phase 2, independent)
+    //   d                (phase 3, behind the barrier)
+    #[test]
+    fn changed_inputs_carry_downstream_and_across_the_barrier() {
+        let original = vec![
+            step("a", 2, &[], serde_json::json!({"v": 1})),
+            step("b", 2, &["a"], serde_json::json!({})),
+            step("c", 2, &[], serde_json::json!({})),
+            step("d", 3, &[], serde_json::json!({})),
+        ];
+        let bytes = sample_journal(&original);
+        let state = parse(&bytes, Path::new("j")).expect("loads");
+        let graph = Graph::build(original.clone()).expect("graph");
+        assert!(state.states(&graph).iter().all(|s| *s == StepState::Done));
+
+        let mut changed = original;
+        changed[0].params = serde_json::json!({"v": 2});
+        let graph = Graph::build(changed).expect("graph");
+        let states = state.states(&graph);
+        let by_id = |id: &str| states[graph.position(&StepId::from(id)).expect("exists")].clone();
+        assert_eq!(by_id("a"), StepState::ChangedInputs { upstream: None });
+        assert_eq!(
+            by_id("b"),
+            StepState::ChangedInputs {
+                upstream: Some(StepId::from("a"))
+            }
+        );
+        assert_eq!(by_id("c"), StepState::Done);
+        assert_eq!(
+            by_id("d"),
+            StepState::ChangedInputs {
+                upstream: Some(StepId::from("a"))
+            }
+        );
+    }
+
+    #[test]
+    fn outcome_unknown_and_failure_are_told_apart() {
+        let a = step("a", 2, &[], serde_json::json!({}));
+        let mut journal = JournalState::default();
+        journal.apply(Record {
+            at: 1,
+            kind: RecordKind::StepAttempt {
+                step: a.id.clone(),
+                attempt: 1,
+                fingerprint: fingerprint::of(&a),
+                outcome_unknown: false,
+            },
+        });
+        assert_eq!(journal.status_of(&a), StepState::OutcomeUnknown);
+        journal.apply(Record {
+            at: 2,
+            kind: RecordKind::StepFailed {
+                step: a.id.clone(),
+                attempts: 1,
+                error: "boom".into(),
+                class: ErrorClass::Permanent,
+                duration_ms: 1,
+            },
+        });
+        assert_eq!(journal.status_of(&a), StepState::Failed);
+        journal.apply(Record {
+            at: 3,
+            kind: RecordKind::StepSkipped {
+                step: a.id.clone(),
+                reason: SkipReason::Interrupted,
+            },
+        });
+        assert_eq!(journal.status_of(&a), StepState::Pending);
+    }
+
+    mod property {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            // Crash after any number of records, at any byte of the next: load never fails
+            // and sees exactly the complete records.
+            #[test]
+            fn crash_anywhere_replays_the_complete_prefix(
+                count in 1usize..12,
+                cut_fraction in 0.0f64..1.0,
+            ) {
+                let steps: Vec<StepSpec> = (0..count)
+                    .map(|index| step(&format!("s{index}"), 2, &[], serde_json::json!({"i": index})))
+                    .collect();
+                let bytes = sample_journal(&steps);
+                let cut = ((bytes.len() as f64) * cut_fraction) as usize;
+                let state = parse(&bytes[..cut], Path::new("j")).expect("never fails");
+                let complete = bytes[..cut].iter().filter(|&&byte| byte == b'\n').count();
+                prop_assert!(state.records() >= complete);
+                prop_assert!(state.records() <= complete + 1);
+                // Every step the prefix says succeeded is done with its inputs.
+                for step in &steps {
+                    let status = state.status_of(step);
+                    prop_assert!(matches!(
+                        status,
+                        StepState::Done | StepState::Pending | StepState::OutcomeUnknown
+                    ));
+                }
+            }
+        }
+    }
+}

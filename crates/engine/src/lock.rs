@@ -1,0 +1,334 @@
+//! One run per state directory.
+//!
+//! The lock is an OS advisory lock (`flock`, through `std::fs::File::try_lock`) on
+//! `<state>/lock`, plus the holder's identity written inside it. The OS lock dies with its
+//! process, so a lock file whose OS lock is free but which still names a holder on this host is
+//! the leftover of a dead run: it is taken over with a warning. A holder on *another* host
+//! cannot be checked from here (advisory locks do not cross network file systems reliably), so
+//! it is only released by `genesis unlock`.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::journal::now_ms;
+use crate::state_dir;
+
+pub const FILE_NAME: &str = "lock";
+
+/// Who holds (or held) the lock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockHolder {
+    pub host: String,
+    pub pid: u32,
+    /// Milliseconds since the Unix epoch.
+    pub started_at: u64,
+    /// What the holder is doing, e.g. "genesis up".
+    pub command: String,
+}
+
+impl LockHolder {
+    pub fn current(command: impl Into<String>) -> Self {
+        Self {
+            host: this_host(),
+            pid: std::process::id(),
+            started_at: now_ms(),
+            command: command.into(),
+        }
+    }
+
+    pub fn started_at_text(&self) -> String {
+        format_time(self.started_at)
+    }
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` on host {}, pid {}, started {}",
+            self.command,
+            self.host,
+            self.pid,
+            self.started_at_text()
+        )
+    }
+}
+
+/// RFC 3339 in UTC, to the second.
+pub fn format_time(epoch_ms: u64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(epoch_ms);
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+pub fn this_host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+#[derive(Debug, Error)]
+pub enum LockError {
+    #[error("another run holds the state directory {state_dir}: {holder}")]
+    Held {
+        state_dir: PathBuf,
+        holder: Box<LockHolder>,
+    },
+    #[error(
+        "the state directory {state_dir} is locked by a run on another host: {holder}; if that run is gone, release it with `genesis unlock`"
+    )]
+    HeldElsewhere {
+        state_dir: PathBuf,
+        holder: Box<LockHolder>,
+    },
+    #[error("another process holds the state directory {state_dir} but has not said who it is")]
+    HeldByUnknown { state_dir: PathBuf },
+    #[error("could not use the lock file {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl LockError {
+    /// The holder named by the error, if any.
+    pub fn holder(&self) -> Option<&LockHolder> {
+        match self {
+            Self::Held { holder, .. } | Self::HeldElsewhere { holder, .. } => Some(holder),
+            Self::HeldByUnknown { .. } | Self::Io { .. } => None,
+        }
+    }
+}
+
+/// The held lock; released (and its file emptied) on drop.
+#[derive(Debug)]
+pub struct RunLock {
+    file: File,
+    path: PathBuf,
+    holder: LockHolder,
+}
+
+impl RunLock {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn holder(&self) -> &LockHolder {
+        &self.holder
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // An empty lock file means "free"; the OS lock goes with the file handle.
+        let _ = self.file.set_len(0);
+        let _ = self.file.sync_data();
+        let _ = self.file.unlock();
+    }
+}
+
+/// What acquiring found.
+#[derive(Debug)]
+pub struct Acquired {
+    pub lock: RunLock,
+    /// A dead run on this host that held the lock before, taken over.
+    pub taken_over: Option<LockHolder>,
+}
+
+/// Takes the lock of `state_dir` for `command`.
+pub fn acquire(state_dir: &Path, command: &str) -> Result<Acquired, LockError> {
+    let path = state_dir.join(FILE_NAME);
+    let io_error = |source| LockError::Io {
+        path: path.clone(),
+        source,
+    };
+    state_dir::prepare(state_dir).map_err(io_error)?;
+    let mut file = state_dir::open_private(&path).map_err(io_error)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(match read_holder_from(&mut file) {
+                Some(holder) => LockError::Held {
+                    state_dir: state_dir.to_owned(),
+                    holder: Box::new(holder),
+                },
+                None => LockError::HeldByUnknown {
+                    state_dir: state_dir.to_owned(),
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(source)) => return Err(io_error(source)),
+    }
+    let previous = read_holder_from(&mut file);
+    let me = LockHolder::current(command);
+    if let Some(previous) = &previous
+        && previous.host != me.host
+    {
+        let _ = file.unlock();
+        return Err(LockError::HeldElsewhere {
+            state_dir: state_dir.to_owned(),
+            holder: Box::new(previous.clone()),
+        });
+    }
+    write_holder(&mut file, &me).map_err(io_error)?;
+    Ok(Acquired {
+        lock: RunLock {
+            file,
+            path,
+            holder: me,
+        },
+        taken_over: previous,
+    })
+}
+
+/// Who the lock file names, whether or not that holder is alive.
+pub fn read_holder(state_dir: &Path) -> Result<Option<LockHolder>, LockError> {
+    let path = state_dir.join(FILE_NAME);
+    match File::open(&path) {
+        Ok(mut file) => Ok(read_holder_from(&mut file)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LockError::Io { path, source }),
+    }
+}
+
+/// What `genesis unlock` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unlocked {
+    /// The lock named this holder, which is gone (or on another host); it is released.
+    Released(LockHolder),
+    /// Nobody held it.
+    WasFree,
+}
+
+/// Releases a lock whose holder is gone. A holder alive on this host is never released:
+/// stop that run instead.
+pub fn unlock(state_dir: &Path) -> Result<Unlocked, LockError> {
+    let path = state_dir.join(FILE_NAME);
+    let io_error = |source| LockError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut file = match state_dir::open_private(&path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Unlocked::WasFree);
+        }
+        Err(source) => return Err(io_error(source)),
+    };
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(match read_holder_from(&mut file) {
+                Some(holder) => LockError::Held {
+                    state_dir: state_dir.to_owned(),
+                    holder: Box::new(holder),
+                },
+                None => LockError::HeldByUnknown {
+                    state_dir: state_dir.to_owned(),
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(source)) => return Err(io_error(source)),
+    }
+    let previous = read_holder_from(&mut file);
+    file.set_len(0).map_err(io_error)?;
+    file.sync_data().map_err(io_error)?;
+    let _ = file.unlock();
+    Ok(match previous {
+        Some(holder) => Unlocked::Released(holder),
+        None => Unlocked::WasFree,
+    })
+}
+
+fn read_holder_from(file: &mut File) -> Option<LockHolder> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    serde_json::from_str(text.trim()).ok()
+}
+
+fn write_holder(file: &mut File, holder: &LockHolder) -> std::io::Result<()> {
+    let text = serde_json::to_string(holder).map_err(std::io::Error::other)?;
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_data()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_acquire_names_the_holder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = acquire(dir.path(), "genesis up").expect("free");
+        assert!(first.taken_over.is_none());
+        let error = acquire(dir.path(), "genesis up").expect_err("held");
+        let holder = error.holder().expect("named");
+        assert_eq!(holder.pid, std::process::id());
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("pid {}", std::process::id()))
+        );
+        // A live holder on this host is never unlocked.
+        assert!(matches!(unlock(dir.path()), Err(LockError::Held { .. })));
+        drop(first);
+        let again = acquire(dir.path(), "genesis up").expect("released on drop");
+        assert!(
+            again.taken_over.is_none(),
+            "a clean release leaves nothing to take over"
+        );
+    }
+
+    #[test]
+    fn a_dead_holder_on_this_host_is_taken_over() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dead = LockHolder {
+            host: this_host(),
+            pid: 999_999,
+            started_at: 0,
+            command: "genesis up".into(),
+        };
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            serde_json::to_string(&dead).expect("json"),
+        )
+        .expect("write");
+        let acquired = acquire(dir.path(), "genesis up").expect("taken over");
+        assert_eq!(acquired.taken_over, Some(dead));
+    }
+
+    #[test]
+    fn a_holder_on_another_host_needs_unlock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let remote = LockHolder {
+            host: "elsewhere.example".into(),
+            pid: 42,
+            started_at: 0,
+            command: "genesis up".into(),
+        };
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            serde_json::to_string(&remote).expect("json"),
+        )
+        .expect("write");
+        let error = acquire(dir.path(), "genesis up").expect_err("remote");
+        assert!(matches!(error, LockError::HeldElsewhere { .. }));
+        assert!(error.to_string().contains("genesis unlock"));
+        assert_eq!(
+            unlock(dir.path()).expect("unlocks"),
+            Unlocked::Released(remote)
+        );
+        assert!(
+            acquire(dir.path(), "genesis up")
+                .expect("free")
+                .taken_over
+                .is_none()
+        );
+    }
+}

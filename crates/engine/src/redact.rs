@@ -1,0 +1,145 @@
+//! Scrubbing secret values out of every text that leaves the engine.
+//!
+//! The redacting string type keeps secrets out of `Debug` and `Display`, but a value can still
+//! leak through a command's output, an error message from a server, or a parameter that was
+//! interpolated. So every output path (journal, run log, terminal, plan) also passes through a
+//! [`Scrubber`], which replaces each registered value wherever it appears.
+
+use std::borrow::Cow;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+/// What a secret value is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+/// A set of secret values, replaced by [`REDACTED`] wherever they occur.
+#[derive(Debug, Clone, Default)]
+pub struct Scrubber {
+    automaton: Option<AhoCorasick>,
+}
+
+impl Scrubber {
+    /// A scrubber that replaces nothing.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Registers every non-empty value, plus its JSON-escaped form, because the journal and
+    /// the JSON outputs carry values escaped (a secret with a quote or a backslash in it would
+    /// otherwise slip through in its escaped spelling).
+    pub fn new<I, S>(secrets: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut patterns: Vec<String> = Vec::new();
+        for secret in secrets {
+            let secret = secret.as_ref();
+            if secret.is_empty() {
+                continue;
+            }
+            patterns.push(secret.to_owned());
+            let escaped = serde_json::to_string(secret).unwrap_or_default();
+            let escaped = escaped
+                .strip_prefix('"')
+                .and_then(|inner| inner.strip_suffix('"'))
+                .unwrap_or_default();
+            if !escaped.is_empty() && escaped != secret {
+                patterns.push(escaped.to_owned());
+            }
+        }
+        patterns.sort();
+        patterns.dedup();
+        if patterns.is_empty() {
+            return Self::empty();
+        }
+        // Leftmost-longest, so a secret that contains another is replaced whole.
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .ok();
+        Self { automaton }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.automaton.is_none()
+    }
+
+    /// The text with every secret value replaced; borrows when nothing matched.
+    pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match &self.automaton {
+            Some(automaton) if automaton.is_match(text) => {
+                let mut out = String::with_capacity(text.len());
+                automaton.replace_all_with(text, &mut out, |_, _, dst| {
+                    dst.push_str(REDACTED);
+                    true
+                });
+                Cow::Owned(out)
+            }
+            _ => Cow::Borrowed(text),
+        }
+    }
+
+    /// Scrubs an owned string in place.
+    pub fn scrub_string(&self, text: &mut String) {
+        if let Cow::Owned(scrubbed) = self.scrub(text) {
+            *text = scrubbed;
+        }
+    }
+
+    /// Scrubs every string (keys included) of a JSON value in place.
+    pub fn scrub_json(&self, value: &mut serde_json::Value) {
+        if self.is_empty() {
+            return;
+        }
+        match value {
+            serde_json::Value::String(text) => self.scrub_string(text),
+            serde_json::Value::Array(items) => {
+                items.iter_mut().for_each(|item| self.scrub_json(item))
+            }
+            serde_json::Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (mut key, mut item) in entries {
+                    self.scrub_string(&mut key);
+                    self.scrub_json(&mut item);
+                    map.insert(key, item);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_every_occurrence_and_the_longest_secret() {
+        let scrubber = Scrubber::new(["hunter2", "hunter22", ""]);
+        assert_eq!(
+            scrubber.scrub("a hunter2 b hunter22 c"),
+            "a [redacted] b [redacted] c"
+        );
+        assert!(matches!(scrubber.scrub("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn catches_the_json_escaped_spelling() {
+        let secret = "pa\"ss\\word";
+        let scrubber = Scrubber::new([secret]);
+        let line = serde_json::to_string(&serde_json::json!({ "error": format!("bad {secret}") }))
+            .expect("serializable");
+        assert!(!scrubber.scrub(&line).contains("ss"));
+        let mut value = serde_json::json!({ "k": [secret], secret: 1 });
+        scrubber.scrub_json(&mut value);
+        assert_eq!(value, serde_json::json!({ "k": [REDACTED], REDACTED: 1 }));
+    }
+
+    #[test]
+    fn empty_scrubber_is_a_no_op() {
+        let scrubber = Scrubber::empty();
+        assert!(scrubber.is_empty());
+        assert_eq!(scrubber.scrub("x"), "x");
+    }
+}
