@@ -2,5 +2,7 @@
 //! Harvester on three machines and a three-node HA Platform.
 
 pub mod actions;
+pub mod cli;
 pub mod inputs;
+pub mod plan;
 pub mod secrets;

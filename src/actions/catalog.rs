@@ -259,7 +259,7 @@ pub static KINDS: &[Kind] = &[
                     p.text("machine")
                 ),
                 format!(
-                    "  user data: Harvester install config, mode {}, disk {}, VIP {}, token {}, password {}",
+                    "with user data: the Harvester install config, mode {}, disk {}, VIP {}, token {}, password {}",
                     p.text("role"),
                     p.text("install_disk"),
                     p.text("vip"),

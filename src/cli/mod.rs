@@ -1,0 +1,130 @@
+//! The command line: clap definitions and dispatch. Each subcommand lives in its own file.
+
+pub mod graph;
+pub mod plan;
+pub mod validate;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::inputs::{self, InputPaths, Inputs};
+
+/// Documented exit codes.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const STEP_FAILED: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+    pub const LOCK_HELD: u8 = 3;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "genesis",
+    version,
+    about = "Bootstrap a bare-metal lab: Tinkerbell PXE-boots Harvester, Argo CD registers it, and two VMs make the Platform cluster HA",
+    long_about = None,
+    after_help = "Exit codes: 0 done, 1 a step failed, 2 bad input or usage, 3 lock held, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// The lab inventory: networks, endpoints, machines, VMs.
+    #[arg(
+        long,
+        global = true,
+        env = "GENESIS_LAB",
+        default_value = "hardware/lab.yaml"
+    )]
+    pub lab: PathBuf,
+    /// Directory of phase files (phase-2.yaml, phase-3.yaml, …).
+    #[arg(long, global = true, env = "GENESIS_PHASES", default_value = "phases")]
+    pub phases: PathBuf,
+    /// The secrets file (see secrets.example); never printed.
+    #[arg(
+        long,
+        global = true,
+        env = "GENESIS_SECRETS",
+        default_value = "secrets.yaml"
+    )]
+    pub secrets: PathBuf,
+    /// Where the journal, lock and run logs live.
+    #[arg(
+        long,
+        global = true,
+        env = "GENESIS_STATE_DIR",
+        default_value = ".genesis"
+    )]
+    pub state_dir: PathBuf,
+    /// When to use colour on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Common {
+    pub fn input_paths(&self) -> InputPaths {
+        InputPaths {
+            lab: self.lab.clone(),
+            phases: self.phases.clone(),
+            secrets: self.secrets.clone(),
+        }
+    }
+
+    /// Whether stderr gets colour: never with `NO_COLOR`, `TERM=dumb` or when not a terminal.
+    pub fn stderr_color(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none()
+                    && std::env::var("TERM").map_or(true, |term| term != "dumb")
+                    && std::io::stderr().is_terminal()
+            }
+        }
+    }
+
+    /// Loads and checks the inputs; on failure prints every problem to stderr.
+    pub fn load_inputs(&self) -> Result<Inputs, ExitCode> {
+        inputs::load(&self.input_paths()).map_err(|diagnostics| {
+            eprint!("{}", diagnostics.render(self.stderr_color()));
+            ExitCode::from(exit::BAD_INPUT)
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the lab, phase and secrets files offline; exit 2 naming file, line and field.
+    Validate(validate::ValidateArgs),
+    /// Show what `genesis up` would do, step by step, without changing anything.
+    Plan(plan::PlanArgs),
+    /// Print the step DAG as Graphviz dot or Mermaid.
+    Graph(graph::GraphArgs),
+}
+
+/// Parses the command line and runs the subcommand.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate::run(args, &cli.common),
+        Command::Plan(args) => plan::run(args, &cli.common),
+        Command::Graph(args) => graph::run(args, &cli.common),
+    }
+}

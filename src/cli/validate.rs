@@ -1,0 +1,31 @@
+//! `genesis validate`: check every input offline.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::Common;
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {}
+
+pub fn run(_args: ValidateArgs, common: &Common) -> ExitCode {
+    match common.load_inputs() {
+        Ok(inputs) => {
+            let machines = inputs.lab.machines.len();
+            let vms = inputs.lab.vms.len();
+            eprintln!(
+                "{}, {} and {} are valid: {} machines, {} VMs, {} steps in {} phases.",
+                common.lab.display(),
+                common.phases.display(),
+                common.secrets.display(),
+                machines,
+                vms,
+                inputs.graph.len(),
+                inputs.phases.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
