@@ -6,3 +6,4 @@ pub mod cli;
 pub mod inputs;
 pub mod plan;
 pub mod secrets;
+pub mod ui;

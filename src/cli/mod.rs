@@ -2,6 +2,10 @@
 
 pub mod graph;
 pub mod plan;
+pub mod reset;
+pub mod status;
+pub mod unlock;
+pub mod up;
 pub mod validate;
 
 use std::io::IsTerminal;
@@ -117,6 +121,14 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Print the step DAG as Graphviz dot or Mermaid.
     Graph(graph::GraphArgs),
+    /// Run the phases to completion, continuing from the journal.
+    Up(up::UpArgs),
+    /// Show the journal as a table: what is done, failed, pending or changed.
+    Status(status::StatusArgs),
+    /// Forget steps in the journal so that the next `genesis up` runs them again.
+    Reset(reset::ResetArgs),
+    /// Release the lock of a run that is gone (for a holder on another host).
+    Unlock(unlock::UnlockArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -126,5 +138,9 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, &cli.common),
         Command::Plan(args) => plan::run(args, &cli.common),
         Command::Graph(args) => graph::run(args, &cli.common),
+        Command::Up(args) => up::run(args, &cli.common),
+        Command::Status(args) => status::run(args, &cli.common),
+        Command::Reset(args) => reset::run(args, &cli.common),
+        Command::Unlock(args) => unlock::run(args, &cli.common),
     }
 }

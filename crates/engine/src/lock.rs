@@ -193,6 +193,28 @@ pub fn read_holder(state_dir: &Path) -> Result<Option<LockHolder>, LockError> {
     }
 }
 
+/// Who the lock names and whether a live process on this host holds it, without taking it.
+pub fn probe(state_dir: &Path) -> Result<Option<(LockHolder, bool)>, LockError> {
+    let path = state_dir.join(FILE_NAME);
+    let mut file = match File::open(&path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(LockError::Io { path, source }),
+    };
+    let Some(holder) = read_holder_from(&mut file) else {
+        return Ok(None);
+    };
+    let alive = match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(std::fs::TryLockError::WouldBlock) => true,
+        Err(std::fs::TryLockError::Error(source)) => return Err(LockError::Io { path, source }),
+    };
+    Ok(Some((holder, alive)))
+}
+
 /// What `genesis unlock` did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Unlocked {
@@ -275,6 +297,7 @@ mod tests {
                 .to_string()
                 .contains(&format!("pid {}", std::process::id()))
         );
+        assert!(matches!(probe(dir.path()), Ok(Some((_, true)))));
         // A live holder on this host is never unlocked.
         assert!(matches!(unlock(dir.path()), Err(LockError::Held { .. })));
         drop(first);

@@ -1,0 +1,195 @@
+//! `genesis status`: the journal as a table, compared with the current inputs when they load.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::{ContentArrangement, Table};
+use genesis_engine::journal::{self, JournalState, Journaled, StepRecord};
+use genesis_engine::lock::{self, format_time};
+use serde::Serialize;
+
+use super::up::error_chain;
+use super::{Common, exit};
+use crate::inputs;
+use crate::ui::{OutputFormat, short_duration};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// `text`: a table on stdout; `json`: the same rows as a JSON document.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// One row of the status table.
+#[derive(Debug, Serialize)]
+pub struct StatusRow {
+    pub number: Option<String>,
+    pub step: String,
+    pub state: String,
+    pub attempts: u32,
+    pub updated_at: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct StatusDocument {
+    lock: Option<LockStatus>,
+    last_run: Option<journal::RunInfo>,
+    steps: Vec<StatusRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct LockStatus {
+    holder: lock::LockHolder,
+    alive: bool,
+}
+
+pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
+    let journal = match journal::load(&common.state_dir) {
+        Ok(journal) => journal,
+        Err(error) => {
+            eprintln!("error: {}", error_chain(&error));
+            return ExitCode::from(exit::STEP_FAILED);
+        }
+    };
+    let lock = lock::probe(&common.state_dir)
+        .ok()
+        .flatten()
+        .map(|(holder, alive)| LockStatus { holder, alive });
+    let rows = match inputs::load(&common.input_paths()) {
+        Ok(inputs) => rows_with_inputs(&journal, &inputs.graph),
+        Err(_) => {
+            eprintln!(
+                "note: the inputs do not load (see `genesis validate`); showing the journal alone"
+            );
+            rows_from_journal(&journal)
+        }
+    };
+    match args.output {
+        OutputFormat::Json => {
+            let document = StatusDocument {
+                lock,
+                last_run: journal.last_run().cloned(),
+                steps: rows,
+            };
+            match serde_json::to_string_pretty(&document) {
+                Ok(text) => println!("{text}"),
+                Err(error) => {
+                    eprintln!("error: cannot encode the status: {error}");
+                    return ExitCode::from(exit::STEP_FAILED);
+                }
+            }
+        }
+        OutputFormat::Text => {
+            if let Some(lock) = &lock {
+                if lock.alive {
+                    println!("running: {}", lock.holder);
+                } else {
+                    println!("lock left by a run that is gone: {}", lock.holder);
+                }
+            }
+            if let Some(run) = journal.last_run() {
+                let ended = match (run.outcome, run.ended_at) {
+                    (Some(outcome), Some(at)) => {
+                        format!("{outcome:?} at {}", format_time(at)).to_lowercase()
+                    }
+                    _ => "no recorded end (running, or killed)".to_owned(),
+                };
+                println!(
+                    "last run {} on {} (pid {}), started {}: {ended}",
+                    run.run,
+                    run.host,
+                    run.pid,
+                    format_time(run.started_at)
+                );
+            }
+            print!("{}", render(&rows));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn rows_with_inputs(journal: &JournalState, graph: &genesis_engine::Graph) -> Vec<StatusRow> {
+    let states = journal.states(graph);
+    graph
+        .order()
+        .iter()
+        .map(|&position| {
+            let step = graph.step(position);
+            let record = journal.step(&step.id);
+            StatusRow {
+                number: Some(step.number.clone()),
+                step: step.id.to_string(),
+                state: states[position].to_string(),
+                attempts: record.map_or(0, |record| record.attempts),
+                updated_at: record.map(|record| format_time(record.updated_at)),
+                duration_ms: record.and_then(|record| record.duration_ms),
+                detail: record.and_then(detail),
+            }
+        })
+        .collect()
+}
+
+fn rows_from_journal(journal: &JournalState) -> Vec<StatusRow> {
+    journal
+        .steps()
+        .map(|(id, record)| StatusRow {
+            number: None,
+            step: id.to_string(),
+            state: match record.state {
+                Journaled::Started | Journaled::Interrupted => "outcome unknown",
+                Journaled::Succeeded => "done",
+                Journaled::Failed => "failed",
+                Journaled::Skipped => "pending",
+            }
+            .to_owned(),
+            attempts: record.attempts,
+            updated_at: Some(format_time(record.updated_at)),
+            duration_ms: record.duration_ms,
+            detail: detail(record),
+        })
+        .collect()
+}
+
+fn detail(record: &StepRecord) -> Option<String> {
+    match record.state {
+        Journaled::Failed => record.error.clone(),
+        Journaled::Skipped => record
+            .skip_reason
+            .as_ref()
+            .map(|reason| format!("skipped: {reason}")),
+        Journaled::Started | Journaled::Interrupted => record
+            .last_intent
+            .as_ref()
+            .map(|intent| format!("last announced: {intent}")),
+        Journaled::Succeeded => None,
+    }
+}
+
+pub fn render(rows: &[StatusRow]) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header([
+            "step", "id", "state", "attempts", "updated", "duration", "detail",
+        ]);
+    for row in rows {
+        table.add_row([
+            row.number.clone().unwrap_or_default(),
+            row.step.clone(),
+            row.state.clone(),
+            if row.attempts == 0 {
+                String::new()
+            } else {
+                row.attempts.to_string()
+            },
+            row.updated_at.clone().unwrap_or_default(),
+            row.duration_ms.map(short_duration).unwrap_or_default(),
+            row.detail.clone().unwrap_or_default(),
+        ]);
+    }
+    format!("{table}\n")
+}

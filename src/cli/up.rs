@@ -1,0 +1,206 @@
+//! `genesis up`: run the phases to completion, resuming from the journal.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use genesis_engine::lock::{self, LockError};
+use genesis_engine::{EventSender, Journal, RunOptions, RunOutcome, Scrubber, Selection, select};
+use tokio_util::sync::CancellationToken;
+
+use super::{Common, exit};
+use crate::actions::local;
+use crate::ui::{self, OutputFormat, Terminal, runlog::RunLog};
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Show what would happen instead (same as `genesis plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Steps running at once.
+    #[arg(long, short = 'j', default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+    /// Start at this step (id or number): it and everything after it run, even if done.
+    #[arg(long, value_name = "STEP")]
+    pub from: Option<String>,
+    /// Run only this step (repeatable), even if done.
+    #[arg(long, value_name = "STEP")]
+    pub only: Vec<String>,
+    /// Never start this step (repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub skip: Vec<String>,
+    /// Deadline for the whole run, e.g. `90m`; step timeouts sit inside it.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// `text`: progress and a final table on stderr; `json`: one event per line on stdout.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+pub fn run(args: UpArgs, common: &Common) -> ExitCode {
+    if args.dry_run {
+        let output = match args.output {
+            OutputFormat::Text => super::plan::PlanFormat::Text,
+            OutputFormat::Json => super::plan::PlanFormat::Json,
+        };
+        return super::plan::run(super::plan::PlanArgs { output }, common);
+    }
+    let inputs = match common.load_inputs() {
+        Ok(inputs) => inputs,
+        Err(code) => return code,
+    };
+    let selection = Selection {
+        from: args.from.clone(),
+        only: args.only.clone(),
+        skip: args.skip.clone(),
+    };
+    let resolved = match select::resolve(&inputs.graph, &selection) {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    };
+    let scrubber = Arc::new(Scrubber::new(
+        inputs.secrets.values().map(|value| value.expose()),
+    ));
+
+    let acquired = match lock::acquire(&common.state_dir, "genesis up") {
+        Ok(acquired) => acquired,
+        Err(error) => return lock_failure(&error),
+    };
+    if let Some(previous) = &acquired.taken_over {
+        eprintln!("warning: taking over the lock left by a run that is gone: {previous}");
+    }
+    let (mut journal, prior) = match Journal::open(&common.state_dir, Arc::clone(&scrubber)) {
+        Ok(opened) => opened,
+        Err(error) => {
+            eprintln!("error: {}", error_chain(&error));
+            return ExitCode::from(exit::STEP_FAILED);
+        }
+    };
+    if prior.torn_tail() {
+        eprintln!(
+            "warning: the journal's last record was torn by a crash while writing; it was cut off"
+        );
+    }
+
+    let mut options = RunOptions::new(&inputs.graph);
+    options.parallelism = usize::from(args.parallelism);
+    options.selection = resolved;
+    options.run_timeout = args.timeout;
+    let run_log = match RunLog::create(&common.state_dir, &options.run_id, Arc::clone(&scrubber)) {
+        Ok(log) => Some(log),
+        Err(error) => {
+            eprintln!("warning: no run log this time: {error}");
+            None
+        }
+    };
+    let registry = local::registry(&inputs.secrets);
+    let (events, receiver) = EventSender::channel(Arc::clone(&scrubber));
+    let mode = ui::choose_mode(args.output, Terminal::detect());
+    let renderer = ui::spawn(mode, receiver, run_log.clone());
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: could not start the async runtime: {error}");
+            return ExitCode::from(exit::STEP_FAILED);
+        }
+    };
+    let cancel = CancellationToken::new();
+    let result = runtime.block_on(async {
+        tokio::spawn(watch_interrupts(cancel.clone()));
+        genesis_engine::run(
+            &inputs.graph,
+            &registry,
+            &mut journal,
+            &prior,
+            &options,
+            &events,
+            &cancel,
+        )
+        .await
+    });
+    drop(events);
+    let _ = renderer.join();
+    drop(journal);
+    drop(acquired);
+    if let Some(log) = &run_log
+        && args.output == OutputFormat::Text
+    {
+        eprintln!("run log: {}", log.path().display());
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(summary) => ExitCode::from(match summary.outcome {
+            RunOutcome::Succeeded => exit::OK,
+            RunOutcome::Failed => exit::STEP_FAILED,
+            RunOutcome::Interrupted => exit::INTERRUPTED,
+        }),
+        Err(error) => {
+            eprintln!("error: {}", error_chain(&error));
+            ExitCode::from(exit::STEP_FAILED)
+        }
+    }
+}
+
+/// First Ctrl-C (or SIGTERM): cancel cleanly. Second: exit at once; every journal record is a
+/// whole line written before its effect, so the journal stays valid.
+async fn watch_interrupts(cancel: CancellationToken) {
+    if interrupt().await.is_err() {
+        return;
+    }
+    cancel.cancel();
+    if interrupt().await.is_ok() {
+        eprintln!("interrupted again: exiting now; run `genesis up` to continue");
+        std::process::exit(i32::from(exit::INTERRUPTED));
+    }
+}
+
+#[cfg(unix)]
+async fn interrupt() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn interrupt() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
+}
+
+/// Exit 3 when another run holds the lock, naming it.
+pub(crate) fn lock_failure(error: &LockError) -> ExitCode {
+    match error {
+        LockError::Io { .. } => {
+            eprintln!("error: {}", error_chain(error));
+            ExitCode::from(exit::STEP_FAILED)
+        }
+        LockError::Held { .. }
+        | LockError::HeldElsewhere { .. }
+        | LockError::HeldByUnknown { .. } => {
+            eprintln!("error: {error}");
+            ExitCode::from(exit::LOCK_HELD)
+        }
+    }
+}
+
+/// An error and its causes, as one line.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}

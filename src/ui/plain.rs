@@ -1,0 +1,111 @@
+//! Plain lines: one per state change, for logs, CI and dumb terminals.
+
+use std::io::Write;
+
+use genesis_engine::{Event, SkipReason};
+
+use super::{Render, report, short_duration};
+
+pub struct Lines<W: Write> {
+    out: W,
+}
+
+impl<W: Write> Lines<W> {
+    pub fn new(out: W) -> Self {
+        Self { out }
+    }
+}
+
+/// The line for an event, if it gets one.
+pub fn line(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::RunStarted {
+            run,
+            total,
+            parallelism,
+            ..
+        } => format!("run {run}: {total} steps, up to {parallelism} at a time"),
+        Event::StepStarted {
+            number,
+            name,
+            attempt,
+            outcome_unknown,
+            ..
+        } => {
+            let mut text = format!("[{number}] {name}: started");
+            if *attempt > 1 {
+                text.push_str(&format!(" (attempt {attempt})"));
+            }
+            if *outcome_unknown {
+                text.push_str(" (an earlier run did not record how it ended; observing first)");
+            }
+            text
+        }
+        Event::StepProgress { step, substate } => format!("[{step}] {substate}"),
+        Event::StepOutput { .. } => return None,
+        Event::StepRetrying {
+            step,
+            attempt,
+            error,
+            delay_ms,
+        } => format!(
+            "[{step}] attempt {attempt} failed: {error}; retrying in {}",
+            short_duration(*delay_ms)
+        ),
+        Event::StepFinished {
+            number,
+            name,
+            result,
+            attempts,
+            duration_ms,
+            error,
+            ..
+        } => {
+            let mut text = format!(
+                "[{number}] {name}: {} in {}",
+                result.label(),
+                short_duration(*duration_ms)
+            );
+            if *attempts > 1 {
+                text.push_str(&format!(" after {attempts} attempts"));
+            }
+            if let Some(error) = error {
+                text.push_str(&format!(": {error}"));
+            }
+            text
+        }
+        Event::StepSkipped {
+            number,
+            name,
+            reason,
+            ..
+        } => match reason {
+            SkipReason::DoneEarlier => format!("[{number}] {name}: done in an earlier run"),
+            other => format!("[{number}] {name}: skipped: {other}"),
+        },
+        Event::UndoRan { step, what, error } => match error {
+            None => format!("[{step}] undone: {what}"),
+            Some(error) => format!("[{step}] could not undo {what}: {error}"),
+        },
+        Event::RunCancelling { stats } => format!(
+            "interrupted: starting no more steps, cancelling {} running; press Ctrl-C again to exit at once",
+            stats.running
+        ),
+        Event::RunFinished { .. } => return None,
+    })
+}
+
+impl<W: Write> Render for Lines<W> {
+    fn event(&mut self, event: &Event) {
+        if let Some(text) = line(event) {
+            let _ = writeln!(self.out, "{text}");
+        }
+        if let Event::RunFinished {
+            outcome, report, ..
+        } = event
+        {
+            let _ = write!(self.out, "{}", report::render(report, *outcome));
+        }
+        let _ = self.out.flush();
+    }
+}

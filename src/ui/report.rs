@@ -1,0 +1,109 @@
+//! The final table (step, result, attempts, duration) and the critical path.
+
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::{ContentArrangement, Table};
+use genesis_engine::{Report, RunOutcome, StepResult};
+
+use super::short_duration;
+
+/// The table, the critical path and a one-line verdict.
+pub fn render(report: &Report, outcome: RunOutcome) -> String {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(["step", "id", "result", "attempts", "duration", "detail"]);
+    for row in &report.steps {
+        table.add_row([
+            row.number.clone(),
+            row.step.to_string(),
+            row.result.label().to_owned(),
+            if row.attempts == 0 {
+                String::new()
+            } else {
+                row.attempts.to_string()
+            },
+            row.duration_ms.map(short_duration).unwrap_or_default(),
+            row.detail.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut out = format!("{table}\n");
+    if !report.critical_path.is_empty() {
+        let path: Vec<String> = report
+            .critical_path
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        out.push_str(&format!(
+            "critical path ({} of {} wall): {}\n",
+            short_duration(report.critical_path_ms),
+            short_duration(report.wall_ms),
+            path.join(" → ")
+        ));
+    }
+    let counts = format!(
+        "{} succeeded, {} failed, {} skipped, {} interrupted",
+        report.count(StepResult::Succeeded),
+        report.count(StepResult::Failed),
+        report.count(StepResult::Skipped),
+        report.count(StepResult::Interrupted),
+    );
+    out.push_str(&match outcome {
+        RunOutcome::Succeeded => format!("done: {counts}\n"),
+        RunOutcome::Failed => {
+            format!("failed: {counts}; fix the cause and run `genesis up` again to continue\n")
+        }
+        RunOutcome::Interrupted => {
+            format!("interrupted: {counts}; run `genesis up` again to continue\n")
+        }
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use genesis_engine::StepId;
+    use genesis_engine::report::StepReport;
+
+    use super::*;
+
+    #[test]
+    fn shows_every_step_and_the_critical_path() {
+        let report = Report {
+            steps: vec![
+                StepReport {
+                    step: StepId::from("a"),
+                    number: "1".into(),
+                    name: "A".into(),
+                    result: StepResult::Succeeded,
+                    attempts: 2,
+                    duration_ms: Some(1500),
+                    detail: None,
+                },
+                StepReport {
+                    step: StepId::from("b"),
+                    number: "2".into(),
+                    name: "B".into(),
+                    result: StepResult::Skipped,
+                    attempts: 0,
+                    duration_ms: None,
+                    detail: Some("needs `a`, which failed".into()),
+                },
+            ],
+            critical_path: vec![StepId::from("a")],
+            critical_path_ms: 1500,
+            wall_ms: 1600,
+        };
+        let text = render(&report, RunOutcome::Failed);
+        assert!(text.contains("succeeded"), "{text}");
+        assert!(text.contains("needs `a`, which failed"), "{text}");
+        assert!(
+            text.contains("critical path (1.5s of 1.6s wall): a"),
+            "{text}"
+        );
+        assert!(
+            text.contains("failed: 1 succeeded, 0 failed, 1 skipped"),
+            "{text}"
+        );
+    }
+}
