@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Args;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
+use genesis_engine::RunOutcome;
 use genesis_engine::journal::{self, JournalState, Journaled, StepRecord};
 use genesis_engine::lock::{self, format_time};
 use serde::Serialize;
@@ -93,7 +94,12 @@ pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
             if let Some(run) = journal.last_run() {
                 let ended = match (run.outcome, run.ended_at) {
                     (Some(outcome), Some(at)) => {
-                        format!("{outcome:?} at {}", format_time(at)).to_lowercase()
+                        let outcome = match outcome {
+                            RunOutcome::Succeeded => "succeeded",
+                            RunOutcome::Failed => "failed",
+                            RunOutcome::Interrupted => "interrupted",
+                        };
+                        format!("{outcome} at {}", format_time(at))
                     }
                     _ => "no recorded end (running, or killed)".to_owned(),
                 };
