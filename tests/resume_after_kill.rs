@@ -1,0 +1,210 @@
+//! Kill a real `genesis up` at random moments (SIGKILL, then SIGINT) and run it again each
+//! time: every round ends complete, no step that the journal called finished ever starts
+//! again, and the journal always loads.
+//!
+//! The moments come from a seed printed on failure; `GENESIS_KILL_SEED=<n>` replays one.
+
+mod exec_support;
+
+use std::collections::BTreeSet;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use exec_support::{World, code};
+use genesis_engine::journal::Journaled;
+use genesis_engine::{JournalState, RunOutcome};
+
+const STEPS: [&str; 10] = [
+    "prepare", "fetch-a", "fetch-b", "fetch-c", "assemble", "audit", "deploy-1", "deploy-2",
+    "verify", "announce",
+];
+
+/// xorshift64*: enough randomness for kill moments, with no dependency.
+struct Moments(u64);
+
+impl Moments {
+    fn new() -> Self {
+        let seed = std::env::var("GENESIS_KILL_SEED")
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |elapsed| elapsed.as_nanos() as u64)
+                    | 1
+            });
+        eprintln!("kill moments from GENESIS_KILL_SEED={seed}");
+        Self(seed)
+    }
+
+    fn next_millis(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % below
+    }
+}
+
+fn done(journal: &JournalState) -> BTreeSet<String> {
+    STEPS
+        .iter()
+        .filter(|step| {
+            journal
+                .step(&(**step).into())
+                .is_some_and(|record| record.state == Journaled::Succeeded)
+        })
+        .map(|step| (*step).to_owned())
+        .collect()
+}
+
+fn start(world: &World) -> Child {
+    world
+        .command(&["up", "-j", "3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("genesis starts")
+}
+
+/// Steps the journal called finished before a run must not have started during it.
+fn assert_none_ran_twice(
+    world: &World,
+    done_before: &BTreeSet<String>,
+    starts_before: &std::collections::BTreeMap<String, usize>,
+    seed_note: &str,
+) {
+    let starts = world.starts();
+    for step in done_before {
+        assert_eq!(
+            starts.get(step),
+            starts_before.get(step),
+            "finished step `{step}` started again ({seed_note})"
+        );
+    }
+}
+
+fn finish_and_check(world: &World, note: &str) {
+    let journal = world.journal();
+    let done_before = done(&journal);
+    let starts_before = world.starts();
+    let output = world.run(&["up", "-j", "3"]);
+    assert_eq!(
+        code(&output),
+        0,
+        "{note}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_none_ran_twice(world, &done_before, &starts_before, note);
+    let journal = world.journal();
+    assert_eq!(
+        done(&journal).len(),
+        STEPS.len(),
+        "{note}: every step is done"
+    );
+    let starts = world.starts();
+    for step in STEPS {
+        assert!(
+            starts.get(step).copied().unwrap_or(0) >= 1,
+            "{note}: `{step}` ran"
+        );
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_then_resume() {
+    let mut moments = Moments::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    for round in 0..8 {
+        if Instant::now() > deadline {
+            break;
+        }
+        let world = World::fixture();
+        for kill in 0..3 {
+            let note = format!("round {round}, kill {kill}");
+            let done_before = done(&world.journal());
+            let starts_before = world.starts();
+            let mut child = start(&world);
+            std::thread::sleep(Duration::from_millis(moments.next_millis(1_000)));
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                assert_eq!(status.code(), Some(0), "{note}: finished before the kill");
+            } else {
+                child.kill().expect("SIGKILL");
+                child.wait().expect("reaped");
+            }
+            // The journal loads after every kill, torn last line or not.
+            let _ = world.journal();
+            assert_none_ran_twice(&world, &done_before, &starts_before, &note);
+        }
+        finish_and_check(&world, &format!("round {round}, final run"));
+    }
+}
+
+fn interrupt(child: &Child) {
+    let pid = i32::try_from(child.id()).expect("pid fits");
+    // SAFETY: sending a signal to a child process we own and have not reaped.
+    let result = unsafe { libc::kill(pid, libc::SIGINT) };
+    assert_eq!(result, 0, "SIGINT delivered");
+}
+
+#[test]
+fn sigint_at_random_moments_exits_130_with_a_valid_journal() {
+    let mut moments = Moments::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for round in 0..6 {
+        if Instant::now() > deadline {
+            break;
+        }
+        let world = World::fixture();
+        for interruption in 0..2 {
+            let note = format!("round {round}, interruption {interruption}");
+            let done_before = done(&world.journal());
+            let starts_before = world.starts();
+            let mut child = start(&world);
+            // Past the first 100 ms the signal handler is surely installed.
+            std::thread::sleep(Duration::from_millis(100 + moments.next_millis(800)));
+            if child.try_wait().expect("try_wait").is_none() {
+                interrupt(&child);
+                let started = Instant::now();
+                let status = child.wait().expect("reaped");
+                assert!(
+                    matches!(status.code(), Some(130 | 0)),
+                    "{note}: exit {status:?}"
+                );
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "{note}: stops promptly"
+                );
+                let journal = world.journal();
+                if status.code() == Some(130) {
+                    assert_eq!(
+                        journal.last_run().and_then(|run| run.outcome),
+                        Some(RunOutcome::Interrupted),
+                        "{note}: the interruption is journaled"
+                    );
+                }
+            } else {
+                child.wait().expect("reaped");
+            }
+            assert_none_ran_twice(&world, &done_before, &starts_before, &note);
+        }
+        finish_and_check(&world, &format!("round {round}, final run"));
+    }
+}
+
+#[test]
+fn a_second_sigint_exits_at_once_and_the_journal_stays_valid() {
+    let world = World::fixture();
+    let mut child = start(&world);
+    std::thread::sleep(Duration::from_millis(300));
+    if child.try_wait().expect("try_wait").is_none() {
+        interrupt(&child);
+        std::thread::sleep(Duration::from_millis(5));
+        if child.try_wait().expect("try_wait").is_none() {
+            interrupt(&child);
+        }
+        let status = child.wait().expect("reaped");
+        assert_eq!(status.code(), Some(130));
+    }
+    let _ = world.journal();
+    finish_and_check(&world, "after a double interrupt");
+}
