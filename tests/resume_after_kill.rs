@@ -139,6 +139,23 @@ fn sigkill_at_random_moments_then_resume() {
     }
 }
 
+fn runs_started(world: &World) -> usize {
+    world
+        .journal_text()
+        .matches("\"record\":\"run_started\"")
+        .count()
+}
+
+fn wait_for_run(world: &World, runs_before: usize, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while runs_started(world) == runs_before && Instant::now() < deadline {
+        if child.try_wait().expect("try_wait").is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn interrupt(child: &Child) {
     let pid = i32::try_from(child.id()).expect("pid fits");
     // SAFETY: sending a signal to a child process we own and have not reaped.
@@ -159,9 +176,11 @@ fn sigint_at_random_moments_exits_130_with_a_valid_journal() {
             let note = format!("round {round}, interruption {interruption}");
             let done_before = done(&world.journal());
             let starts_before = world.starts();
+            let runs_before = runs_started(&world);
             let mut child = start(&world);
-            // Past the first 100 ms the signal handler is surely installed.
-            std::thread::sleep(Duration::from_millis(100 + moments.next_millis(800)));
+            // Once the run is journaled, its signal handlers are surely installed.
+            wait_for_run(&world, runs_before, &mut child);
+            std::thread::sleep(Duration::from_millis(moments.next_millis(800)));
             if child.try_wait().expect("try_wait").is_none() {
                 interrupt(&child);
                 let started = Instant::now();
@@ -195,7 +214,8 @@ fn sigint_at_random_moments_exits_130_with_a_valid_journal() {
 fn a_second_sigint_exits_at_once_and_the_journal_stays_valid() {
     let world = World::fixture();
     let mut child = start(&world);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_run(&world, 0, &mut child);
+    std::thread::sleep(Duration::from_millis(200));
     if child.try_wait().expect("try_wait").is_none() {
         interrupt(&child);
         std::thread::sleep(Duration::from_millis(5));

@@ -46,6 +46,24 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
         };
         return super::plan::run(super::plan::PlanArgs { output }, common);
     }
+    // Signals first, so that a Ctrl-C at any moment of the run is a clean interruption.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: could not start the async runtime: {error}");
+            return ExitCode::from(exit::STEP_FAILED);
+        }
+    };
+    let cancel = CancellationToken::new();
+    match runtime.block_on(async { Interrupts::install() }) {
+        Ok(interrupts) => {
+            runtime.spawn(interrupts.watch(cancel.clone()));
+        }
+        Err(error) => eprintln!("warning: Ctrl-C will not stop the run cleanly: {error}"),
+    }
     let inputs = match common.load_inputs() {
         Ok(inputs) => inputs,
         Err(code) => return code,
@@ -102,19 +120,7 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
     let mode = ui::choose_mode(args.output, Terminal::detect());
     let renderer = ui::spawn(mode, receiver, run_log.clone());
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: could not start the async runtime: {error}");
-            return ExitCode::from(exit::STEP_FAILED);
-        }
-    };
-    let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
-        tokio::spawn(watch_interrupts(cancel.clone()));
         genesis_engine::run(
             &inputs.graph,
             &registry,
@@ -151,30 +157,49 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
 
 /// First Ctrl-C (or SIGTERM): cancel cleanly. Second: exit at once; every journal record is a
 /// whole line written before its effect, so the journal stays valid.
-async fn watch_interrupts(cancel: CancellationToken) {
-    if interrupt().await.is_err() {
-        return;
+struct Interrupts {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    /// Installs the handlers now (not at the first poll), so no early signal is lost.
+    #[cfg(unix)]
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
     }
-    cancel.cancel();
-    if interrupt().await.is_ok() {
+
+    #[cfg(not(unix))]
+    fn install() -> std::io::Result<Self> {
+        Ok(Self {})
+    }
+
+    #[cfg(unix)]
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+
+    async fn watch(mut self, cancel: CancellationToken) {
+        self.next().await;
+        cancel.cancel();
+        self.next().await;
         eprintln!("interrupted again: exiting now; run `genesis up` to continue");
         std::process::exit(i32::from(exit::INTERRUPTED));
     }
-}
-
-#[cfg(unix)]
-async fn interrupt() -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result,
-        _ = terminate.recv() => Ok(()),
-    }
-}
-
-#[cfg(not(unix))]
-async fn interrupt() -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await
 }
 
 /// Exit 3 when another run holds the lock, naming it.
