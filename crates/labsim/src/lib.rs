@@ -1,0 +1,199 @@
+//! The genesis lab simulator (DESIGN.md §6). It plays the controllers and the
+//! hardware of the reference lab against real Kubernetes API servers:
+//!
+//! - Rufio: Machines become `Contactable`, power Jobs run task by task.
+//! - Tinkerbell: Workflows go PREPARING (netboot Job) → PENDING → RUNNING →
+//!   SUCCESS action by action, with the monorepo's state spellings.
+//! - Harvester: after an install the node registers on the Harvester API and
+//!   turns Ready; the first node writes its rke2 kubeconfig; at three Ready
+//!   nodes the others are promoted (labels and promote-status annotation).
+//! - KubeVirt: VirtualMachines with a running strategy get a VMI and report
+//!   `printableStatus: Running`.
+//! - The Platform join: each running VM's Node registers Ready with the
+//!   control-plane role on the Platform API.
+//!
+//! Everything reacts to `kube::runtime::watcher` streams; the only sleeps are
+//! the scenario's (scaled) durations. Every change is recorded as a
+//! timestamped [`SimEvent`]. Product code never imports this crate.
+
+mod events;
+mod harvester;
+mod kubevirt;
+mod resources;
+mod rufio;
+pub mod scenario;
+mod tinkerbell;
+mod util;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::task::JoinSet;
+
+pub use events::{EventLog, SimEvent};
+pub use scenario::{Fault, Scenario, SimDuration};
+
+/// What went wrong in the simulator.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("scenario: {0}")]
+    Scenario(String),
+    #[error("kubernetes api: {context}")]
+    Kube {
+        context: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("write node file {path}")]
+    NodeFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("timed out waiting for {0}")]
+    Timeout(String),
+}
+
+/// Where the simulated nodes' files live on this machine.
+#[derive(Debug, Clone, Default)]
+pub struct NodeFiles {
+    /// The root of the first Harvester node's filesystem (the one sshd serves).
+    pub first_node_root: Option<PathBuf>,
+    /// Owner (user name) to give written files, when running as root.
+    pub owner: Option<String>,
+}
+
+/// The clusters the simulator plays against.
+#[derive(Clone)]
+pub struct WorldRefs {
+    pub platform: kube::Client,
+    pub harvester: kube::Client,
+    /// The Harvester cluster's admin kubeconfig: what rke2 writes on the first node.
+    pub harvester_kubeconfig: String,
+    pub node_files: NodeFiles,
+}
+
+/// State shared by the simulated controllers.
+pub(crate) struct Shared {
+    pub scenario: Scenario,
+    pub world: WorldRefs,
+    pub events: EventLog,
+    pub started: Instant,
+    /// Machine name → until when its BMC does not answer.
+    pub unreachable_until: Mutex<HashMap<String, Instant>>,
+    /// Workflows (namespace/name) whose injected failure already happened.
+    pub failed_once: Mutex<HashSet<String>>,
+    /// Objects (by uid) a simulated controller has taken on.
+    pub claimed: Mutex<HashSet<String>>,
+    /// The Harvester cluster exists (the first node registered).
+    pub cluster_up: tokio::sync::watch::Sender<Option<String>>,
+    /// Harvester nodes, for the promotion controller.
+    pub harvester_nodes: tokio::sync::Mutex<harvester::Nodes>,
+    /// Per-object work, aborted on shutdown.
+    pub tasks: Mutex<JoinSet<()>>,
+}
+
+impl Shared {
+    /// Claims an object for one simulated controller: true the first time.
+    pub fn claim(&self, kind: &str, uid: &str) -> bool {
+        self.claimed
+            .lock()
+            .map(|mut set| set.insert(format!("{kind}/{uid}")))
+            .unwrap_or(false)
+    }
+
+    pub fn record(&self, actor: &str, kind: &str, object: &str, detail: impl Into<String>) {
+        self.events
+            .record(self.started, actor, kind, object, detail.into());
+    }
+
+    /// Runs per-object work until it ends or the simulator stops.
+    pub fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        if let Ok(mut tasks) = self.tasks.lock() {
+            // Reap finished tasks so the set does not grow without bound.
+            while tasks.try_join_next().is_some() {}
+            tasks.spawn(work);
+        }
+    }
+
+    pub fn has_fault(&self, predicate: impl Fn(&Fault) -> bool) -> bool {
+        self.scenario.faults.iter().any(predicate)
+    }
+}
+
+/// The running simulator.
+pub struct Simulator {
+    shared: Arc<Shared>,
+    tasks: JoinSet<()>,
+}
+
+impl Simulator {
+    /// Starts every simulated controller; returns once their watches are running.
+    pub async fn start(world: WorldRefs, scenario: Scenario) -> Result<Self, Error> {
+        let (cluster_up, _) = tokio::sync::watch::channel(None);
+        let shared = Arc::new(Shared {
+            scenario,
+            world,
+            events: EventLog::default(),
+            started: Instant::now(),
+            unreachable_until: Mutex::new(HashMap::new()),
+            failed_once: Mutex::new(HashSet::new()),
+            claimed: Mutex::new(HashSet::new()),
+            cluster_up,
+            harvester_nodes: tokio::sync::Mutex::new(harvester::Nodes::default()),
+            tasks: Mutex::new(JoinSet::new()),
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(rufio::run_machines(shared.clone()));
+        tasks.spawn(rufio::run_jobs(shared.clone()));
+        tasks.spawn(tinkerbell::run_workflows(shared.clone()));
+        tasks.spawn(kubevirt::run_virtual_machines(shared.clone()));
+        shared.record(
+            "labsim",
+            "simulator.started",
+            "-",
+            shared.scenario.name.clone(),
+        );
+        Ok(Self { shared, tasks })
+    }
+
+    /// Everything the simulator did so far, in order.
+    pub fn events(&self) -> Vec<SimEvent> {
+        self.shared.events.snapshot()
+    }
+
+    /// The event log (to wait for events).
+    pub fn event_log(&self) -> &EventLog {
+        &self.shared.events
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.shared.scenario
+    }
+
+    /// Stops every simulated controller.
+    pub async fn shutdown(mut self) {
+        self.tasks.shutdown().await;
+        let work = self
+            .shared
+            .tasks
+            .lock()
+            .map(|mut tasks| std::mem::take(&mut *tasks));
+        if let Ok(mut work) = work {
+            work.shutdown().await;
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.tasks.abort_all();
+        if let Ok(mut tasks) = self.shared.tasks.lock() {
+            tasks.abort_all();
+        }
+    }
+}

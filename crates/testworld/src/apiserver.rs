@@ -1,0 +1,327 @@
+//! One real kube-apiserver (with its embedded etcd) per cluster, run from the
+//! `genesis-apiserver` binary built out of `tests/apiserver/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+
+use crate::Error;
+
+/// Kubernetes release the Go program is built from; part of the cache key.
+pub const KUBERNETES_VERSION: &str = "v1.37.2";
+
+/// Environment variable naming a prebuilt `genesis-apiserver` binary.
+pub const APISERVER_BIN_ENV: &str = "GENESIS_APISERVER_BIN";
+/// Environment variable naming the CRD directory (default: `<repo>/../shared/crds`).
+pub const CRDS_DIR_ENV: &str = "GENESIS_CRDS_DIR";
+/// Environment variable naming the build cache root (default: `$HOME/.cache/genesis`).
+pub const CACHE_DIR_ENV: &str = "GENESIS_CACHE_DIR";
+
+/// How long a server may take from spawn to its "ready" line (CRDs included).
+const READY_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The root of the genesis repository (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// The CRD directory: `$GENESIS_CRDS_DIR`, else `shared/crds` beside the repo.
+pub fn crds_dir() -> PathBuf {
+    match std::env::var_os(CRDS_DIR_ENV) {
+        Some(dir) => PathBuf::from(dir),
+        None => repo_root().join("../shared/crds"),
+    }
+}
+
+fn go_source_dir() -> PathBuf {
+    repo_root().join("tests/apiserver")
+}
+
+/// Cache key of the Go program: the Kubernetes version and a hash of its
+/// sources. `.ci/testworld-setup` computes the same key with `sha256sum`:
+/// the SHA-256 of the `sha256sum go.mod go.sum *.go` listing (files sorted
+/// by name), first 16 hex digits.
+pub fn source_key(dir: &Path) -> Result<String, Error> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|source| Error::Io {
+            what: format!("read {}", dir.display()),
+            source,
+        })?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name == "go.mod" || name == "go.sum" || name.ends_with(".go"))
+        .collect();
+    names.sort();
+    let mut listing = String::new();
+    for name in &names {
+        let path = dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+            what: format!("read {}", path.display()),
+            source,
+        })?;
+        listing.push_str(&format!("{}  {name}\n", hex(&Sha256::digest(&bytes))));
+    }
+    let digest = hex(&Sha256::digest(listing.as_bytes()));
+    Ok(format!("{KUBERNETES_VERSION}-{}", &digest[..16]))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os(CACHE_DIR_ENV) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    home.join(".cache/genesis")
+}
+
+/// Where the cached binary for the current sources lives.
+pub fn cached_binary_path() -> Result<PathBuf, Error> {
+    let key = source_key(&go_source_dir())?;
+    Ok(cache_root()
+        .join(format!("apiserver-{key}"))
+        .join("genesis-apiserver"))
+}
+
+/// Finds the `genesis-apiserver` binary: `$GENESIS_APISERVER_BIN`, else the
+/// cache, else builds it into the cache (slow: minutes on 2 cores).
+pub async fn binary() -> Result<PathBuf, Error> {
+    if let Some(bin) = std::env::var_os(APISERVER_BIN_ENV) {
+        let bin = PathBuf::from(bin);
+        if bin.is_file() {
+            return Ok(bin);
+        }
+        return Err(Error::Setup(format!(
+            "{APISERVER_BIN_ENV}={} is not a file",
+            bin.display()
+        )));
+    }
+    let path = cached_binary_path()?;
+    if path.is_file() {
+        return Ok(path);
+    }
+    build_binary(&path).await?;
+    Ok(path)
+}
+
+async fn build_binary(path: &Path) -> Result<(), Error> {
+    eprintln!(
+        "genesis-testworld: building the real kube-apiserver ({KUBERNETES_VERSION}) into {}; this takes minutes \
+         on 2 cores (run .ci/testworld-setup once to do it ahead of the tests)",
+        path.display()
+    );
+    // One definition of the build: the setup script.
+    let script = repo_root().join(".ci/testworld-setup");
+    let output = Command::new("bash")
+        .arg(&script)
+        .arg("--apiserver-only")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|source| Error::Io {
+            what: format!("run {}", script.display()),
+            source,
+        })?;
+    let printed = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() || printed.trim() != path.to_string_lossy() {
+        return Err(Error::Setup(format!(
+            "{} failed to build {} (printed {:?}): {}",
+            script.display(),
+            path.display(),
+            printed.trim(),
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    Ok(())
+}
+
+/// The line `genesis-apiserver` prints on stdout once it serves.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReadyLine {
+    pub url: String,
+    pub kubeconfig: PathBuf,
+    pub port: u16,
+    pub crds: usize,
+    pub startup_ms: u64,
+    pub pid: u32,
+    pub kubernetes_version: String,
+}
+
+/// A running API server. Killed on drop.
+#[derive(Debug)]
+pub struct ApiServer {
+    pub name: String,
+    pub ready: ReadyLine,
+    pub data_dir: PathBuf,
+    pub log_path: PathBuf,
+    /// Wall time from spawn to the ready line, as seen by the harness.
+    pub startup: Duration,
+    child: Child,
+    // Held open: the server exits when it sees EOF, so it dies with the test process.
+    _stdin: ChildStdin,
+}
+
+impl ApiServer {
+    /// Starts a server with its data under `data_dir` and CRDs from `crds`.
+    pub async fn start(
+        name: &str,
+        bin: &Path,
+        data_dir: &Path,
+        crds: Option<&Path>,
+    ) -> Result<Self, Error> {
+        std::fs::create_dir_all(data_dir).map_err(|source| Error::Io {
+            what: format!("create {}", data_dir.display()),
+            source,
+        })?;
+        let log_path = data_dir.join("apiserver.log");
+        let log = std::fs::File::create(&log_path).map_err(|source| Error::Io {
+            what: format!("create {}", log_path.display()),
+            source,
+        })?;
+        let mut command = Command::new(bin);
+        command
+            .arg(format!("--data-dir={}", data_dir.display()))
+            .arg(format!(
+                "--kubeconfig-out={}",
+                data_dir.join("admin.kubeconfig").display()
+            ))
+            .arg("--exit-on-stdin-eof");
+        if let Some(crds) = crds {
+            command.arg(format!("--crds={}", crds.display()));
+        }
+        let started = Instant::now();
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| Error::Io {
+                what: format!("spawn {}", bin.display()),
+                source,
+            })?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| Error::Setup("no stdin pipe".into()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| Error::Setup("no stdout pipe".into()))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(READY_TIMEOUT, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Ok(ready) = serde_json::from_str::<ReadyLine>(&line) {
+                    return Ok(Some(ready));
+                }
+            }
+            Ok::<_, std::io::Error>(None)
+        })
+        .await;
+        let ready = match ready {
+            Ok(Ok(Some(ready))) => ready,
+            Ok(Ok(None)) | Ok(Err(_)) => {
+                let _ = child.wait().await;
+                return Err(Error::ServerFailed {
+                    name: name.into(),
+                    log: tail(&log_path, 40),
+                });
+            }
+            Err(_) => {
+                return Err(Error::ServerFailed {
+                    name: name.into(),
+                    log: format!(
+                        "not ready within {READY_TIMEOUT:?}\n{}",
+                        tail(&log_path, 40)
+                    ),
+                });
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self {
+            name: name.into(),
+            ready,
+            data_dir: data_dir.into(),
+            log_path,
+            startup: started.elapsed(),
+            child,
+            _stdin: stdin,
+        })
+    }
+
+    /// The admin kubeconfig (embedded CA, client certificate and key).
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.ready.kubeconfig
+    }
+
+    /// A kube client with the admin credentials.
+    pub async fn client(&self) -> Result<kube::Client, Error> {
+        client_from_kubeconfig(&self.ready.kubeconfig).await
+    }
+
+    /// Stops the server (SIGKILL; its data is thrown away with the world).
+    pub async fn stop(&mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Builds a kube client from a kubeconfig file.
+pub async fn client_from_kubeconfig(path: &Path) -> Result<kube::Client, Error> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(Error::Kubeconfig)?;
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .map_err(Error::Kubeconfig)?;
+    kube::Client::try_from(config).map_err(Error::Client)
+}
+
+pub(crate) fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The harness and `.ci/testworld-setup` must agree on the cache key.
+    #[test]
+    fn source_key_matches_the_setup_script() {
+        let dir = go_source_dir();
+        let script = "cd \"$1\" && sha256sum $(LC_ALL=C ls go.mod go.sum *.go | LC_ALL=C sort) | sha256sum | cut -c1-16";
+        let output = std::process::Command::new("bash")
+            .args(["-c", script, "-"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let expected = format!(
+            "{KUBERNETES_VERSION}-{}",
+            String::from_utf8(output.stdout).unwrap().trim()
+        );
+        assert_eq!(source_key(&dir).unwrap(), expected);
+    }
+
+    #[test]
+    fn crds_dir_honours_the_environment_default() {
+        if std::env::var_os(CRDS_DIR_ENV).is_none() {
+            assert!(crds_dir().ends_with("shared/crds"));
+        }
+    }
+}

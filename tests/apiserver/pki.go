@@ -1,0 +1,150 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+type pkiPaths struct {
+	caCert, caKey                string
+	servingCert, servingKey      string
+	adminCert, adminKey          string
+	serviceAccountKey            string
+	caPEM, adminPEM, adminKeyPEM []byte
+}
+
+type keyPair struct {
+	cert    *x509.Certificate
+	key     *ecdsa.PrivateKey
+	certPEM []byte
+	keyPEM  []byte
+}
+
+func newKeyPair(template *x509.Certificate, parent *keyPair) (*keyPair, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return nil, err
+	}
+	template.SerialNumber = serial
+	template.NotBefore = time.Now().Add(-time.Hour)
+	template.NotAfter = time.Now().Add(10 * 365 * 24 * time.Hour)
+	signerCert, signerKey := template, key
+	if parent != nil {
+		signerCert, signerKey = parent.cert, parent.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, signerCert, &key.PublicKey, signerKey)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return &keyPair{
+		cert:    cert,
+		key:     key,
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+	}, nil
+}
+
+func (k *keyPair) write(dir, name string) (string, string, error) {
+	certPath := filepath.Join(dir, name+".crt")
+	keyPath := filepath.Join(dir, name+".key")
+	if err := os.WriteFile(certPath, k.certPEM, 0o644); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(keyPath, k.keyPEM, 0o600); err != nil {
+		return "", "", err
+	}
+	return certPath, keyPath, nil
+}
+
+// writePKI makes a fresh CA, a serving certificate for 127.0.0.1/localhost,
+// an admin client certificate (CN=genesis-admin, O=system:masters) and a
+// service-account signing key.
+func writePKI(dir string) (pkiPaths, error) {
+	var p pkiPaths
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return p, err
+	}
+	ca, err := newKeyPair(&x509.Certificate{
+		Subject:               pkix.Name{CommonName: "genesis-test-ca"},
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}, nil)
+	if err != nil {
+		return p, err
+	}
+	serving, err := newKeyPair(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: "kube-apiserver"},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.43.0.1")},
+	}, ca)
+	if err != nil {
+		return p, err
+	}
+	admin, err := newKeyPair(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: "genesis-admin", Organization: []string{"system:masters"}},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, ca)
+	if err != nil {
+		return p, err
+	}
+	sa, err := newKeyPair(&x509.Certificate{Subject: pkix.Name{CommonName: "service-accounts"}}, ca)
+	if err != nil {
+		return p, err
+	}
+	if p.caCert, p.caKey, err = ca.write(dir, "ca"); err != nil {
+		return p, err
+	}
+	if p.servingCert, p.servingKey, err = serving.write(dir, "serving"); err != nil {
+		return p, err
+	}
+	if p.adminCert, p.adminKey, err = admin.write(dir, "admin"); err != nil {
+		return p, err
+	}
+	if _, p.serviceAccountKey, err = sa.write(dir, "service-account"); err != nil {
+		return p, err
+	}
+	p.caPEM, p.adminPEM, p.adminKeyPEM = ca.certPEM, admin.certPEM, admin.keyPEM
+	return p, nil
+}
+
+// writeKubeconfig writes an RKE2-style kubeconfig: cluster, user and context
+// all named "default", credentials embedded as data.
+func writeKubeconfig(path, serverURL string, p pkiPaths) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["default"] = &clientcmdapi.Cluster{Server: serverURL, CertificateAuthorityData: p.caPEM}
+	cfg.AuthInfos["default"] = &clientcmdapi.AuthInfo{ClientCertificateData: p.adminPEM, ClientKeyData: p.adminKeyPEM}
+	cfg.Contexts["default"] = &clientcmdapi.Context{Cluster: "default", AuthInfo: "default"}
+	cfg.CurrentContext = "default"
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return clientcmd.WriteToFile(*cfg, path)
+}
