@@ -216,25 +216,9 @@ pub async fn run(
                 }
             }
             joined = tasks.join_next_with_id() => {
-                let finished = match joined {
-                    Some(Ok((_, finished))) => finished,
-                    Some(Err(error)) => {
-                        let Some(&position) = task_positions.get(&error.id()) else {
-                            continue;
-                        };
-                        Finished {
-                            position,
-                            attempts: 1,
-                            duration: Duration::ZERO,
-                            outcome: TaskOutcome::Failed(ActionError::new(
-                                ErrorKind::Io,
-                                format!("the step's task ended abnormally: {error}"),
-                            )),
-                        }
-                    }
-                    None => continue,
-                };
-                scheduler.finish(finished, journal)?;
+                if let Some(finished) = joined.and_then(|joined| to_finished(joined, &task_positions)) {
+                    scheduler.finish(finished, journal)?;
+                }
             }
             () = cancel.cancelled(), if stop.is_none() => {
                 stop = Some(SkipReason::Interrupted);
@@ -250,6 +234,11 @@ pub async fn run(
             }
         }
         // Take everything else that is already waiting, so it shares this turn's fsync.
+        while let Some(joined) = tasks.try_join_next_with_id() {
+            if let Some(finished) = to_finished(joined, &task_positions) {
+                scheduler.finish(finished, journal)?;
+            }
+        }
         while let Ok(request) = journal_requests.try_recv() {
             scheduler.take_request(request, journal, &mut acks)?;
         }
@@ -292,6 +281,25 @@ pub async fn run(
         report: report.clone(),
     });
     Ok(RunSummary { outcome, report })
+}
+
+/// A joined task as a finished step; a task that panicked fails its step.
+fn to_finished(
+    joined: Result<(tokio::task::Id, Finished), tokio::task::JoinError>,
+    positions: &HashMap<tokio::task::Id, usize>,
+) -> Option<Finished> {
+    match joined {
+        Ok((_, finished)) => Some(finished),
+        Err(error) => positions.get(&error.id()).map(|&position| Finished {
+            position,
+            attempts: 1,
+            duration: Duration::ZERO,
+            outcome: TaskOutcome::Failed(ActionError::new(
+                ErrorKind::Io,
+                format!("the step's task ended abnormally: {error}"),
+            )),
+        }),
+    }
 }
 
 fn send_ack(
