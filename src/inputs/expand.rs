@@ -407,12 +407,19 @@ pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&
         .map(|(_, candidate)| candidate)
 }
 
+/// The instances of one template, and which instance belongs to which item.
+struct Instances {
+    ids: Vec<StepId>,
+    by_item: HashMap<String, usize>,
+}
+
 /// One inventory item a step fans out over, as interpolation sees it.
 struct Item {
     name: String,
     variable: &'static str,
     value: Value,
-    network: Option<Value>,
+    /// Name of the item's network, a key of `Context::networks`.
+    network: Option<String>,
 }
 
 /// The values `${…}` can name. Shared parts are borrowed, so expansion stays linear in the
@@ -439,7 +446,10 @@ impl Context<'_> {
                     network: Some(network),
                     ..
                 }),
-            ) => network,
+            ) => self
+                .networks
+                .get(network)
+                .ok_or_else(|| format!("network `{network}` is not defined"))?,
             _ => {
                 let mut roots = vec!["lab", "networks", "create_machine"];
                 if let Some(item) = self.item {
@@ -603,7 +613,7 @@ fn items(lab: &Lab, for_each: ForEach) -> Vec<Item> {
             name: machine.hostname.value.clone(),
             variable: "machine",
             value,
-            network: lab.network(&machine.network.value).map(network_value),
+            network: Some(machine.network.value.clone()),
         }
     };
     match for_each {
@@ -623,7 +633,7 @@ fn items(lab: &Lab, for_each: ForEach) -> Vec<Item> {
                 name: vm.name.value.clone(),
                 variable: "vm",
                 value: serde_json::to_value(vm).unwrap_or(Value::Null),
-                network: lab.network(&vm.network.value).map(network_value),
+                network: Some(vm.network.value.clone()),
             })
             .collect(),
     }
@@ -653,15 +663,26 @@ pub fn expand(
         .next()
         .map_or(Value::Null, |item| item.value);
 
+    // The items of each fan-out set, built once and shared by every template using it.
+    let mut item_sets: HashMap<ForEach, Vec<Item>> = HashMap::new();
+    for entry in &checked {
+        if let Some(for_each) = &entry.template.for_each {
+            item_sets
+                .entry(for_each.value)
+                .or_insert_with(|| items(lab, for_each.value));
+        }
+    }
+    let no_items = Vec::new();
+
     // Instances per template id, to resolve needs.
-    let mut instances: HashMap<&str, Vec<(Option<String>, StepId)>> = HashMap::new();
-    let mut expanded: Vec<(usize, Vec<Item>)> = Vec::new();
+    let mut instances: HashMap<&str, Instances> = HashMap::new();
+    let mut expanded: Vec<(usize, &Vec<Item>)> = Vec::new();
     for (index, entry) in checked.iter().enumerate() {
         let template = entry.template;
         let fan_out = template
             .for_each
             .as_ref()
-            .map(|for_each| items(lab, for_each.value));
+            .map(|for_each| item_sets.get(&for_each.value).unwrap_or(&no_items));
         let ids = match &fan_out {
             None => vec![(None, StepId::new(template.id.value.clone()))],
             Some(list) => list
@@ -691,8 +712,19 @@ pub fn expand(
                 .help("add the items to the lab file, or remove the step"),
             );
         }
-        instances.insert(template.id.value.as_str(), ids);
-        expanded.push((index, fan_out.unwrap_or_default()));
+        let by_item = ids
+            .iter()
+            .enumerate()
+            .filter_map(|(index, (item, _))| item.clone().map(|item| (item, index)))
+            .collect();
+        instances.insert(
+            template.id.value.as_str(),
+            Instances {
+                ids: ids.into_iter().map(|(_, id)| id).collect(),
+                by_item,
+            },
+        );
+        expanded.push((index, fan_out.unwrap_or(&no_items)));
     }
 
     let mut steps = Vec::new();
@@ -754,14 +786,11 @@ pub fn expand(
                 let Some(targets) = instances.get(need.value.as_str()) else {
                     continue;
                 };
-                let same_item = item.and_then(|item| {
-                    targets
-                        .iter()
-                        .find(|(target_item, _)| target_item.as_deref() == Some(item.name.as_str()))
-                });
-                match same_item {
-                    Some((_, target)) => needs.push(target.clone()),
-                    None => needs.extend(targets.iter().map(|(_, target)| target.clone())),
+                // The same machine's instance when the needed step fans out over it too;
+                // otherwise every instance.
+                match item.and_then(|item| targets.by_item.get(&item.name)) {
+                    Some(&index) => needs.push(targets.ids[index].clone()),
+                    None => needs.extend(targets.ids.iter().cloned()),
                 }
             }
             steps.push(StepSpec {

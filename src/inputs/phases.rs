@@ -34,7 +34,7 @@ pub struct StepTemplate {
 }
 
 /// What a step fans out over: one instance per item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 pub enum ForEach {
     #[serde(rename = "machines")]
     Machines,
