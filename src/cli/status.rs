@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Args;
+use comfy_table::Table;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
-use comfy_table::{ContentArrangement, Table};
 use genesis_engine::RunOutcome;
 use genesis_engine::journal::{self, JournalState, Journaled, StepRecord};
 use genesis_engine::lock::{self, format_time};
@@ -178,7 +178,7 @@ pub fn render(rows: &[StatusRow]) -> String {
     let mut table = Table::new();
     table
         .load_preset(UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_content_arrangement(crate::ui::report::arrangement())
         .set_header([
             "step", "id", "state", "attempts", "updated", "duration", "detail",
         ]);

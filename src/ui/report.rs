@@ -6,12 +6,21 @@ use genesis_engine::{Report, RunOutcome, StepResult};
 
 use super::short_duration;
 
+/// Wrap columns to the terminal only when its width is known and usable; a pseudo-terminal
+/// that reports no width would squeeze every cell to one character.
+pub fn arrangement() -> ContentArrangement {
+    match Table::new().width() {
+        Some(width) if width >= 60 => ContentArrangement::Dynamic,
+        _ => ContentArrangement::Disabled,
+    }
+}
+
 /// The table, the critical path and a one-line verdict.
 pub fn render(report: &Report, outcome: RunOutcome) -> String {
     let mut table = Table::new();
     table
         .load_preset(UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_content_arrangement(crate::ui::report::arrangement())
         .set_header(["step", "id", "result", "attempts", "duration", "detail"]);
     for row in &report.steps {
         table.add_row([
