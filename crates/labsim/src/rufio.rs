@@ -7,10 +7,11 @@ use kube::api::DynamicObject;
 use serde_json::{Value, json};
 
 use crate::resources::{self, namespaced};
-use crate::util::{
-    await_object, key, log_error, name, now_rfc3339, patch_status, uid, watch_objects,
-};
+use crate::util::{key, log_error, name, now_rfc3339, patch_status, uid, watch_objects};
 use crate::{Error, Fault, Shared};
+
+/// How long a Job waits for its Machine to exist and be probed.
+const MACHINE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn run_machines(shared: Arc<Shared>) {
     let api = resources::all(&shared.world.platform, &resources::machine());
@@ -146,13 +147,26 @@ async fn run_job(shared: &Shared, job: DynamicObject) -> Result<(), Error> {
         format!("{} tasks on {machine_name}", tasks.len()),
     );
 
-    let failure = match await_object(&machines, &machine_name, Duration::from_secs(30)).await {
-        Err(_) => Some(format!(
-            "machine {machine_namespace}/{machine_name} not found"
-        )),
-        Ok(_) => None,
+    // Rufio talks to the BMC only once it has looked at it: wait until the
+    // Machine has a Contactable condition (either way).
+    let probed = |machine: Option<&DynamicObject>| {
+        machine.is_some_and(|m| {
+            m.data["status"]["conditions"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "Contactable"))
+        })
     };
-    let mut failure = failure;
+    let waited = tokio::time::timeout(
+        MACHINE_TIMEOUT,
+        kube::runtime::wait::await_condition(machines.clone(), &machine_name, probed),
+    )
+    .await;
+    let mut failure = match waited {
+        Ok(Ok(Some(_))) => None,
+        _ => Some(format!(
+            "machine {machine_namespace}/{machine_name} not found or never probed"
+        )),
+    };
     for (index, task) in tasks.iter().enumerate() {
         if failure.is_some() {
             break;

@@ -220,3 +220,68 @@ pub async fn ensure_namespace(client: &kube::Client, name: &str) -> Result<(), k
         Err(error) => Err(error),
     }
 }
+
+/// Waits (watch-based) until the Workflow's `status.state` is one of `states`; returns it.
+pub async fn wait_workflow_state(
+    client: &kube::Client,
+    name: &str,
+    states: &[&str],
+    timeout: std::time::Duration,
+) -> Result<DynamicObject, String> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), TINK_NAMESPACE, &workflow_resource());
+    let wanted: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+    let condition = move |wf: Option<&DynamicObject>| {
+        wf.and_then(|wf| wf.data["status"]["state"].as_str())
+            .is_some_and(|state| wanted.iter().any(|w| w == state))
+    };
+    let found = tokio::time::timeout(
+        timeout,
+        kube::runtime::wait::await_condition(api, name, condition),
+    )
+    .await
+    .map_err(|_| format!("workflow {name} not in {states:?} within {timeout:?}"))?
+    .map_err(|e| format!("watch workflow {name}: {e}"))?;
+    found.ok_or_else(|| format!("workflow {name} vanished"))
+}
+
+/// Waits (watch-based) until Node `name` exists and `Ready=True`.
+pub async fn wait_node_ready(
+    client: &kube::Client,
+    name: &str,
+    timeout: std::time::Duration,
+) -> Result<k8s_openapi::api::core::v1::Node, String> {
+    use k8s_openapi::api::core::v1::Node;
+    let api: Api<Node> = Api::all(client.clone());
+    let ready = |node: Option<&Node>| {
+        node.and_then(|n| n.status.as_ref())
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    };
+    let found = tokio::time::timeout(
+        timeout,
+        kube::runtime::wait::await_condition(api, name, ready),
+    )
+    .await
+    .map_err(|_| format!("node {name} not Ready within {timeout:?}"))?
+    .map_err(|e| format!("watch node {name}: {e}"))?;
+    found.ok_or_else(|| format!("node {name} vanished"))
+}
+
+/// Applies Machine, Hardware and Workflow for machine `name` (number `index`).
+pub async fn apply_machine(
+    client: &kube::Client,
+    name: &str,
+    index: usize,
+    template: &str,
+) -> Result<(), kube::Error> {
+    apply_strict(client, &machine_resource(), &machine(name, index)).await?;
+    apply_strict(client, &hardware_resource(), &hardware(name, index)).await?;
+    apply_strict(
+        client,
+        &workflow_resource(),
+        &workflow(name, name, template, index),
+    )
+    .await?;
+    Ok(())
+}
