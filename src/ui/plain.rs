@@ -1,18 +1,40 @@
 //! Plain lines: one per state change, for logs, CI and dumb terminals.
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::time::{Duration, Instant};
 
-use genesis_engine::{Event, SkipReason};
+use genesis_engine::{Event, SkipReason, StepId};
 
 use super::{Render, report, short_duration};
 
+/// Sub-states change with every output line of a command; in plain mode a step shows at most
+/// one per this interval (the run log has them all).
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(2);
+
 pub struct Lines<W: Write> {
     out: W,
+    last_progress: HashMap<StepId, Instant>,
 }
 
 impl<W: Write> Lines<W> {
     pub fn new(out: W) -> Self {
-        Self { out }
+        Self {
+            out,
+            last_progress: HashMap::new(),
+        }
+    }
+
+    /// Whether a sub-state line of `step` is due now.
+    fn progress_due(&mut self, step: &StepId) -> bool {
+        let now = Instant::now();
+        match self.last_progress.get(step) {
+            Some(last) if now.duration_since(*last) < PROGRESS_INTERVAL => false,
+            _ => {
+                self.last_progress.insert(step.clone(), now);
+                true
+            }
+        }
     }
 }
 
@@ -97,6 +119,13 @@ pub fn line(event: &Event) -> Option<String> {
 
 impl<W: Write> Render for Lines<W> {
     fn event(&mut self, event: &Event) {
+        match event {
+            Event::StepProgress { step, .. } if !self.progress_due(step) => return,
+            Event::StepFinished { step, .. } => {
+                self.last_progress.remove(step);
+            }
+            _ => {}
+        }
         if let Some(text) = line(event) {
             let _ = writeln!(self.out, "{text}");
         }
@@ -107,5 +136,27 @@ impl<W: Write> Render for Lines<W> {
             let _ = write!(self.out, "{}", report::render(report, *outcome));
         }
         let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_states_are_throttled_per_step() {
+        let mut lines = Lines::new(Vec::new());
+        for substate in ["one", "two", "three"] {
+            lines.event(&Event::StepProgress {
+                step: StepId::from("a"),
+                substate: substate.into(),
+            });
+        }
+        lines.event(&Event::StepProgress {
+            step: StepId::from("b"),
+            substate: "other".into(),
+        });
+        let text = String::from_utf8(lines.out).expect("utf-8");
+        assert_eq!(text, "[a] one\n[b] other\n");
     }
 }
