@@ -30,6 +30,9 @@ pub struct UpArgs {
     /// Never start this step (repeatable).
     #[arg(long, value_name = "STEP")]
     pub skip: Vec<String>,
+    /// Ask each done step whether its result still holds; drifted steps run again.
+    #[arg(long)]
+    pub verify: bool,
     /// Deadline for the whole run, e.g. `90m`; step timeouts sit inside it.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
@@ -108,6 +111,7 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
     options.parallelism = usize::from(args.parallelism);
     options.selection = resolved;
     options.run_timeout = args.timeout;
+    options.verify = args.verify;
     let run_log = match RunLog::create(&common.state_dir, &options.run_id, Arc::clone(&scrubber)) {
         Ok(log) => Some(log),
         Err(error) => {

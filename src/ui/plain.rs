@@ -105,6 +105,9 @@ pub fn line(event: &Event) -> Option<String> {
             SkipReason::DoneEarlier => format!("[{number}] {name}: done in an earlier run"),
             other => format!("[{number}] {name}: skipped: {other}"),
         },
+        Event::StepDrifted { step, what } => {
+            format!("[{step}] drifted since it finished ({what}); running it again")
+        }
         Event::UndoRan { step, what, error } => match error {
             None => format!("[{step}] undone: {what}"),
             Some(error) => format!("[{step}] could not undo {what}: {error}"),

@@ -115,7 +115,7 @@ impl Render for Bars {
                 }
                 self.overall.set_position(stats.settled() as u64);
             }
-            Event::UndoRan { .. } | Event::RunCancelling { .. } => {
+            Event::UndoRan { .. } | Event::RunCancelling { .. } | Event::StepDrifted { .. } => {
                 if let Some(text) = plain::line(event) {
                     self.println(&text);
                 }

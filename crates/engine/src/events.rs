@@ -134,6 +134,8 @@ pub enum Event {
         what: String,
         error: Option<String>,
     },
+    /// `--verify` found that a done step no longer holds; it runs again.
+    StepDrifted { step: StepId, what: String },
     /// The operator asked to stop: no new steps start, running ones are being cancelled.
     RunCancelling { stats: Stats },
     RunFinished {
@@ -199,6 +201,7 @@ impl EventSender {
                     scrubber.scrub_string(error);
                 }
             }
+            Event::StepDrifted { what, .. } => scrubber.scrub_string(what),
             Event::UndoRan { what, error, .. } => {
                 scrubber.scrub_string(what);
                 if let Some(error) = error {

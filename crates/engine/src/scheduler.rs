@@ -20,7 +20,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::action::{
-    Action, ActionError, Deadline, ErrorClass, ErrorKind, JournalRequest, Outputs, RunContext, Undo,
+    Action, ActionError, Deadline, ErrorClass, ErrorKind, JournalRequest, Outputs, PlanContext,
+    RunContext, Undo, Verified,
 };
 use crate::events::{Event, EventSender, SkipReason, Stats};
 use crate::fingerprint::{self, Fingerprint};
@@ -46,6 +47,9 @@ pub struct RunOptions {
     pub run_timeout: Option<Duration>,
     /// Written into the journal's run record.
     pub version: String,
+    /// Ask each done step's action whether its result still holds (`--verify`); a step that
+    /// drifted, or that cannot be checked because the check failed, runs again.
+    pub verify: bool,
 }
 
 impl RunOptions {
@@ -56,6 +60,7 @@ impl RunOptions {
             selection: Resolved::everything(graph.len()),
             run_timeout: None,
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            verify: false,
         }
     }
 }
@@ -157,7 +162,12 @@ pub async fn run(
         parallelism: options.parallelism.max(1),
         stats: scheduler.stats,
     });
-    scheduler.classify(prior, options);
+    let drifted = if options.verify {
+        verify_done(graph, registry, prior, options, events, cancel).await
+    } else {
+        vec![false; graph.len()]
+    };
+    scheduler.classify(prior, options, &drifted);
     scheduler.drain_skips(journal)?;
 
     let (journal_sender, mut journal_requests) = mpsc::unbounded_channel::<JournalRequest>();
@@ -405,7 +415,7 @@ impl<'g> Scheduler<'g> {
 
     /// Decides for every step: done earlier, left out, or waiting; in execution order, so that
     /// a step's needs are decided before it.
-    fn classify(&mut self, prior: &JournalState, options: &RunOptions) {
+    fn classify(&mut self, prior: &JournalState, options: &RunOptions, drifted: &[bool]) {
         let states = prior.states(self.graph);
         let graph = self.graph;
         for &position in graph.order() {
@@ -430,7 +440,8 @@ impl<'g> Scheduler<'g> {
                 .forced
                 .get(position)
                 .copied()
-                .unwrap_or(false);
+                .unwrap_or(false)
+                || drifted.get(position).copied().unwrap_or(false);
             if let (Some(outputs), false) = (done_outputs, forced) {
                 self.slots[position] = Slot::Done(outputs);
                 self.settle(position, true);
@@ -789,6 +800,52 @@ impl<'g> Scheduler<'g> {
             wall_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
         }
     }
+}
+
+/// `--verify`: asks the action of every done, selected step whether its result still holds.
+/// Returns, by position, the steps that must run again.
+async fn verify_done(
+    graph: &Graph,
+    registry: &Registry,
+    prior: &JournalState,
+    options: &RunOptions,
+    events: &EventSender,
+    cancel: &CancellationToken,
+) -> Vec<bool> {
+    let states = prior.states(graph);
+    let mut drifted = vec![false; graph.len()];
+    for &position in graph.order() {
+        let excluded = options.selection.excluded.get(position).copied().flatten();
+        if states[position] != StepState::Done || excluded.is_some() || cancel.is_cancelled() {
+            continue;
+        }
+        let step = graph.step(position);
+        let needs = graph
+            .needs_of(position)
+            .filter_map(|need| {
+                let id = &graph.step(need).id;
+                prior
+                    .step(id)
+                    .map(|record| (id.clone(), Arc::clone(&record.outputs)))
+            })
+            .collect();
+        let context = PlanContext {
+            needs,
+            outcome_unknown: false,
+            cancel: cancel.clone(),
+        };
+        let what = match registry.resolve(&step.kind).verify(step, &context).await {
+            Ok(Verified::Holds | Verified::NotSupported) => continue,
+            Ok(Verified::Drifted { what }) => what,
+            Err(error) => format!("could not be verified: {}", error.full_message()),
+        };
+        drifted[position] = true;
+        events.emit(Event::StepDrifted {
+            step: step.id.clone(),
+            what,
+        });
+    }
+    drifted
 }
 
 /// Delays between attempts: exponential with jitter, never above the policy's cap.

@@ -567,3 +567,98 @@ async fn secret_values_leave_neither_events_nor_journal() {
     assert!(!journal.contains("hunter2"), "{journal}");
     assert!(journal.contains("[redacted]"));
 }
+
+/// Reports drift for steps whose params say `"drifted": true`.
+struct Drifty(Arc<Scripted>);
+
+impl Action for Drifty {
+    fn plan<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        context: &'a PlanContext,
+    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+        self.0.plan(step, context)
+    }
+
+    fn run<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        context: &'a RunContext,
+    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+        self.0.run(step, context)
+    }
+
+    fn verify<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        _context: &'a PlanContext,
+    ) -> BoxFuture<'a, Result<crate::action::Verified, ActionError>> {
+        Box::pin(async move {
+            Ok(if step.params.get("drifted").is_some() {
+                crate::action::Verified::Drifted {
+                    what: "the object is gone".into(),
+                }
+            } else {
+                crate::action::Verified::Holds
+            })
+        })
+    }
+}
+
+//   kept      (verified: holds)
+//   gone      (verified: drifted → runs again)
+#[tokio::test]
+async fn verify_reruns_only_drifted_steps() {
+    let mut harness = Harness::new();
+    let mut registry = Registry::new();
+    registry.register("scripted", Arc::new(Drifty(Arc::clone(&harness.action))));
+    harness.registry = registry;
+    let steps = || {
+        vec![
+            step("kept", 2, &[], serde_json::json!({})),
+            step("gone", 2, &[], serde_json::json!({"drifted": true})),
+        ]
+    };
+    harness.run(steps(), Selection::default()).await;
+    // Without --verify nothing runs again.
+    harness.run(steps(), Selection::default()).await;
+    assert_eq!(
+        (harness.action.runs("kept"), harness.action.runs("gone")),
+        (1, 1)
+    );
+
+    let graph = Graph::build(steps()).expect("graph");
+    let (mut journal, prior) =
+        Journal::open(harness.dir.path(), Arc::clone(&harness.scrubber)).expect("opens");
+    let mut options = RunOptions::new(&graph);
+    options.verify = true;
+    let (events, mut receiver) = EventSender::channel(Arc::clone(&harness.scrubber));
+    let summary = run(
+        &graph,
+        &harness.registry,
+        &mut journal,
+        &prior,
+        &options,
+        &events,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("runs");
+    drop(events);
+    assert_eq!(summary.outcome, RunOutcome::Succeeded);
+    assert_eq!(
+        (harness.action.runs("kept"), harness.action.runs("gone")),
+        (1, 2)
+    );
+    let mut drift_events = 0;
+    while let Some(event) = receiver.recv().await {
+        if let Event::StepDrifted { step, what } = event {
+            assert_eq!(
+                (step.as_str(), what.as_str()),
+                ("gone", "the object is gone")
+            );
+            drift_events += 1;
+        }
+    }
+    assert_eq!(drift_events, 1);
+}
