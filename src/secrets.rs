@@ -246,8 +246,7 @@ mod tests {
             Path::new("s.yaml"),
             "harvester:\n  token: [sup3rs3cret, x]\n",
         )
-        .err()
-        .expect("a list is not a secret");
+        .expect_err("a list is not a secret");
         let message = error.to_string();
         assert!(message.starts_with("s.yaml:2:"), "{message}");
         assert!(!message.contains("sup3rs3cret"), "{message}");
