@@ -92,6 +92,13 @@ impl Action for Scripted {
                     })
                 });
             }
+            if let Some(what) = step
+                .params
+                .get("intent")
+                .and_then(serde_json::Value::as_str)
+            {
+                context.intent(what).await?;
+            }
             context.set_substate("sleeping");
             let sleep = step
                 .params
@@ -661,4 +668,74 @@ async fn verify_reruns_only_drifted_steps() {
         }
     }
     assert_eq!(drift_events, 1);
+}
+
+//   announcer             (journals an intent, then runs long and is cancelled)
+#[tokio::test]
+async fn an_intent_is_on_disk_before_the_step_goes_on() {
+    let harness = Harness::new();
+    let steps = || {
+        vec![step(
+            "announcer",
+            2,
+            &[],
+            serde_json::json!({"intent": "create workflow w1", "sleep_ms": 2_000}),
+        )]
+    };
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let dir = harness.dir.path().to_owned();
+    tokio::spawn(async move {
+        // Cancel as soon as the intent is durable.
+        for _ in 0..200 {
+            let text = std::fs::read_to_string(dir.join(journal::FILE_NAME)).unwrap_or_default();
+            if text.contains("create workflow w1") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        trigger.cancel();
+    });
+    let (summary, _) = harness
+        .run_with(steps(), Selection::default(), 4, cancel)
+        .await;
+    assert_eq!(summary.outcome, RunOutcome::Interrupted);
+    let journal = journal::load(harness.dir.path()).expect("loads");
+    let record = journal.step(&StepId::from("announcer")).expect("journaled");
+    assert_eq!(record.last_intent.as_deref(), Some("create workflow w1"));
+    let graph = Graph::build(steps()).expect("graph");
+    assert_eq!(journal.status_of(graph.step(0)), StepState::OutcomeUnknown);
+}
+
+//   slow ──> next         (the run's deadline passes while slow runs)
+#[tokio::test]
+async fn the_run_deadline_bounds_every_step_and_is_named() {
+    let harness = Harness::new();
+    let graph = Graph::build(vec![
+        step("slow", 2, &[], serde_json::json!({"sleep_ms": 5_000})),
+        step("next", 2, &["slow"], serde_json::json!({})),
+    ])
+    .expect("graph");
+    let (mut journal, prior) =
+        Journal::open(harness.dir.path(), Arc::clone(&harness.scrubber)).expect("opens");
+    let mut options = RunOptions::new(&graph);
+    options.run_timeout = Some(Duration::from_millis(150));
+    let summary = run(
+        &graph,
+        &harness.registry,
+        &mut journal,
+        &prior,
+        &options,
+        &EventSender::discard(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("runs");
+    assert_eq!(summary.outcome, RunOutcome::Failed);
+    let (result, _, detail) = Harness::result(&summary, "slow");
+    assert_eq!(result, StepResult::Failed);
+    let detail = detail.expect("error");
+    assert!(detail.contains("the run's --timeout"), "{detail}");
+    assert!(detail.contains("step `slow`"), "{detail}");
+    assert_eq!(Harness::result(&summary, "next").0, StepResult::Skipped);
 }
