@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod cli;
+pub mod clients;
 pub mod inputs;
 pub mod plan;
 pub mod secrets;

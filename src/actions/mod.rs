@@ -2,3 +2,42 @@
 
 pub mod catalog;
 pub mod local;
+pub mod platform;
+
+use std::sync::Arc;
+
+use genesis_engine::Registry;
+
+use crate::clients::kube::{KubeTarget, LazyClient};
+use crate::inputs::Inputs;
+
+/// How to reach the clusters, from the command line (overriding the lab file).
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    pub kubeconfig: Option<std::path::PathBuf>,
+    pub context: Option<String>,
+}
+
+/// The registry of every kind that can run in this version. Clients connect on first use.
+pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
+    let mut registry = local::registry(&inputs.secrets);
+    let endpoint = &inputs.lab.endpoints.platform;
+    let platform = Arc::new(LazyClient::new(KubeTarget {
+        cluster: "platform".to_owned(),
+        kubeconfig: options
+            .kubeconfig
+            .clone()
+            .or_else(|| endpoint.kubeconfig.as_ref().map(std::path::PathBuf::from)),
+        context: Some(
+            options
+                .context
+                .clone()
+                .unwrap_or_else(|| endpoint.context.clone()),
+        ),
+    }));
+    registry.register(
+        "kube.reachable",
+        Arc::new(platform::reachable::Reachable::new(platform)),
+    );
+    registry
+}

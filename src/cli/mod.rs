@@ -70,6 +70,13 @@ pub struct Common {
         default_value = ".genesis"
     )]
     pub state_dir: PathBuf,
+    /// Kubeconfig for the Platform cluster (default: the lab file's, else KUBECONFIG or
+    /// ~/.kube/config).
+    #[arg(long, global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context of the Platform cluster (default: the lab file's).
+    #[arg(long, global = true)]
+    pub context: Option<String>,
     /// When to use colour on stderr.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -88,6 +95,13 @@ impl Common {
             lab: self.lab.clone(),
             phases: self.phases.clone(),
             secrets: self.secrets.clone(),
+        }
+    }
+
+    pub fn cluster_options(&self) -> crate::actions::ClusterOptions {
+        crate::actions::ClusterOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
         }
     }
 

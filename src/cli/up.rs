@@ -10,7 +10,6 @@ use genesis_engine::{EventSender, Journal, RunOptions, RunOutcome, Scrubber, Sel
 use tokio_util::sync::CancellationToken;
 
 use super::{Common, exit};
-use crate::actions::local;
 use crate::ui::{self, OutputFormat, Terminal, runlog::RunLog};
 
 #[derive(Debug, Args)]
@@ -119,7 +118,7 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
             None
         }
     };
-    let registry = local::registry(&inputs.secrets);
+    let registry = crate::actions::registry(&inputs, &common.cluster_options());
     let (events, receiver) = EventSender::channel(Arc::clone(&scrubber));
     let mode = ui::choose_mode(args.output, Terminal::detect());
     let renderer = ui::spawn(mode, receiver, run_log.clone());

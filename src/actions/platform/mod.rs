@@ -1,0 +1,3 @@
+//! Step kinds that act on the Platform cluster (and cluster-generic checks).
+
+pub mod reachable;

@@ -1,0 +1,102 @@
+//! Cluster test: step 1 (`kube.reachable`) against the test world's real Platform API server,
+//! through `genesis up` as an operator runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use genesis_testworld::{World, WorldOptions};
+
+fn genesis(state: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_genesis"))
+        .args(["--secrets", "secrets.example", "--state-dir"])
+        .arg(state)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run genesis")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platform_api_step_checks_the_real_api_server() {
+    let world = World::start_with(WorldOptions {
+        ssh: false,
+        ..WorldOptions::default()
+    })
+    .await
+    .expect("test world starts");
+    let kubeconfig = world
+        .platform
+        .kubeconfig_path()
+        .to_str()
+        .expect("utf-8 path")
+        .to_owned();
+
+    // The real server, the context the kubeconfig names.
+    let state = tempfile::tempdir().expect("state dir");
+    let output = genesis(
+        state.path(),
+        &[
+            "up",
+            "--only",
+            "platform-api",
+            "--kubeconfig",
+            &kubeconfig,
+            "--context",
+            "default",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let journal = std::fs::read_to_string(state.path().join("journal.ndjson")).unwrap_or_default();
+    assert!(
+        journal.contains("server_version"),
+        "the version is journaled as an output"
+    );
+
+    // A context that does not exist: a clear, permanent failure.
+    let state = tempfile::tempdir().expect("state dir");
+    let output = genesis(
+        state.path(),
+        &[
+            "up",
+            "--only",
+            "platform-api",
+            "--kubeconfig",
+            &kubeconfig,
+            "--context",
+            "lab-typo",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("context `lab-typo`"), "{stderr}");
+
+    // A server that does not answer: named, after the retries.
+    let dead = tempfile::tempdir().expect("dir");
+    let text = std::fs::read_to_string(&kubeconfig).expect("kubeconfig");
+    let url = world.platform.url().to_owned();
+    let dead_config = dead.path().join("dead.kubeconfig");
+    std::fs::write(&dead_config, text.replace(&url, "https://127.0.0.1:9")).expect("write");
+    let output = genesis(
+        state.path(),
+        &[
+            "up",
+            "--only",
+            "platform-api",
+            "--kubeconfig",
+            dead_config.to_str().expect("utf-8"),
+            "--context",
+            "default",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the platform API server did not answer"),
+        "{stderr}"
+    );
+
+    world.shutdown().await;
+}
