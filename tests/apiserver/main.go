@@ -208,12 +208,29 @@ func apiserverArgs(o options, etcdURL string, pki pkiPaths) []string {
 	}
 }
 
-func startEtcd(dir string) (*embed.Etcd, string, error) {
-	clientPort, err := freePort()
-	if err != nil {
-		return nil, "", err
+// etcdPorts returns the client and peer ports: the ones of the previous
+// start on this data dir (a restart keeps etcd's advertised URLs), else free ones.
+func etcdPorts(dir string) (int, int, error) {
+	record := filepath.Join(filepath.Dir(dir), "etcd-ports")
+	if data, err := os.ReadFile(record); err == nil {
+		var client, peer int
+		if _, err := fmt.Sscanf(string(data), "%d %d", &client, &peer); err == nil {
+			return client, peer, nil
+		}
 	}
-	peerPort, err := freePort()
+	client, err := freePort()
+	if err != nil {
+		return 0, 0, err
+	}
+	peer, err := freePort()
+	if err != nil {
+		return 0, 0, err
+	}
+	return client, peer, os.WriteFile(record, []byte(fmt.Sprintf("%d %d\n", client, peer)), 0o600)
+}
+
+func startEtcd(dir string) (*embed.Etcd, string, error) {
+	clientPort, peerPort, err := etcdPorts(dir)
 	if err != nil {
 		return nil, "", err
 	}

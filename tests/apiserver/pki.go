@@ -88,6 +88,11 @@ func writePKI(dir string) (pkiPaths, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return p, err
 	}
+	if _, err := os.Stat(filepath.Join(dir, "ca.crt")); err == nil {
+		// A restart on the same data dir keeps its identity: clients and
+		// kubeconfigs made before the restart stay valid.
+		return loadPKI(dir)
+	}
 	ca, err := newKeyPair(&x509.Certificate{
 		Subject:               pkix.Name{CommonName: "genesis-test-ca"},
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
@@ -132,6 +137,26 @@ func writePKI(dir string) (pkiPaths, error) {
 		return p, err
 	}
 	p.caPEM, p.adminPEM, p.adminKeyPEM = ca.certPEM, admin.certPEM, admin.keyPEM
+	return p, nil
+}
+
+func loadPKI(dir string) (pkiPaths, error) {
+	p := pkiPaths{
+		caCert: filepath.Join(dir, "ca.crt"), caKey: filepath.Join(dir, "ca.key"),
+		servingCert: filepath.Join(dir, "serving.crt"), servingKey: filepath.Join(dir, "serving.key"),
+		adminCert: filepath.Join(dir, "admin.crt"), adminKey: filepath.Join(dir, "admin.key"),
+		serviceAccountKey: filepath.Join(dir, "service-account.key"),
+	}
+	var err error
+	if p.caPEM, err = os.ReadFile(p.caCert); err != nil {
+		return p, err
+	}
+	if p.adminPEM, err = os.ReadFile(p.adminCert); err != nil {
+		return p, err
+	}
+	if p.adminKeyPEM, err = os.ReadFile(p.adminKey); err != nil {
+		return p, err
+	}
 	return p, nil
 }
 

@@ -91,7 +91,7 @@ pub async fn installed(shared: &Arc<Shared>, node: String) -> Result<(), Error> 
         },
         ..Node::default()
     };
-    match nodes.create(&PostParams::default(), &object).await {
+    match retry_transient!(nodes.create(&PostParams::default(), &object)) {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 409 => {}
         Err(source) => {
@@ -129,9 +129,7 @@ pub async fn set_node_ready(nodes: &Api<Node>, node: &str) -> Result<(), Error> 
         }],
         "addresses": [{ "type": "Hostname", "address": node }],
     }});
-    nodes
-        .patch_status(node, &PatchParams::default(), &Patch::Merge(status))
-        .await
+    retry_transient!(nodes.patch_status(node, &PatchParams::default(), &Patch::Merge(&status)))
         .map(|_| ())
         .map_err(|source| Error::Kube {
             context: format!("set node {node} ready"),
@@ -231,9 +229,7 @@ async fn promote(shared: &Shared, node: &str) -> Result<(), Error> {
     let apply = |body: serde_json::Value| {
         let nodes = nodes.clone();
         async move {
-            nodes
-                .patch(node, &PatchParams::default(), &Patch::Merge(body))
-                .await
+            retry_transient!(nodes.patch(node, &PatchParams::default(), &Patch::Merge(&body)))
                 .map(|_| ())
                 .map_err(|source| Error::Kube {
                     context: format!("promote node {node}"),

@@ -106,7 +106,7 @@ async fn start(shared: &Arc<Shared>, vm: DynamicObject) -> Result<(), Error> {
         ..ObjectMeta::default()
     };
     vmi.data = json!({ "spec": template["spec"].clone(), "status": { "phase": "Scheduling" } });
-    match vmis.create(&PostParams::default(), &vmi).await {
+    match retry_transient!(vmis.create(&PostParams::default(), &vmi)) {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 409 => {}
         Err(source) => {
@@ -131,12 +131,15 @@ async fn start(shared: &Arc<Shared>, vm: DynamicObject) -> Result<(), Error> {
         "phase": "Running", "nodeName": node, "conditions": ready_condition(),
         "phaseTransitionTimestamps": [{ "phase": "Running", "phaseTransitionTimestamp": now_rfc3339() }],
     }});
-    vmis.patch(&vm_name, &PatchParams::default(), &Patch::Merge(vmi_status))
-        .await
-        .map_err(|source| Error::Kube {
-            context: format!("set vmi {namespace}/{vm_name} running"),
-            source,
-        })?;
+    retry_transient!(vmis.patch(
+        &vm_name,
+        &PatchParams::default(),
+        &Patch::Merge(&vmi_status)
+    ))
+    .map_err(|source| Error::Kube {
+        context: format!("set vmi {namespace}/{vm_name} running"),
+        source,
+    })?;
     shared.record("kubevirt", "vmi.phase", &key(&vm), "Running");
     patch_status(
         &vms,
@@ -181,7 +184,7 @@ async fn join_platform(shared: &Shared, vm: &str, hostname: &str) -> Result<(), 
         },
         ..Node::default()
     };
-    match nodes.create(&PostParams::default(), &node).await {
+    match retry_transient!(nodes.create(&PostParams::default(), &node)) {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 409 => {}
         Err(source) => {

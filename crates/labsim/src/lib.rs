@@ -16,6 +16,29 @@
 //! the scenario's (scaled) durations. Every change is recorded as a
 //! timestamped [`SimEvent`]. Product code never imports this crate.
 
+/// Awaits the kube call `$call` (re-evaluated on each try), trying again with
+/// backoff while it fails transiently (an API server restart), up to
+/// `util::RETRY_FOR`.
+macro_rules! retry_transient {
+    ($call:expr) => {{
+        let deadline = crate::util::retry_deadline();
+        let mut delay = std::time::Duration::from_millis(50);
+        loop {
+            match $call.await {
+                Err(error) if crate::util::is_transient(&error) => match crate::util::next_delay(deadline, delay) {
+                    Some(next) => {
+                        tracing::debug!(%error, ?delay, "labsim retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = next;
+                    }
+                    None => break Err(error),
+                },
+                other => break other,
+            }
+        }
+    }};
+}
+
 mod events;
 mod harvester;
 mod kubevirt;

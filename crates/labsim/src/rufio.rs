@@ -7,7 +7,9 @@ use kube::api::DynamicObject;
 use serde_json::{Value, json};
 
 use crate::resources::{self, namespaced};
-use crate::util::{key, log_error, name, now_rfc3339, patch_status, uid, watch_objects};
+use crate::util::{
+    await_until, key, log_error, name, now_rfc3339, patch_status, uid, watch_objects,
+};
 use crate::{Error, Fault, Shared};
 
 /// How long a Job waits for its Machine to exist and be probed.
@@ -156,14 +158,10 @@ async fn run_job(shared: &Shared, job: DynamicObject) -> Result<(), Error> {
                 .is_some_and(|c| c.iter().any(|c| c["type"] == "Contactable"))
         })
     };
-    let waited = tokio::time::timeout(
-        MACHINE_TIMEOUT,
-        kube::runtime::wait::await_condition(machines.clone(), &machine_name, probed),
-    )
-    .await;
+    let waited = await_until(&machines, &machine_name, MACHINE_TIMEOUT, probed).await;
     let mut failure = match waited {
-        Ok(Ok(Some(_))) => None,
-        _ => Some(format!(
+        Ok(_) => None,
+        Err(_) => Some(format!(
             "machine {machine_namespace}/{machine_name} not found or never probed"
         )),
     };

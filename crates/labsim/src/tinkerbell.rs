@@ -13,12 +13,15 @@ use serde_json::{Value, json};
 
 use crate::resources::{self, namespaced};
 use crate::util::{
-    await_object, go_duration, key, log_error, name, now_rfc3339, patch_status, uid, watch_objects,
+    await_object, await_until, go_duration, key, log_error, name, now_rfc3339, patch_status, uid,
+    watch_objects,
 };
 use crate::{Error, Fault, Shared};
 
 /// How long the simulated controller waits for objects a Workflow refers to.
 const REFERENCE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the netboot preparation waits for its Rufio Job.
+const BOOT_JOB_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub async fn run_workflows(shared: Arc<Shared>) {
     let api = resources::all(&shared.world.platform, &resources::workflow());
@@ -410,7 +413,7 @@ async fn netboot(
             { "powerAction": "on" },
         ],
     }});
-    let created = match jobs.create(&PostParams::default(), &job).await {
+    let created = match retry_transient!(jobs.create(&PostParams::default(), &job)) {
         Ok(created) => created,
         Err(kube::Error::Api(status)) if status.code == 409 => {
             jobs.get(&job_name).await.map_err(|source| Error::Kube {
@@ -437,26 +440,18 @@ async fn netboot(
         job_name.clone(),
     );
 
-    let finished = kube::runtime::wait::await_condition(
-        jobs.clone(),
-        &job_name,
-        |job: Option<&DynamicObject>| {
-            job.is_some_and(|job| {
-                job.data["status"]["conditions"]
-                    .as_array()
-                    .is_some_and(|conditions| {
-                        conditions.iter().any(|c| {
-                            (c["type"] == "Completed" || c["type"] == "Failed")
-                                && c["status"] == "True"
-                        })
+    let finished = |job: Option<&DynamicObject>| {
+        job.is_some_and(|job| {
+            job.data["status"]["conditions"]
+                .as_array()
+                .is_some_and(|conditions| {
+                    conditions.iter().any(|c| {
+                        (c["type"] == "Completed" || c["type"] == "Failed") && c["status"] == "True"
                     })
-            })
-        },
-    );
-    let job = tokio::time::timeout(Duration::from_secs(600), finished)
-        .await
-        .map_err(|_| Error::Timeout(format!("boot job {job_name}")))?
-        .map_err(|e| Error::Invalid(format!("watch job {job_name}: {e}")))?;
+                })
+        })
+    };
+    let job = Some(await_until(&jobs, &job_name, BOOT_JOB_TIMEOUT, finished).await?);
     let failed = job.as_ref().and_then(|job| {
         job.data["status"]["conditions"]
             .as_array()
@@ -488,13 +483,10 @@ async fn disallow_netboot(
     api: &kube::Api<DynamicObject>,
     hardware: &DynamicObject,
 ) -> Result<(), Error> {
-    let current = api
-        .get(&name(hardware))
-        .await
-        .map_err(|source| Error::Kube {
-            context: format!("get hardware {}", name(hardware)),
-            source,
-        })?;
+    let current = retry_transient!(api.get(&name(hardware))).map_err(|source| Error::Kube {
+        context: format!("get hardware {}", name(hardware)),
+        source,
+    })?;
     let Some(mut interfaces) = current.data["spec"]["interfaces"].as_array().cloned() else {
         return Ok(());
     };
@@ -512,15 +504,12 @@ async fn disallow_netboot(
         "metadata": { "resourceVersion": current.metadata.resource_version },
         "spec": { "interfaces": interfaces },
     });
-    api.patch(
-        &name(hardware),
-        &kube::api::PatchParams::default(),
-        &kube::api::Patch::Merge(patch),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|source| Error::Kube {
-        context: format!("patch hardware {}", name(hardware)),
-        source,
-    })
+    let hardware_name = name(hardware);
+    let params = kube::api::PatchParams::default();
+    retry_transient!(api.patch(&hardware_name, &params, &kube::api::Patch::Merge(&patch)))
+        .map(|_| ())
+        .map_err(|source| Error::Kube {
+            context: format!("patch hardware {}", name(hardware)),
+            source,
+        })
 }

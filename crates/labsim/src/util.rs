@@ -60,23 +60,74 @@ fn trim_float(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// How long simulated controllers retry a call that fails transiently (an
+/// API server restarting takes seconds).
+const RETRY_FOR: Duration = Duration::from_secs(90);
+
+/// Transient: the API server is restarting, unreachable or overloaded.
+pub fn is_transient(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => status.code >= 500 || status.code == 429,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// Backoff for `retry_transient!`: the next delay, or None past the deadline.
+pub fn next_delay(deadline: tokio::time::Instant, delay: Duration) -> Option<Duration> {
+    (tokio::time::Instant::now() + delay < deadline)
+        .then(|| (delay * 2).min(Duration::from_secs(2)))
+}
+
+/// The retry deadline for a call starting now.
+pub fn retry_deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + RETRY_FOR
+}
+
 /// Merge-patches `.status` through the status subresource.
 pub async fn patch_status(
     api: &Api<DynamicObject>,
     name: &str,
     status: Value,
 ) -> Result<(), Error> {
-    api.patch_status(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(serde_json::json!({ "status": status })),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|source| Error::Kube {
-        context: format!("patch status of {name}"),
-        source,
-    })
+    let body = serde_json::json!({ "status": status });
+    retry_transient!(api.patch_status(name, &PatchParams::default(), &Patch::Merge(&body)))
+        .map(|_| ())
+        .map_err(|source| Error::Kube {
+            context: format!("patch status of {name}"),
+            source,
+        })
+}
+
+/// Waits (watch-based) until `name` satisfies `condition`; a broken watch
+/// (API server restart) is re-established until `timeout`.
+pub async fn await_until<K>(
+    api: &Api<K>,
+    name: &str,
+    timeout: Duration,
+    condition: impl kube::runtime::wait::Condition<K> + Clone,
+) -> Result<K, Error>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(
+            remaining,
+            await_condition(api.clone(), name, condition.clone()),
+        )
+        .await
+        {
+            Err(_) => return Err(Error::Timeout(format!("object {name}"))),
+            Ok(Ok(Some(object))) => return Ok(object),
+            Ok(Ok(None)) => return Err(Error::Timeout(format!("object {name} (deleted)"))),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, %name, "labsim re-watching");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
 }
 
 /// Waits (watch-based) until `name` exists, returns it.
@@ -85,16 +136,10 @@ pub async fn await_object(
     name: &str,
     timeout: Duration,
 ) -> Result<DynamicObject, Error> {
-    let found = tokio::time::timeout(
-        timeout,
-        await_condition(api.clone(), name, |obj: Option<&DynamicObject>| {
-            obj.is_some()
-        }),
-    )
+    await_until(api, name, timeout, |obj: Option<&DynamicObject>| {
+        obj.is_some()
+    })
     .await
-    .map_err(|_| Error::Timeout(format!("object {name}")))?
-    .map_err(|e| Error::Invalid(format!("watch {name}: {e}")))?;
-    found.ok_or_else(|| Error::Timeout(format!("object {name}")))
 }
 
 /// Runs `on_object` for every object `api` lists or sees change, for as long

@@ -168,6 +168,8 @@ pub struct ApiServer {
     pub log_path: PathBuf,
     /// Wall time from spawn to the ready line, as seen by the harness.
     pub startup: Duration,
+    bin: PathBuf,
+    crds: Option<PathBuf>,
     child: Child,
     // Held open: the server exits when it sees EOF, so it dies with the test process.
     _stdin: ChildStdin,
@@ -181,15 +183,41 @@ impl ApiServer {
         data_dir: &Path,
         crds: Option<&Path>,
     ) -> Result<Self, Error> {
+        Self::spawn(name, bin, data_dir, crds, None).await
+    }
+
+    /// Kills the server (SIGKILL, like a crash) and starts it again on the same
+    /// data dir and port: etcd keeps its data, the PKI and kubeconfig stay
+    /// valid, so existing clients reconnect.
+    pub async fn restart(&mut self) -> Result<(), Error> {
+        let _ = self.child.kill().await;
+        let port = Some(self.ready.port);
+        let crds = self.crds.clone();
+        *self = Self::spawn(&self.name, &self.bin, &self.data_dir, crds.as_deref(), port).await?;
+        Ok(())
+    }
+
+    async fn spawn(
+        name: &str,
+        bin: &Path,
+        data_dir: &Path,
+        crds: Option<&Path>,
+        port: Option<u16>,
+    ) -> Result<Self, Error> {
         std::fs::create_dir_all(data_dir).map_err(|source| Error::Io {
             what: format!("create {}", data_dir.display()),
             source,
         })?;
         let log_path = data_dir.join("apiserver.log");
-        let log = std::fs::File::create(&log_path).map_err(|source| Error::Io {
-            what: format!("create {}", log_path.display()),
-            source,
-        })?;
+        // Appended to: a restarted server keeps the earlier log.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|source| Error::Io {
+                what: format!("create {}", log_path.display()),
+                source,
+            })?;
         let mut command = Command::new(bin);
         command
             .arg(format!("--data-dir={}", data_dir.display()))
@@ -198,6 +226,9 @@ impl ApiServer {
                 data_dir.join("admin.kubeconfig").display()
             ))
             .arg("--exit-on-stdin-eof");
+        if let Some(port) = port {
+            command.arg(format!("--port={port}"));
+        }
         if let Some(crds) = crds {
             command.arg(format!("--crds={}", crds.display()));
         }
@@ -257,6 +288,8 @@ impl ApiServer {
             data_dir: data_dir.into(),
             log_path,
             startup: started.elapsed(),
+            bin: bin.into(),
+            crds: crds.map(Path::to_path_buf),
             child,
             _stdin: stdin,
         })
