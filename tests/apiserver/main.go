@@ -51,6 +51,9 @@ type readyLine struct {
 	EtcdURL    string `json:"etcd_url"`
 	CRDs       int    `json:"crds"`
 	StartupMS  int64  `json:"startup_ms"`
+	EtcdMS     int64  `json:"etcd_ms"`
+	ReadyzMS   int64  `json:"readyz_ms"`
+	CRDsMS     int64  `json:"crds_ms"`
 	Pid        int    `json:"pid"`
 	Version    string `json:"kubernetes_version"`
 }
@@ -109,6 +112,7 @@ func run() error {
 		return fmt.Errorf("start etcd: %w", err)
 	}
 	defer etcdServer.Close()
+	etcdDone := time.Now()
 
 	pki, err := writePKI(filepath.Join(o.dataDir, "pki"))
 	if err != nil {
@@ -148,6 +152,7 @@ func run() error {
 	if err := waitReady(ctx, client, apiDone); err != nil {
 		return err
 	}
+	readyzDone := time.Now()
 	crds := 0
 	if o.crdsDir != "" {
 		if crds, err = installCRDs(ctx, restConfig, o.crdsDir); err != nil {
@@ -166,6 +171,9 @@ func run() error {
 		EtcdURL:    etcdURL,
 		CRDs:       crds,
 		StartupMS:  time.Since(started).Milliseconds(),
+		EtcdMS:     etcdDone.Sub(started).Milliseconds(),
+		ReadyzMS:   readyzDone.Sub(etcdDone).Milliseconds(),
+		CRDsMS:     time.Since(readyzDone).Milliseconds(),
 		Pid:        os.Getpid(),
 		Version:    version.GitVersion,
 	})
