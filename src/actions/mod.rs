@@ -1,8 +1,10 @@
 //! Step kinds, grouped by the system they act on.
 
+pub mod apply;
 pub mod catalog;
 pub mod local;
 pub mod platform;
+pub mod rufio;
 
 use std::sync::Arc;
 
@@ -37,7 +39,11 @@ pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
     }));
     registry.register(
         "kube.reachable",
-        Arc::new(platform::reachable::Reachable::new(platform)),
+        Arc::new(platform::reachable::Reachable::new(Arc::clone(&platform))),
+    );
+    registry.register(
+        "rufio.machine",
+        Arc::new(rufio::RufioMachine::new(platform, inputs.secrets.clone())),
     );
     registry
 }

@@ -1,0 +1,333 @@
+//! `rufio.machine`: a machine's BMC registered with Rufio (its credentials Secret and a
+//! `bmc.tinkerbell.org/v1alpha1` Machine), then a watch until Rufio reports it Contactable.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use genesis_engine::{
+    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::watcher::{self, Event};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::apply::{self, Change};
+use super::platform::reachable::classify;
+use crate::clients::kube::LazyClient;
+use crate::secrets::Secrets;
+
+pub fn machine_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("bmc.tinkerbell.org", "v1alpha1", "Machine"),
+        "machines",
+    )
+}
+
+fn secret_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
+}
+
+#[derive(Debug, Deserialize)]
+struct SecretRef {
+    secret: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MachineParams {
+    namespace: String,
+    machine: String,
+    host: String,
+    port: u16,
+    protocol: String,
+    #[serde(default)]
+    insecure_tls: bool,
+    username: SecretRef,
+    password: SecretRef,
+}
+
+/// The `rufio.machine` action.
+#[derive(Debug)]
+pub struct RufioMachine {
+    client: Arc<LazyClient>,
+    secrets: Secrets,
+}
+
+impl RufioMachine {
+    pub fn new(client: Arc<LazyClient>, secrets: Secrets) -> Self {
+        Self { client, secrets }
+    }
+
+    fn params(step: &StepSpec) -> Result<MachineParams, ActionError> {
+        serde_json::from_value(step.params.clone()).map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::InvalidParams,
+                format!("step `{}`: bad parameters", step.id),
+                error,
+            )
+        })
+    }
+
+    fn secret_name(params: &MachineParams) -> String {
+        format!("bmc-{}", params.machine)
+    }
+
+    fn secret_value(&self, reference: &SecretRef) -> Result<&str, ActionError> {
+        self.secrets
+            .get(&reference.secret)
+            .map(|value| value.expose())
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorKind::NotFound,
+                    format!("secret `{}` is not in the secrets file", reference.secret),
+                )
+            })
+    }
+
+    /// The credentials Secret Rufio reads (keys `username` and `password`).
+    fn secret_body(&self, params: &MachineParams) -> Result<Value, ActionError> {
+        use base64::Engine as _;
+        let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+        Ok(json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": Self::secret_name(params),
+                "namespace": params.namespace,
+                "labels": {"app.kubernetes.io/managed-by": "genesis"},
+            },
+            "type": "Opaque",
+            "data": {
+                "username": encode(self.secret_value(&params.username)?),
+                "password": encode(self.secret_value(&params.password)?),
+            },
+        }))
+    }
+
+    fn machine_body(params: &MachineParams) -> Result<Value, ActionError> {
+        let (provider, options) = match params.protocol.as_str() {
+            // AMT answers plain HTTP on 16992 and TLS on 16993.
+            "intel-amt" => (
+                "IntelAMT",
+                json!({"intelAMT": {"port": params.port, "hostScheme": if params.port == 16993 { "https" } else { "http" }}}),
+            ),
+            "redfish" => ("gofish", json!({"redfish": {"port": params.port}})),
+            "ipmi" => ("ipmitool", json!({"ipmitool": {"port": params.port}})),
+            other => {
+                return Err(ActionError::new(
+                    ErrorKind::InvalidParams,
+                    format!("unknown BMC protocol `{other}`"),
+                ));
+            }
+        };
+        let mut provider_options = options;
+        provider_options["preferredOrder"] = json!([provider]);
+        Ok(json!({
+            "apiVersion": "bmc.tinkerbell.org/v1alpha1",
+            "kind": "Machine",
+            "metadata": {
+                "name": params.machine,
+                "namespace": params.namespace,
+                "labels": {"app.kubernetes.io/managed-by": "genesis"},
+            },
+            "spec": {
+                "connection": {
+                    "host": params.host,
+                    "port": params.port,
+                    "insecureTLS": params.insecure_tls,
+                    "authSecretRef": {"name": Self::secret_name(params), "namespace": params.namespace},
+                    "providerOptions": provider_options,
+                },
+            },
+        }))
+    }
+
+    async fn client(&self) -> Result<kube::Client, ActionError> {
+        self.client.get().await.map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::NotFound,
+                "no usable kubeconfig for the platform cluster",
+                error,
+            )
+        })
+    }
+}
+
+/// The Machine's Contactable condition: `Some(true)`, `Some(false)` with Rufio's message, or
+/// `None` while Rufio has not looked yet.
+fn contactable(machine: &DynamicObject) -> (Option<bool>, String) {
+    let conditions = machine
+        .data
+        .pointer("/status/conditions")
+        .and_then(Value::as_array);
+    let condition = conditions
+        .into_iter()
+        .flatten()
+        .find(|condition| condition.get("type").and_then(Value::as_str) == Some("Contactable"));
+    match condition {
+        None => (None, "Rufio has not reported yet".to_owned()),
+        Some(condition) => {
+            let message = condition
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            (
+                Some(condition.get("status").and_then(Value::as_str) == Some("True")),
+                message,
+            )
+        }
+    }
+}
+
+impl genesis_engine::Action for RufioMachine {
+    fn plan<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        _context: &'a PlanContext,
+    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+        Box::pin(async move {
+            let params = Self::params(step)?;
+            let client = self.client().await?;
+            let secret = apply::preview(
+                &client,
+                &secret_resource(),
+                Some(&params.namespace),
+                &Self::secret_name(&params),
+                &self.secret_body(&params)?,
+            )
+            .await
+            .map_err(|error| {
+                classify(
+                    error,
+                    "cannot preview the BMC credentials Secret".to_owned(),
+                )
+            })?;
+            let machine = apply::preview(
+                &client,
+                &machine_resource(),
+                Some(&params.namespace),
+                &params.machine,
+                &Self::machine_body(&params)?,
+            )
+            .await
+            .map_err(|error| classify(error, "cannot preview the Rufio Machine".to_owned()))?;
+            let describe = |change: &Change| match change {
+                Change::Create => "create",
+                Change::Update => "update",
+                Change::Unchanged => "unchanged",
+            };
+            let summary = format!(
+                "Secret {}/{}: {} (values not shown); Machine {}/{}: {}",
+                params.namespace,
+                Self::secret_name(&params),
+                describe(&secret),
+                params.namespace,
+                params.machine,
+                describe(&machine)
+            );
+            Ok(
+                if secret == Change::Unchanged && machine == Change::Unchanged {
+                    PlanOutcome::NoChange { summary }
+                } else {
+                    PlanOutcome::WillChange {
+                        summary,
+                        diff: None,
+                    }
+                },
+            )
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        context: &'a RunContext,
+    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+        Box::pin(async move {
+            let params = Self::params(step)?;
+            let client = self.client().await?;
+            let secret_name = Self::secret_name(&params);
+            context
+                .intent(format!("apply Secret {}/{secret_name}", params.namespace))
+                .await?;
+            apply::apply(
+                &client,
+                &secret_resource(),
+                Some(&params.namespace),
+                &secret_name,
+                &self.secret_body(&params)?,
+            )
+            .await
+            .map_err(|error| {
+                classify(
+                    error,
+                    format!("cannot apply Secret {}/{secret_name}", params.namespace),
+                )
+            })?;
+            context
+                .intent(format!(
+                    "apply Machine {}/{}",
+                    params.namespace, params.machine
+                ))
+                .await?;
+            apply::apply(
+                &client,
+                &machine_resource(),
+                Some(&params.namespace),
+                &params.machine,
+                &Self::machine_body(&params)?,
+            )
+            .await
+            .map_err(|error| {
+                classify(
+                    error,
+                    format!(
+                        "cannot apply Machine {}/{}",
+                        params.namespace, params.machine
+                    ),
+                )
+            })?;
+
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(client, &params.namespace, &machine_resource());
+            let config =
+                watcher::Config::default().fields(&format!("metadata.name={}", params.machine));
+            let what = format!("Machine {} to be Contactable", params.machine);
+            context
+                .wait(&what, None, async {
+                    let mut stream = std::pin::pin!(watcher::watcher(api, config));
+                    while let Some(event) = stream.next().await {
+                        let machine = match event {
+                            Ok(Event::Apply(machine) | Event::InitApply(machine)) => machine,
+                            Ok(_) => continue,
+                            // The watcher re-lists after errors; say what happened and go on.
+                            Err(error) => {
+                                context.set_substate(format!(
+                                    "watch interrupted ({error}); reconnecting"
+                                ));
+                                continue;
+                            }
+                        };
+                        match contactable(&machine) {
+                            (Some(true), _) => return Ok(()),
+                            (Some(false), message) => {
+                                context.set_substate(format!("BMC not contactable yet: {message}"))
+                            }
+                            (None, message) => context.set_substate(message),
+                        }
+                    }
+                    Err(ActionError::new(
+                        ErrorKind::Unreachable,
+                        "the watch on the Machine ended",
+                    ))
+                })
+                .await?;
+            let mut outputs = Outputs::new();
+            outputs.insert("machine".to_owned(), params.machine.clone().into());
+            outputs.insert("namespace".to_owned(), params.namespace.clone().into());
+            Ok(outputs)
+        })
+    }
+}
