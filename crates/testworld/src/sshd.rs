@@ -309,30 +309,63 @@ fn running_as_root() -> bool {
 
 async fn login_user() -> Result<String, Error> {
     if !running_as_root() {
-        return std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .map_err(|_| {
-                Error::Setup(
-                    "cannot tell the current user (USER unset) for the non-root sshd".into(),
-                )
-            });
+        if let Ok(user) = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
+            return Ok(user);
+        }
+        let output = Command::new("id")
+            .arg("-un")
+            .output()
+            .await
+            .map_err(|source| Error::Io {
+                what: "run id -un".into(),
+                source,
+            })?;
+        return Ok(String::from_utf8_lossy(&output.stdout).trim().to_string());
     }
-    let exists = Command::new("id")
+    // Worlds started side by side (in this process or another) may race to
+    // create the account: serialize here, and accept the other's success.
+    static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _guard = SETUP.lock().await;
+    if !user_exists().await {
+        let created = run(
+            "useradd",
+            &["--create-home", "--shell", "/bin/sh", NODE_USER],
+        )
+        .await;
+        if let Err(error) = created
+            && !user_exists().await
+        {
+            return Err(error);
+        }
+    }
+    // `*`: no password can match, and unlike `!` OpenSSH does not treat it as locked.
+    if shadow_password(NODE_USER).as_deref() != Some("*") {
+        let set = run("usermod", &["--password", "*", NODE_USER]).await;
+        if let Err(error) = set
+            && shadow_password(NODE_USER).as_deref() != Some("*")
+        {
+            return Err(error);
+        }
+    }
+    Ok(NODE_USER.into())
+}
+
+async fn user_exists() -> bool {
+    let status = Command::new("id")
         .arg(NODE_USER)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .await;
-    if !matches!(exists, Ok(status) if status.success()) {
-        run(
-            "useradd",
-            &["--create-home", "--shell", "/bin/sh", NODE_USER],
-        )
-        .await?;
-    }
-    // `*`: no password can match, and unlike `!` OpenSSH does not treat it as locked.
-    run("usermod", &["--password", "*", NODE_USER]).await?;
-    Ok(NODE_USER.into())
+    matches!(status, Ok(status) if status.success())
+}
+
+fn shadow_password(user: &str) -> Option<String> {
+    let shadow = std::fs::read_to_string("/etc/shadow").ok()?;
+    shadow.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next() == Some(user)).then(|| fields.next().unwrap_or_default().to_string())
+    })
 }
 
 async fn keygen(path: &Path, comment: &str) -> Result<(), Error> {

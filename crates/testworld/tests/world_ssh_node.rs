@@ -41,3 +41,17 @@ async fn cluster_ssh_reads_the_rke2_kubeconfig_through_real_sshd() {
     assert!(wrong_host.exec("true").await.is_err());
     node.exec("true").await.unwrap();
 }
+
+#[tokio::test]
+async fn cluster_two_ssh_nodes_start_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    let (a, b) = tokio::join!(SshNode::start(&dir_a), SshNode::start(&dir_b));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_ne!(a.endpoint.port, b.endpoint.port);
+    assert_ne!(a.endpoint.host_public_key, b.endpoint.host_public_key);
+    a.write_file("/var/lib/rancher/which", "a\n").await.unwrap();
+    b.write_file("/var/lib/rancher/which", "b\n").await.unwrap();
+    assert_eq!(a.exec("cat /var/lib/rancher/which").await.unwrap(), "a\n");
+    assert_eq!(b.exec("cat /var/lib/rancher/which").await.unwrap(), "b\n");
+}
