@@ -301,6 +301,7 @@ pub static KINDS: &[Kind] = &[
             "api_port",
             "first_node",
             "first_node_ip",
+            "ssh_port",
             "ssh_user",
             "ssh_key",
         ],

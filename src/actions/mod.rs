@@ -1,7 +1,9 @@
 //! Step kinds, grouped by the system they act on.
 
 pub mod apply;
+pub mod argocd;
 pub mod catalog;
+pub mod harvester;
 pub mod local;
 pub mod platform;
 pub mod rufio;
@@ -18,6 +20,8 @@ use crate::inputs::Inputs;
 pub struct ClusterOptions {
     pub kubeconfig: Option<std::path::PathBuf>,
     pub context: Option<String>,
+    /// The state directory (journal, known_hosts, the fetched Harvester kubeconfig).
+    pub state_dir: std::path::PathBuf,
 }
 
 /// The registry of every kind that can run in this version. Clients connect on first use.
@@ -43,7 +47,35 @@ pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
     );
     registry.register(
         "rufio.machine",
-        Arc::new(rufio::RufioMachine::new(platform, inputs.secrets.clone())),
+        Arc::new(rufio::RufioMachine::new(
+            Arc::clone(&platform),
+            inputs.secrets.clone(),
+        )),
+    );
+    registry.register(
+        "harvester.api",
+        Arc::new(harvester::api::HarvesterApi::new(
+            inputs.secrets.clone(),
+            options.state_dir.clone(),
+        )),
+    );
+    registry.register(
+        "harvester.quorum",
+        Arc::new(harvester::quorum::HarvesterQuorum),
+    );
+    registry.register(
+        "argocd.cluster-secret",
+        Arc::new(argocd::ArgocdClusterSecret::new(
+            platform,
+            inputs.secrets.clone(),
+            inputs
+                .lab
+                .endpoints
+                .argocd
+                .api_url
+                .as_ref()
+                .map(|url| url.value.clone()),
+        )),
     );
     registry
 }

@@ -102,6 +102,7 @@ impl Common {
         crate::actions::ClusterOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
+            state_dir: self.state_dir.clone(),
         }
     }
 

@@ -2,3 +2,4 @@
 //! (so that `plan`, `validate` and offline runs never connect).
 
 pub mod kube;
+pub mod ssh;

@@ -88,6 +88,9 @@ pub struct HarvesterEndpoint {
     pub vip: Spanned<Ipv4Addr>,
     pub network: Spanned<String>,
     pub api_port: u16,
+    /// The nodes' SSH port (genesis reads the kubeconfig of the first node over SSH).
+    #[serde(default = "default_ssh_port")]
+    pub ssh_port: u16,
     /// Harvester release to install.
     pub version: String,
     /// Public keys allowed to log in as `rancher` on the nodes (the private half is a secret).
@@ -96,6 +99,10 @@ pub struct HarvesterEndpoint {
     pub dns_servers: Vec<Spanned<Ipv4Addr>>,
     #[serde(default)]
     pub ntp_servers: Vec<String>,
+}
+
+fn default_ssh_port() -> u16 {
+    22
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -28,7 +28,7 @@ pub use action::{
 pub use events::{Event, EventSender, SkipReason, Stats};
 pub use graph::{Graph, GraphError, find_cycles};
 pub use journal::{Journal, JournalError, JournalState, StepState};
-pub use redact::Scrubber;
+pub use redact::{Scrubber, register_runtime_secrets};
 pub use registry::Registry;
 pub use report::{Report, RunOutcome, StepResult};
 pub use scheduler::{EngineError, RunOptions, RunSummary, run};

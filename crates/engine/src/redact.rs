@@ -6,11 +6,94 @@
 //! [`Scrubber`], which replaces each registered value wherever it appears.
 
 use std::borrow::Cow;
+use std::sync::RwLock;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
 /// What a secret value is replaced with.
 pub const REDACTED: &str = "[redacted]";
+
+/// Secret values learned while the process runs (a fetched kubeconfig's client key), scrubbed
+/// by every [`Scrubber`] in the process from the moment they are registered.
+static RUNTIME: RwLock<Option<Runtime>> = RwLock::new(None);
+
+#[derive(Debug)]
+struct Runtime {
+    patterns: Vec<String>,
+    automaton: AhoCorasick,
+}
+
+/// Registers secret values discovered at run time (for example a client key read from a
+/// remote file): from now on every scrubber of this process replaces them too. Call it before
+/// the value can reach any output.
+pub fn register_runtime_secrets<I, S>(secrets: I)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let Ok(mut runtime) = RUNTIME.write() else {
+        return;
+    };
+    let mut patterns = runtime
+        .take()
+        .map(|runtime| runtime.patterns)
+        .unwrap_or_default();
+    patterns.extend(spellings(secrets));
+    patterns.sort();
+    patterns.dedup();
+    *runtime = build(&patterns).map(|automaton| Runtime {
+        patterns,
+        automaton,
+    });
+}
+
+/// Each non-empty value and its JSON-escaped spelling.
+fn spellings<I, S>(secrets: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut patterns = Vec::new();
+    for secret in secrets {
+        let secret = secret.as_ref();
+        if secret.is_empty() {
+            continue;
+        }
+        patterns.push(secret.to_owned());
+        let escaped = serde_json::to_string(secret).unwrap_or_default();
+        let escaped = escaped
+            .strip_prefix('"')
+            .and_then(|inner| inner.strip_suffix('"'))
+            .unwrap_or_default();
+        if !escaped.is_empty() && escaped != secret {
+            patterns.push(escaped.to_owned());
+        }
+    }
+    patterns
+}
+
+fn build(patterns: &[String]) -> Option<AhoCorasick> {
+    if patterns.is_empty() {
+        return None;
+    }
+    // Leftmost-longest, so a secret that contains another is replaced whole.
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(patterns)
+        .ok()
+}
+
+fn replace(automaton: &AhoCorasick, text: &str) -> Option<String> {
+    if !automaton.is_match(text) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    automaton.replace_all_with(text, &mut out, |_, _, dst| {
+        dst.push_str(REDACTED);
+        true
+    });
+    Some(out)
+}
 
 /// A set of secret values, replaced by [`REDACTED`] wherever they occur.
 #[derive(Debug, Clone, Default)]
@@ -32,52 +115,34 @@ impl Scrubber {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut patterns: Vec<String> = Vec::new();
-        for secret in secrets {
-            let secret = secret.as_ref();
-            if secret.is_empty() {
-                continue;
-            }
-            patterns.push(secret.to_owned());
-            let escaped = serde_json::to_string(secret).unwrap_or_default();
-            let escaped = escaped
-                .strip_prefix('"')
-                .and_then(|inner| inner.strip_suffix('"'))
-                .unwrap_or_default();
-            if !escaped.is_empty() && escaped != secret {
-                patterns.push(escaped.to_owned());
-            }
-        }
+        let mut patterns = spellings(secrets);
         patterns.sort();
         patterns.dedup();
-        if patterns.is_empty() {
-            return Self::empty();
+        Self {
+            automaton: build(&patterns),
         }
-        // Leftmost-longest, so a secret that contains another is replaced whole.
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&patterns)
-            .ok();
-        Self { automaton }
     }
 
+    /// Nothing to replace: no values of its own and none registered at run time.
     pub fn is_empty(&self) -> bool {
-        self.automaton.is_none()
+        self.automaton.is_none() && RUNTIME.read().map_or(true, |runtime| runtime.is_none())
     }
 
     /// The text with every secret value replaced; borrows when nothing matched.
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        match &self.automaton {
-            Some(automaton) if automaton.is_match(text) => {
-                let mut out = String::with_capacity(text.len());
-                automaton.replace_all_with(text, &mut out, |_, _, dst| {
-                    dst.push_str(REDACTED);
-                    true
-                });
-                Cow::Owned(out)
-            }
-            _ => Cow::Borrowed(text),
+        let mut text = Cow::Borrowed(text);
+        if let Some(automaton) = &self.automaton
+            && let Some(out) = replace(automaton, &text)
+        {
+            text = Cow::Owned(out);
         }
+        if let Ok(runtime) = RUNTIME.read()
+            && let Some(runtime) = runtime.as_ref()
+            && let Some(out) = replace(&runtime.automaton, &text)
+        {
+            text = Cow::Owned(out);
+        }
+        text
     }
 
     /// Scrubs an owned string in place.

@@ -1,0 +1,463 @@
+//! `argocd.cluster-secret` (step 12): Harvester registered with Argo CD through its
+//! declarative cluster Secret (UPSTREAM-APIS §5.1), minted from the Harvester kubeconfig, then
+//! proven: a request to the cluster made with exactly the Secret's config, as read back.
+//!
+//! When an Argo CD API token (`argocd.api_token`) and `endpoints.argocd.api_url` are
+//! configured, Argo CD's own view is read too (`info.connectionState.status`). With no
+//! Application on the cluster that status stays `Unknown` (Argo CD only monitors clusters
+//! that have applications), so it is reported, never waited for.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use genesis_engine::{
+    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+};
+use k8s_openapi::api::core::v1::{Node, Secret};
+use kube::api::{Api, ApiResource, GroupVersionKind, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::apply::{self, Change};
+use super::harvester::{kubeconfig_from_needs, no_kubeconfig, params};
+use super::platform::reachable::classify;
+use crate::clients::kube::LazyClient;
+use crate::secrets::Secrets;
+
+/// The secrets-file entry holding an Argo CD API token (optional).
+pub const API_TOKEN_SECRET: &str = "argocd.api_token";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterSecretParams {
+    namespace: String,
+    cluster_name: String,
+    server: String,
+}
+
+fn secret_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
+}
+
+/// The `argocd.cluster-secret` action.
+#[derive(Debug)]
+pub struct ArgocdClusterSecret {
+    platform: Arc<LazyClient>,
+    secrets: Secrets,
+    api_url: Option<String>,
+}
+
+/// The TLS credentials of the kubeconfig's current context: base64 of each PEM.
+#[derive(Debug)]
+struct TlsData {
+    ca: String,
+    cert: String,
+    key: String,
+}
+
+/// Reads the `*-data` values of the current context of a kubeconfig.
+fn tls_data(path: &Path) -> Result<TlsData, ActionError> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        ActionError::with_source(ErrorKind::NotFound, format!("cannot read {shown}"), error)
+    })?;
+    let kubeconfig: Value = serde_saphyr::from_str(&text).map_err(|error| {
+        ActionError::new(
+            ErrorKind::InvalidParams,
+            format!("{shown} is not a kubeconfig: {error}"),
+        )
+    })?;
+    let named = |list: &str, name: Option<&str>, field: &str| -> Option<Value> {
+        let items = kubeconfig.get(list)?.as_array()?;
+        let item = match name {
+            Some(name) => items
+                .iter()
+                .find(|item| item.get("name").and_then(Value::as_str) == Some(name))?,
+            None => items.first()?,
+        };
+        item.get(field).cloned()
+    };
+    let current = kubeconfig.get("current-context").and_then(Value::as_str);
+    let context = named("contexts", current, "context");
+    let cluster_name = context
+        .as_ref()
+        .and_then(|context| context.get("cluster"))
+        .and_then(Value::as_str);
+    let user_name = context
+        .as_ref()
+        .and_then(|context| context.get("user"))
+        .and_then(Value::as_str);
+    let cluster = named("clusters", cluster_name, "cluster").unwrap_or(Value::Null);
+    let user = named("users", user_name, "user").unwrap_or(Value::Null);
+    let field = |value: &Value, key: &str| -> Result<String, ActionError> {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .map(|data| data.trim().to_owned())
+            .filter(|data| !data.is_empty())
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorKind::InvalidParams,
+                    format!("{shown} has no `{key}` in its current context; Argo CD needs the certificate data inline"),
+                )
+            })
+    };
+    Ok(TlsData {
+        ca: field(&cluster, "certificate-authority-data")?,
+        cert: field(&user, "client-certificate-data")?,
+        key: field(&user, "client-key-data")?,
+    })
+}
+
+fn encode(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+impl ArgocdClusterSecret {
+    pub fn new(platform: Arc<LazyClient>, secrets: Secrets, api_url: Option<String>) -> Self {
+        Self {
+            platform,
+            secrets,
+            api_url,
+        }
+    }
+
+    fn secret_name(params: &ClusterSecretParams) -> String {
+        format!("cluster-{}", params.cluster_name)
+    }
+
+    /// The declarative cluster Secret, per UPSTREAM-APIS §5.1.
+    fn secret_body(params: &ClusterSecretParams, tls: &TlsData) -> Value {
+        let config = json!({
+            "tlsClientConfig": {
+                "insecure": false,
+                "caData": tls.ca,
+                "certData": tls.cert,
+                "keyData": tls.key,
+            },
+        });
+        json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": Self::secret_name(params),
+                "namespace": params.namespace,
+                "labels": {
+                    "argocd.argoproj.io/secret-type": "cluster",
+                    "app.kubernetes.io/managed-by": "genesis",
+                },
+            },
+            "type": "Opaque",
+            "data": {
+                "name": encode(&params.cluster_name),
+                "server": encode(&params.server),
+                "config": encode(&config.to_string()),
+            },
+        })
+    }
+
+    async fn platform(&self) -> Result<kube::Client, ActionError> {
+        self.platform.get().await.map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::NotFound,
+                "no usable kubeconfig for the platform cluster",
+                error,
+            )
+        })
+    }
+
+    /// Reads the Secret back and talks to its server with exactly its config.
+    async fn prove(
+        &self,
+        client: &kube::Client,
+        params: &ClusterSecretParams,
+    ) -> Result<String, ActionError> {
+        let name = Self::secret_name(params);
+        let secret = Api::<Secret>::namespaced(client.clone(), &params.namespace)
+            .get(&name)
+            .await
+            .map_err(|error| {
+                classify(
+                    error,
+                    format!("cannot read back Secret {}/{name}", params.namespace),
+                )
+            })?;
+        let data = secret.data.unwrap_or_default();
+        let text = |key: &str| -> Result<String, ActionError> {
+            data.get(key)
+                .map(|bytes| String::from_utf8_lossy(&bytes.0).into_owned())
+                .ok_or_else(|| {
+                    ActionError::new(
+                        ErrorKind::Conflict,
+                        format!(
+                            "Secret {}/{name} has no `{key}` after the apply",
+                            params.namespace
+                        ),
+                    )
+                })
+        };
+        let server = text("server")?;
+        let config: Value = serde_json::from_str(&text("config")?).map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::Conflict,
+                format!(
+                    "the `config` of Secret {}/{name} is not JSON",
+                    params.namespace
+                ),
+                error,
+            )
+        })?;
+        let tls = &config["tlsClientConfig"];
+        let kubeconfig = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "argocd", "cluster": {
+                "server": server,
+                "certificate-authority-data": tls["caData"],
+                "insecure-skip-tls-verify": tls["insecure"],
+            }}],
+            "users": [{"name": "argocd", "user": {
+                "client-certificate-data": tls["certData"],
+                "client-key-data": tls["keyData"],
+            }}],
+            "contexts": [{"name": "argocd", "context": {"cluster": "argocd", "user": "argocd"}}],
+            "current-context": "argocd",
+        });
+        let unusable = |error: &dyn std::fmt::Display| {
+            ActionError::new(
+                ErrorKind::InvalidParams,
+                format!(
+                    "the config of Secret {}/{name} is not usable: {error}",
+                    params.namespace
+                ),
+            )
+        };
+        let kubeconfig: Kubeconfig =
+            serde_json::from_value(kubeconfig).map_err(|error| unusable(&error))?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .map_err(|error| unusable(&error))?;
+        let cluster = kube::Client::try_from(config).map_err(|error| unusable(&error))?;
+        let version = cluster.apiserver_version().await.map_err(|error| {
+            classify(
+                error,
+                format!(
+                    "{server} refused the credentials of Secret {}/{name} (GET /version)",
+                    params.namespace
+                ),
+            )
+        })?;
+        let nodes = Api::<Node>::all(cluster)
+            .list(&ListParams::default())
+            .await
+            .map_err(|error| {
+                classify(
+                    error,
+                    format!(
+                        "the credentials of Secret {}/{name} cannot list Nodes on {server}; Argo CD needs cluster-admin there",
+                        params.namespace
+                    ),
+                )
+            })?;
+        Ok(format!(
+            "GET {server}/version and /api/v1/nodes with the Secret's TLS client config: Kubernetes {}, {} nodes",
+            version.git_version,
+            nodes.items.len()
+        ))
+    }
+
+    /// Argo CD's own view of the cluster, when its API and a token are configured.
+    async fn argocd_view(&self, server: &str) -> Result<String, ActionError> {
+        let (Some(api_url), Some(token)) = (
+            self.api_url.as_deref(),
+            self.secrets
+                .get(API_TOKEN_SECRET)
+                .map(|value| value.expose()),
+        ) else {
+            return Ok(format!(
+                "skipped: reading Argo CD's view needs both endpoints.argocd.api_url in the lab file and `{API_TOKEN_SECRET}` in the secrets file"
+            ));
+        };
+        let uri: http::Uri = api_url.parse().map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::InvalidParams,
+                format!("endpoints.argocd.api_url `{api_url}` is not a URL"),
+                error,
+            )
+        })?;
+        let mut config = kube::Config::new(uri);
+        config.auth_info.token = Some(token.to_owned().into());
+        let client = kube::Client::try_from(config).map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::InvalidParams,
+                "cannot build the Argo CD API client",
+                error,
+            )
+        })?;
+        let id = url::form_urlencoded::byte_serialize(server.as_bytes()).collect::<String>();
+        let request = http::Request::get(format!("/api/v1/clusters/{id}"))
+            .body(Vec::new())
+            .map_err(|error| {
+                ActionError::with_source(
+                    ErrorKind::InvalidParams,
+                    "cannot build the Argo CD request",
+                    error,
+                )
+            })?;
+        let text = client.request_text(request).await.map_err(|error| {
+            classify(
+                error,
+                format!("Argo CD at {api_url} did not answer GET /api/v1/clusters/{id}"),
+            )
+        })?;
+        let cluster: Value = serde_json::from_str(&text).map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::Unreachable,
+                format!("Argo CD at {api_url} answered something that is not JSON"),
+                error,
+            )
+        })?;
+        let state = &cluster["info"]["connectionState"];
+        let status = state["status"].as_str().unwrap_or("(none)");
+        let message = state["message"].as_str().unwrap_or_default();
+        Ok(match status {
+            "Unknown" => format!(
+                "Argo CD knows the cluster; connection state Unknown, as expected while no Application targets it ({message})"
+            ),
+            _ => format!("Argo CD connection state {status} {message}")
+                .trim()
+                .to_owned(),
+        })
+    }
+}
+
+impl genesis_engine::Action for ArgocdClusterSecret {
+    fn plan<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        context: &'a PlanContext,
+    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+        Box::pin(async move {
+            let params: ClusterSecretParams = params(step)?;
+            let Some(kubeconfig) =
+                kubeconfig_from_needs(context.needs.values().map(|outputs| outputs.as_ref()))
+            else {
+                return Ok(PlanOutcome::DependsOnEarlier {
+                    what: "the Harvester kubeconfig that step 9 fetches".to_owned(),
+                });
+            };
+            let tls = tls_data(&kubeconfig)?;
+            let client = self.platform().await?;
+            let name = Self::secret_name(&params);
+            let change = apply::preview(
+                &client,
+                &secret_resource(),
+                Some(&params.namespace),
+                &name,
+                &Self::secret_body(&params, &tls),
+            )
+            .await
+            .map_err(|error| {
+                classify(
+                    error,
+                    "cannot preview the Argo CD cluster Secret".to_owned(),
+                )
+            })?;
+            let summary = |what: &str| {
+                format!(
+                    "Secret {}/{name} for {}: {what} (values not shown)",
+                    params.namespace, params.server
+                )
+            };
+            Ok(match change {
+                Change::Unchanged => PlanOutcome::NoChange {
+                    summary: summary("unchanged"),
+                },
+                Change::Create => PlanOutcome::WillChange {
+                    summary: summary("create"),
+                    diff: None,
+                },
+                Change::Update => PlanOutcome::WillChange {
+                    summary: summary("update"),
+                    diff: None,
+                },
+            })
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        context: &'a RunContext,
+    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+        Box::pin(async move {
+            let params: ClusterSecretParams = params(step)?;
+            let kubeconfig =
+                kubeconfig_from_needs(context.needs().values().map(|outputs| outputs.as_ref()))
+                    .ok_or_else(|| no_kubeconfig(step))?;
+            let tls = tls_data(&kubeconfig)?;
+            let client = self.platform().await?;
+            let name = Self::secret_name(&params);
+            let body = Self::secret_body(&params, &tls);
+            let change = apply::preview(
+                &client,
+                &secret_resource(),
+                Some(&params.namespace),
+                &name,
+                &body,
+            )
+            .await
+            .map_err(|error| {
+                classify(
+                    error,
+                    "cannot preview the Argo CD cluster Secret".to_owned(),
+                )
+            })?;
+            let change = match change {
+                Change::Create => "created",
+                Change::Update => "updated",
+                Change::Unchanged => "unchanged",
+            };
+            context
+                .intent(format!(
+                    "apply Secret {}/{name} (values not shown)",
+                    params.namespace
+                ))
+                .await?;
+            apply::apply(
+                &client,
+                &secret_resource(),
+                Some(&params.namespace),
+                &name,
+                &body,
+            )
+            .await
+            .map_err(|error| {
+                classify(
+                    error,
+                    format!("cannot apply Secret {}/{name}", params.namespace),
+                )
+            })?;
+            context.set_substate(format!(
+                "Secret {}/{name} {change}; proving its credentials against {}",
+                params.namespace, params.server
+            ));
+            let proof = self.prove(&client, &params).await?;
+            context.set_substate(format!("asking Argo CD about {}", params.server));
+            let argocd = self.argocd_view(&params.server).await?;
+            let mut outputs = Outputs::new();
+            outputs.insert(
+                "secret".to_owned(),
+                format!("{}/{name}", params.namespace).into(),
+            );
+            outputs.insert("server".to_owned(), params.server.clone().into());
+            outputs.insert("change".to_owned(), change.into());
+            outputs.insert("proof".to_owned(), proof.into());
+            outputs.insert("argocd".to_owned(), argocd.into());
+            Ok(outputs)
+        })
+    }
+}

@@ -1,0 +1,376 @@
+//! `harvester.api` (step 9): the Harvester API answers at the VIP, then the RKE2 admin
+//! kubeconfig is read from the first node over SSH (host key pinned in the state directory),
+//! its server pointed at the VIP, and written 0600 into the state directory.
+//!
+//! The probe of `https://<vip>:<port>/readyz` cannot verify the server certificate: the
+//! cluster's CA is only known once the kubeconfig is fetched. It only establishes that the VIP
+//! answers TLS and HTTP; every later request uses the kubeconfig's CA.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use genesis_engine::events::Stream;
+use genesis_engine::{
+    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{KUBECONFIG_FILE, params};
+use crate::clients::ssh::{self, HostKey, SshError, SshTarget};
+use crate::secrets::Secrets;
+
+/// Where RKE2 writes the admin kubeconfig on a server node.
+pub const RKE2_KUBECONFIG: &str = "/etc/rancher/rke2/rke2.yaml";
+
+/// The probe's backoff: first pause, and the cap.
+const PROBE_FIRST: Duration = Duration::from_millis(500);
+const PROBE_CAP: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Deserialize)]
+struct SecretRef {
+    secret: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiParams {
+    vip: String,
+    api_port: u16,
+    first_node: String,
+    first_node_ip: String,
+    #[serde(default = "default_ssh_port")]
+    ssh_port: u16,
+    ssh_user: String,
+    ssh_key: SecretRef,
+}
+
+fn default_ssh_port() -> u16 {
+    22
+}
+
+/// The `harvester.api` action.
+#[derive(Debug)]
+pub struct HarvesterApi {
+    secrets: Secrets,
+    state_dir: PathBuf,
+}
+
+impl HarvesterApi {
+    pub fn new(secrets: Secrets, state_dir: PathBuf) -> Self {
+        Self { secrets, state_dir }
+    }
+
+    fn server(params: &ApiParams) -> String {
+        format!("https://{}:{}", params.vip, params.api_port)
+    }
+
+    /// Polls `/readyz` at the VIP with a capped backoff until the server answers.
+    async fn probe(&self, params: &ApiParams, context: &RunContext) -> Result<String, ActionError> {
+        let server = Self::server(params);
+        let uri: http::Uri = server.parse().map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::InvalidParams,
+                format!("`{server}` is not a URL"),
+                error,
+            )
+        })?;
+        let mut config = kube::Config::new(uri);
+        // The CA is not known before the kubeconfig is fetched: this probe only shows that
+        // the VIP answers TLS and HTTP.
+        config.accept_invalid_certs = true;
+        config.connect_timeout = Some(Duration::from_secs(5));
+        config.read_timeout = Some(Duration::from_secs(10));
+        let client = kube::Client::try_from(config).map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::InvalidParams,
+                "cannot build the /readyz probe",
+                error,
+            )
+        })?;
+        let what = format!("the Harvester API at {server}/readyz");
+        context
+            .wait(&what, None, async {
+                let mut pause = PROBE_FIRST;
+                let mut tries = 0_u32;
+                loop {
+                    tries += 1;
+                    let request =
+                        http::Request::get("/readyz")
+                            .body(Vec::new())
+                            .map_err(|error| {
+                                ActionError::with_source(
+                                    ErrorKind::InvalidParams,
+                                    "cannot build the /readyz request",
+                                    error,
+                                )
+                            })?;
+                    let note = match client.request_text(request).await {
+                        Ok(text) if text.trim() == "ok" => return Ok("ready".to_owned()),
+                        Ok(text) => format!("/readyz said `{}`", text.trim()),
+                        // Anonymous requests may be refused: the server answered TLS and HTTP.
+                        Err(kube::Error::Api(status))
+                            if status.code == 401 || status.code == 403 =>
+                        {
+                            return Ok(format!(
+                                "answers (HTTP {} to an anonymous /readyz)",
+                                status.code
+                            ));
+                        }
+                        Err(error) => error.to_string(),
+                    };
+                    context.set_substate(format!(
+                        "{server} not answering yet (try {tries}: {note}); next try in {}",
+                        humantime::format_duration(pause)
+                    ));
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(PROBE_CAP);
+                }
+            })
+            .await
+    }
+
+    fn ssh_key(&self, reference: &SecretRef) -> Result<&str, ActionError> {
+        self.secrets
+            .get(&reference.secret)
+            .map(|value| value.expose())
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorKind::NotFound,
+                    format!("secret `{}` is not in the secrets file", reference.secret),
+                )
+            })
+    }
+
+    /// Reads the kubeconfig over SSH.
+    async fn fetch(
+        &self,
+        params: &ApiParams,
+        context: &RunContext,
+    ) -> Result<(String, HostKey), ActionError> {
+        let target = SshTarget {
+            host: params.first_node_ip.clone(),
+            port: params.ssh_port,
+            user: params.ssh_user.clone(),
+            known_hosts: ssh::known_hosts_path(&self.state_dir),
+        };
+        let command = format!("sudo cat {RKE2_KUBECONFIG}");
+        let key = self.ssh_key(&params.ssh_key)?;
+        context.set_substate(format!(
+            "reading {RKE2_KUBECONFIG} on {} ({}@{}:{})",
+            params.first_node, params.ssh_user, params.first_node_ip, params.ssh_port
+        ));
+        let output = target
+            .run(key, &command)
+            .await
+            .map_err(|error| classify_ssh(error, &params.first_node))?;
+        if let HostKey::Learned { fingerprint } = &output.host_key {
+            let line = format!(
+                "first SSH contact with {} ({}:{}): host key {fingerprint} recorded in {}",
+                params.first_node,
+                params.first_node_ip,
+                params.ssh_port,
+                target.known_hosts.display()
+            );
+            context.set_substate(line.clone());
+            context.output(Stream::Stderr, line.clone());
+            tracing::info!("{line}");
+        }
+        match output.exit_status {
+            Some(0) => {}
+            status => {
+                return Err(ActionError::new(
+                    ErrorKind::CommandFailed,
+                    format!(
+                        "`{command}` on {} ended with {}: {} (RKE2 writes the file once the cluster is initialised)",
+                        params.first_node,
+                        status.map_or("no exit status".to_owned(), |code| format!(
+                            "exit status {code}"
+                        )),
+                        output.stderr.trim()
+                    ),
+                ));
+            }
+        }
+        let text = String::from_utf8(output.stdout).map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::CommandFailed,
+                format!("{RKE2_KUBECONFIG} on {} is not UTF-8", params.first_node),
+                error,
+            )
+        })?;
+        Ok((text, output.host_key))
+    }
+}
+
+/// SSH failures onto the engine's error kinds.
+fn classify_ssh(error: SshError, node: &str) -> ActionError {
+    let kind = match &error {
+        SshError::BadKey(_) => ErrorKind::InvalidParams,
+        SshError::HostKeyChanged { .. } | SshError::Certificate { .. } => ErrorKind::Conflict,
+        SshError::AuthRejected { .. } => ErrorKind::PermissionDenied,
+        SshError::KnownHosts { .. } => ErrorKind::Io,
+        SshError::Connect { .. } | SshError::Session { .. } => ErrorKind::Unreachable,
+    };
+    let message = format!("SSH to {node}: {error}");
+    ActionError::with_source(kind, message, error)
+}
+
+/// The kubeconfig with every cluster's server set to `server`, and the secret values in it
+/// (client keys, tokens, passwords) registered with the scrubber before anything else.
+pub(crate) fn rewrite_kubeconfig(text: &str, server: &str) -> Result<Value, ActionError> {
+    let mut kubeconfig: Value = serde_saphyr::from_str(text).map_err(|error| {
+        ActionError::new(
+            ErrorKind::CommandFailed,
+            format!("{RKE2_KUBECONFIG} is not a kubeconfig (YAML: {error})"),
+        )
+    })?;
+    register_secrets(&kubeconfig);
+    let clusters = kubeconfig
+        .get_mut("clusters")
+        .and_then(Value::as_array_mut)
+        .filter(|clusters| !clusters.is_empty())
+        .ok_or_else(|| {
+            ActionError::new(
+                ErrorKind::CommandFailed,
+                format!("{RKE2_KUBECONFIG} has no clusters"),
+            )
+        })?;
+    for cluster in clusters {
+        if let Some(cluster) = cluster.get_mut("cluster").and_then(Value::as_object_mut) {
+            cluster.insert("server".to_owned(), Value::String(server.to_owned()));
+        }
+    }
+    Ok(kubeconfig)
+}
+
+/// Every credential of the kubeconfig's users, in each spelling it may take in output: the
+/// base64 value, the decoded PEM, and each line of the PEM body.
+fn register_secrets(kubeconfig: &Value) {
+    use base64::Engine as _;
+    let mut values: Vec<String> = Vec::new();
+    for user in kubeconfig
+        .get("users")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(user) = user.get("user") else {
+            continue;
+        };
+        for field in ["client-key-data", "token", "password"] {
+            let Some(value) = user.get(field).and_then(Value::as_str) else {
+                continue;
+            };
+            values.push(value.to_owned());
+            if field == "client-key-data"
+                && let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(value.trim())
+            {
+                let pem = String::from_utf8_lossy(&pem).into_owned();
+                values.extend(
+                    pem.lines()
+                        .map(str::trim)
+                        .filter(|line| !line.is_empty() && !line.starts_with("-----"))
+                        .map(str::to_owned),
+                );
+                values.push(pem);
+            }
+        }
+    }
+    genesis_engine::register_runtime_secrets(values);
+}
+
+/// Writes `contents` to `path` with mode 0600, atomically (a private temporary file, renamed).
+pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), ActionError> {
+    let io = |what: String| {
+        move |error: std::io::Error| ActionError::with_source(ErrorKind::Io, what, error)
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(io(format!("cannot create {}", parent.display())))?;
+    }
+    let temporary = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(&temporary)
+        .map_err(io(format!("cannot write {}", temporary.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io(format!("cannot make {} private", temporary.display())))?;
+    }
+    file.write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io(format!("cannot write {}", temporary.display())))?;
+    std::fs::rename(&temporary, path).map_err(io(format!("cannot write {}", path.display())))
+}
+
+impl genesis_engine::Action for HarvesterApi {
+    fn plan<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        _context: &'a PlanContext,
+    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+        Box::pin(async move {
+            let params: ApiParams = params(step)?;
+            Ok(PlanOutcome::DependsOnEarlier {
+                what: format!(
+                    "the Harvester cluster that step 8 creates: probe {}/readyz, then read {RKE2_KUBECONFIG} as {}@{}:{} into {}",
+                    Self::server(&params),
+                    params.ssh_user,
+                    params.first_node_ip,
+                    params.ssh_port,
+                    self.state_dir.join(KUBECONFIG_FILE).display()
+                ),
+            })
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        context: &'a RunContext,
+    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+        Box::pin(async move {
+            let params: ApiParams = params(step)?;
+            let server = Self::server(&params);
+            let readiness = self.probe(&params, context).await?;
+            context.set_substate(format!("{server}: {readiness}"));
+            let path = self.state_dir.join(KUBECONFIG_FILE);
+            context
+                .intent(format!(
+                    "read {RKE2_KUBECONFIG} from {} over SSH into {} (0600)",
+                    params.first_node,
+                    path.display()
+                ))
+                .await?;
+            let (text, host_key) = self.fetch(&params, context).await?;
+            let kubeconfig = rewrite_kubeconfig(&text, &server)?;
+            let yaml = serde_saphyr::to_string(&kubeconfig).map_err(|error| {
+                ActionError::new(
+                    ErrorKind::Io,
+                    format!("cannot write the Harvester kubeconfig as YAML: {error}"),
+                )
+            })?;
+            write_private(&path, &yaml)?;
+            let mut outputs = Outputs::new();
+            outputs.insert("kubeconfig".to_owned(), path.display().to_string().into());
+            outputs.insert("server".to_owned(), server.into());
+            outputs.insert("first_node".to_owned(), params.first_node.clone().into());
+            outputs.insert(
+                "host_key_fingerprint".to_owned(),
+                host_key.fingerprint().to_owned().into(),
+            );
+            outputs.insert("api".to_owned(), readiness.into());
+            Ok(outputs)
+        })
+    }
+}
