@@ -228,3 +228,52 @@ fn a_second_sigint_exits_at_once_and_the_journal_stays_valid() {
     let _ = world.journal();
     finish_and_check(&world, "after a double interrupt");
 }
+
+//   hook   (a long command that traps SIGTERM)
+#[test]
+fn an_interrupted_command_is_stopped_cleanly_and_observes_on_resume() {
+    let script = "if [ \"$GENESIS_OUTCOME_UNKNOWN\" = 1 ]; then echo observed >> \"$GENESIS_TEST_DIR/hook.log\"; exit 0; fi; \
+                  trap 'echo terminated >> \"$GENESIS_TEST_DIR/hook.log\"; exit 143' TERM; \
+                  echo started >> \"$GENESIS_TEST_DIR/hook.log\"; sleep 30 & wait";
+    let world = World::with_phases(&[(
+        "phase-2.yaml",
+        exec_support::phase(2, &[exec_support::exec_step("hook", 1, &[], script, "")]),
+    )]);
+    let log = world.dir.path().join("hook.log");
+    let mut child = start(&world);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("started")
+    {
+        assert!(Instant::now() < deadline, "the hook never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    interrupt(&child);
+    let started = Instant::now();
+    let status = child.wait().expect("reaped");
+    assert_eq!(status.code(), Some(130));
+    assert!(started.elapsed() < Duration::from_secs(5), "stops promptly");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.contains("terminated"),
+        "the command got SIGTERM: {text}"
+    );
+    let journal = world.journal();
+    assert_eq!(
+        journal.step(&"hook".into()).map(|record| record.state),
+        Some(Journaled::Interrupted)
+    );
+    let output = world.run(&["up"]);
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.ends_with("observed\n"),
+        "the resumed hook saw outcome unknown: {text}"
+    );
+}

@@ -200,6 +200,7 @@ impl Interrupts {
         self.next().await;
         cancel.cancel();
         self.next().await;
+        crate::actions::local::exec::kill_running();
         eprintln!("interrupted again: exiting now; run `genesis up` to continue");
         std::process::exit(i32::from(exit::INTERRUPTED));
     }

@@ -33,6 +33,9 @@ use crate::report::{self, Report, RunOutcome, StepReport, StepResult};
 use crate::select::Resolved;
 use crate::step::{RetryPolicy, StepId, StepSpec};
 
+/// How long a cancelled step may take to stop cleanly before it is dropped.
+const CANCEL_GRACE: Duration = Duration::from_secs(10);
+
 /// How long one registered undo may take.
 const UNDO_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -171,7 +174,9 @@ pub async fn run(
     scheduler.drain_skips(journal)?;
 
     let (journal_sender, mut journal_requests) = mpsc::unbounded_channel::<JournalRequest>();
-    let tasks_cancel = CancellationToken::new();
+    // A child of the run's token, so an interruption reaches running steps at once; the
+    // scheduler cancels it alone when the journal fails.
+    let tasks_cancel = cancel.child_token();
     let mut tasks: JoinSet<Finished> = JoinSet::new();
     let mut task_positions: HashMap<tokio::task::Id, usize> = HashMap::new();
     let mut acks = Vec::new();
@@ -179,6 +184,15 @@ pub async fn run(
     let mut deadline_passed = false;
 
     let result = loop {
+        // Steps see an interruption at once (their token is a child of the run's), so it may
+        // show up here as interrupted steps before the select below notices it.
+        if cancel.is_cancelled() && !matches!(stop, Some(SkipReason::Interrupted)) {
+            stop = Some(SkipReason::Interrupted);
+            scheduler.stopping = true;
+            events.emit(Event::RunCancelling {
+                stats: scheduler.stats,
+            });
+        }
         let mut to_start = Vec::new();
         if stop.is_none() {
             while scheduler.running + to_start.len() < options.parallelism.max(1) {
@@ -230,12 +244,8 @@ pub async fn run(
                     scheduler.finish(finished, journal)?;
                 }
             }
-            () = cancel.cancelled(), if stop.is_none() => {
-                stop = Some(SkipReason::Interrupted);
-                scheduler.stopping = true;
-                tasks_cancel.cancel();
-                events.emit(Event::RunCancelling { stats: scheduler.stats });
-            }
+            // Noticed at the top of the next turn.
+            () = cancel.cancelled(), if !matches!(stop, Some(SkipReason::Interrupted)) => {}
             () = sleep_until_optional(run_deadline), if !deadline_passed && stop.is_none() => {
                 // Running steps end on their own deadlines, which sit inside this one.
                 deadline_passed = true;
@@ -912,13 +922,24 @@ async fn drive(job: Job) -> Finished {
             undo: Arc::clone(&undo),
             journal: job.journal.clone(),
         };
-        let result = tokio::select! {
-            biased;
-            () = job.cancel.cancelled() => None,
-            result = tokio::time::timeout_at(job.deadline.at, job.action.run(&job.step, &context)) => Some(match result {
-                Ok(result) => result,
-                Err(_) => Err(timeout_error(&job, &substate)),
-            }),
+        let result = {
+            let running = job.action.run(&job.step, &context);
+            tokio::pin!(running);
+            tokio::select! {
+                biased;
+                () = job.cancel.cancelled() => {
+                    // Give the action the chance to stop cleanly (its context's token is
+                    // cancelled too); past the grace period it is dropped.
+                    match tokio::time::timeout(CANCEL_GRACE, &mut running).await {
+                        Ok(Ok(outputs)) => Some(Ok(outputs)),
+                        _ => None,
+                    }
+                }
+                result = tokio::time::timeout_at(job.deadline.at, &mut running) => Some(match result {
+                    Ok(result) => result,
+                    Err(_) => Err(timeout_error(&job, &substate)),
+                }),
+            }
         };
         drop(context);
         let error = match result {

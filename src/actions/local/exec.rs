@@ -118,6 +118,10 @@ impl Exec {
         if let Some(cwd) = &params.cwd {
             command.current_dir(cwd);
         }
+        // Its own process group: a Ctrl-C at the terminal reaches genesis, which stops the
+        // command itself (SIGTERM, then SIGKILL), instead of racing it.
+        #[cfg(unix)]
+        command.process_group(0);
         let line = params.command_line();
         context.set_substate(format!("running `{line}`"));
         let mut child = command.spawn().map_err(|error| {
@@ -128,13 +132,30 @@ impl Exec {
             };
             ActionError::with_source(kind, format!("could not start `{}`", params.command), error)
         })?;
+        let children = Children::track(child.id());
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
-        let (_, last_stderr, status) = tokio::join!(
-            forward(stdout, Stream::Stdout, context),
-            forward(stderr, Stream::Stderr, context),
-            child.wait()
-        );
+        let cancel = context.cancel().clone();
+        let waited = tokio::select! {
+            waited = async {
+                tokio::join!(
+                    forward(stdout, Stream::Stdout, context),
+                    forward(stderr, Stream::Stderr, context),
+                    child.wait()
+                )
+            } => Some(waited),
+            () = cancel.cancelled() => None,
+        };
+        let Some((_, last_stderr, status)) = waited else {
+            context.set_substate(format!("stopping `{line}`"));
+            stop(&mut child).await;
+            drop(children);
+            return Err(ActionError::new(
+                ErrorKind::Cancelled,
+                format!("`{line}` was stopped: the run was interrupted"),
+            ));
+        };
+        drop(children);
         let status = status.map_err(|error| {
             ActionError::with_source(
                 ErrorKind::Io,
@@ -160,6 +181,65 @@ impl Exec {
         let mut outputs = Outputs::new();
         outputs.insert("exit_code".to_owned(), code.into());
         Ok(outputs)
+    }
+}
+
+/// How long a stopped command gets between SIGTERM and SIGKILL.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Stops a command's process group: SIGTERM, then SIGKILL after a grace period.
+async fn stop(child: &mut tokio::process::Child) {
+    #[cfg(unix)]
+    if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
+        signal_group(pid, libc::SIGTERM);
+        if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_ok() {
+            return;
+        }
+        signal_group(pid, libc::SIGKILL);
+    }
+    let _ = child.kill().await;
+}
+
+#[cfg(unix)]
+fn signal_group(group: i32, signal: i32) {
+    // SAFETY: kill(2) with a negative pid signals the process group the command leads; it
+    // touches no memory of ours.
+    unsafe {
+        libc::kill(-group, signal);
+    }
+}
+
+/// Process groups of the commands running now, so that a second Ctrl-C (which exits at once)
+/// can take them along instead of leaving them orphaned.
+static RUNNING: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Registration of one running command; removed on drop.
+struct Children(Option<u32>);
+
+impl Children {
+    fn track(pid: Option<u32>) -> Self {
+        if let (Some(pid), Ok(mut running)) = (pid, RUNNING.lock()) {
+            running.push(pid);
+        }
+        Self(pid)
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        if let (Some(pid), Ok(mut running)) = (self.0, RUNNING.lock()) {
+            running.retain(|other| *other != pid);
+        }
+    }
+}
+
+/// Kills every command still running (for the second Ctrl-C, just before genesis exits).
+pub fn kill_running() {
+    #[cfg(unix)]
+    if let Ok(running) = RUNNING.lock() {
+        for pid in running.iter().filter_map(|pid| i32::try_from(*pid).ok()) {
+            signal_group(pid, libc::SIGKILL);
+        }
     }
 }
 
