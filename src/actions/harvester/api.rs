@@ -374,3 +374,34 @@ impl genesis_engine::Action for HarvesterApi {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    #[test]
+    fn the_server_points_at_the_vip_and_the_client_key_is_scrubbed() {
+        let pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIUnitTestOnlyKeyMaterialLine1xxxxxxxxxxxxx\nAwEHoUQDQgAEUnitTestOnlyKeyMaterialLine2yyyyyyyyyy\n-----END EC PRIVATE KEY-----\n";
+        let key_data = base64::engine::general_purpose::STANDARD.encode(pem);
+        let text = format!(
+            "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: Q0E=\n    server: https://127.0.0.1:6443\n  name: default\ncontexts:\n- context: {{cluster: default, user: default}}\n  name: default\ncurrent-context: default\nkind: Config\nusers:\n- name: default\n  user:\n    client-certificate-data: Q0VSVA==\n    client-key-data: {key_data}\n"
+        );
+        let rewritten =
+            rewrite_kubeconfig(&text, "https://10.10.10.20:6443").expect("a kubeconfig");
+        assert_eq!(
+            rewritten["clusters"][0]["cluster"]["server"],
+            "https://10.10.10.20:6443"
+        );
+        assert_eq!(rewritten["users"][0]["user"]["client-key-data"], key_data);
+        let scrubber = genesis_engine::Scrubber::empty();
+        for leak in [
+            key_data.as_str(),
+            pem,
+            "MHcCAQEEIUnitTestOnlyKeyMaterialLine1xxxxxxxxxxxxx",
+        ] {
+            assert_eq!(scrubber.scrub(&format!("x {leak} y")), "x [redacted] y");
+        }
+        assert!(rewrite_kubeconfig("clusters: []", "https://x").is_err());
+    }
+}
