@@ -104,6 +104,13 @@ fn write_inputs(dir: &Path, machines: usize) -> InputPaths {
         let name = format!("phase-{number}.yaml");
         std::fs::copy(repo.join("phases").join(&name), phases.join(&name)).expect("copy phase");
     }
+    let templates = phases.join("templates");
+    std::fs::create_dir_all(&templates).expect("templates dir");
+    for entry in std::fs::read_dir(repo.join("phases/templates")).expect("templates") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, templates.join(path.file_name().expect("name")))
+            .expect("copy template");
+    }
     let mut hooks = String::from("phase: 5\nname: Per-machine hooks\nsteps:\n");
     for hook in 0..HOOKS_PER_MACHINE {
         let needs = if hook == 0 {

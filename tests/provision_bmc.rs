@@ -2,31 +2,12 @@
 //! Rufio Machine are applied with strict validation against the upstream CRD, the simulated
 //! Rufio makes each Machine Contactable, and a second run changes nothing.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod cluster_support;
 
+use cluster_support::{create_namespace, files_below, genesis};
 use genesis_testworld::{World, WorldOptions};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{Api, DynamicObject, PostParams};
-
-fn genesis(state: &Path, kubeconfig: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_genesis"))
-        .args([
-            "--secrets",
-            "secrets.example",
-            "--context",
-            "default",
-            "--kubeconfig",
-            kubeconfig,
-            "--state-dir",
-        ])
-        .arg(state)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run genesis")
-}
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bmc_step_registers_each_machine_and_waits_until_contactable() {
@@ -37,23 +18,8 @@ async fn bmc_step_registers_each_machine_and_waits_until_contactable() {
     .await
     .expect("test world starts");
     let client = world.platform.client.clone();
-    let namespace = Namespace {
-        metadata: kube::api::ObjectMeta {
-            name: Some("tink-system".to_owned()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &namespace)
-        .await
-        .expect("namespace");
-    let kubeconfig = world
-        .platform
-        .kubeconfig_path()
-        .to_str()
-        .expect("utf-8")
-        .to_owned();
+    create_namespace(&client, "tink-system").await;
+    let kubeconfig = world.platform.kubeconfig_path().to_owned();
     let state = tempfile::tempdir().expect("state dir");
 
     let output = genesis(state.path(), &kubeconfig, &["up", "--only", "bmc"]);
@@ -145,22 +111,12 @@ async fn bmc_step_registers_each_machine_and_waits_until_contactable() {
         journal.contains("apply Machine tink-system/ms-02-2"),
         "intent journaled"
     );
-    let mut stack = vec![state.path().to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("state dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let text =
-                    String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned();
-                assert!(
-                    !text.contains("fake-amt-password"),
-                    "a BMC password reached {}",
-                    path.display()
-                );
-            }
-        }
+    for (path, text) in files_below(state.path()) {
+        assert!(
+            !text.contains("fake-amt-password"),
+            "a BMC password reached {}",
+            path.display()
+        );
     }
     world.shutdown().await;
 }

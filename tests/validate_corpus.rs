@@ -42,6 +42,13 @@ fn reference_copy() -> tempfile::TempDir {
             std::fs::copy(&path, dir.path().join("phases").join(name)).expect("copy phase");
         }
     }
+    std::fs::create_dir_all(dir.path().join("phases/templates")).expect("templates dir");
+    for entry in std::fs::read_dir(repo().join("phases/templates")).expect("templates") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("file name");
+        std::fs::copy(&path, dir.path().join("phases/templates").join(name))
+            .expect("copy template");
+    }
     std::fs::copy(
         repo().join("secrets.example"),
         dir.path().join("secrets.yaml"),

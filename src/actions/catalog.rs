@@ -174,15 +174,26 @@ pub static KINDS: &[Kind] = &[
         summary: "the Harvester install Template",
         target: Target::Platform,
         preview: Preview::Apply,
-        required: &["namespace", "name", "harvester_version", "pxe_base_url"],
+        required: &[
+            "namespace",
+            "name",
+            "harvester_version",
+            "pxe_base_url",
+            "metadata_url",
+            "template",
+            "image2disk_image",
+            "configure_image",
+            "reboot_image",
+        ],
         optional: &[],
         describe: |p| {
             vec![format!(
-                "apply Template {}/{}: PXE install of Harvester {} from {}",
+                "apply Template {}/{}: stream Harvester {} from {} to the install disk, configure it from {}, reboot",
                 p.text("namespace"),
                 p.text("name"),
                 p.text("harvester_version"),
-                p.text("pxe_base_url")
+                p.text("pxe_base_url"),
+                p.text("metadata_url")
             )]
         },
     },
@@ -239,7 +250,6 @@ pub static KINDS: &[Kind] = &[
             "os_password",
         ],
         optional: &[
-            "vlan",
             "uefi",
             "data_disk",
             "dns_servers",
@@ -280,7 +290,7 @@ pub static KINDS: &[Kind] = &[
             let machine = p.text("machine");
             vec![
                 format!(
-                    "apply Workflow {}/harvester-install-{machine} from Template {}",
+                    "apply Workflow {}/harvester-install-{machine}-<attempt> from Template {} (netboot through the BMC, then netboot off)",
                     p.text("namespace"),
                     p.text("template")
                 ),

@@ -1,0 +1,80 @@
+//! Shared by the cluster tests: run the real `genesis` binary against a test world's Platform
+//! cluster, and prepare what an installed Tinkerbell stack would have.
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ObjectMeta, PostParams};
+
+/// Runs `genesis` with the shipped lab and fake secrets, against `kubeconfig`'s `default`
+/// context, with state in `state`.
+pub fn genesis(state: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
+    genesis_with(state, kubeconfig, None, args)
+}
+
+/// Like [`genesis`], with another phases directory.
+pub fn genesis_with(
+    state: &Path,
+    kubeconfig: &Path,
+    phases: Option<&Path>,
+    args: &[&str],
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_genesis"));
+    command
+        .args([
+            "--secrets",
+            "secrets.example",
+            "--context",
+            "default",
+            "--kubeconfig",
+        ])
+        .arg(kubeconfig)
+        .arg("--state-dir")
+        .arg(state);
+    if let Some(phases) = phases {
+        command.arg("--phases").arg(phases);
+    }
+    command
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run genesis")
+}
+
+/// Creates a namespace (Tinkerbell's, in a real lab, comes with its install).
+pub async fn create_namespace(client: &kube::Client, name: &str) {
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("create namespace");
+}
+
+/// Every file below `dir`, as text, for secret searches.
+pub fn files_below(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text =
+                    String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned();
+                out.push((path, text));
+            }
+        }
+    }
+    out
+}
