@@ -425,6 +425,8 @@ struct Item {
 /// The values `${…}` can name. Shared parts are borrowed, so expansion stays linear in the
 /// inventory's size.
 struct Context<'a> {
+    /// Directory of the phase files; `{file: …}` parameters are read relative to it.
+    phases_dir: &'a Path,
     lab: &'a Value,
     networks: &'a Value,
     create_machine: &'a Value,
@@ -501,6 +503,24 @@ impl Context<'_> {
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
+            Value::Object(map) if map.len() == 1 && map.contains_key("file") => {
+                let Some(Value::String(relative)) = map.get("file") else {
+                    return Err((
+                        key_path.to_owned(),
+                        "a file reference is `{file: <path below the phases directory>}`"
+                            .to_owned(),
+                    ));
+                };
+                let path = self.phases_dir.join(relative);
+                std::fs::read_to_string(&path)
+                    .map(Value::String)
+                    .map_err(|error| {
+                        (
+                            key_path.to_owned(),
+                            format!("cannot read {}: {error}", path.display()),
+                        )
+                    })
+            }
             Value::Object(map) if map.len() == 1 && map.contains_key("secret") => {
                 let name = match map.get("secret") {
                     Some(Value::String(name)) => self
@@ -641,6 +661,7 @@ fn items(lab: &Lab, for_each: ForEach) -> Vec<Item> {
 
 /// Checks the templates and, if the lab is usable, expands them into the run's steps.
 pub fn expand(
+    phases_dir: &Path,
     phases: &[LoadedPhase],
     lab: Option<&Lab>,
     secrets: Option<&Secrets>,
@@ -740,6 +761,7 @@ pub fn expand(
         };
         for item in iterate {
             let context = Context {
+                phases_dir,
                 lab: &lab_value,
                 networks: &networks,
                 create_machine: &create_machine,

@@ -102,6 +102,7 @@ pub fn load(paths: &InputPaths) -> Result<Inputs, Diagnostics> {
     };
 
     let steps = expand::expand(
+        &paths.phases,
         &phases,
         lab.as_ref(),
         secrets.as_ref(),
