@@ -7,6 +7,7 @@ pub mod harvester;
 pub mod local;
 pub mod platform;
 pub mod rufio;
+pub mod tinkerbell;
 
 use std::sync::Arc;
 
@@ -51,6 +52,21 @@ pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
             Arc::clone(&platform),
             inputs.secrets.clone(),
         )),
+    );
+    registry.register(
+        "tinkerbell.template",
+        Arc::new(tinkerbell::InstallTemplate::new(Arc::clone(&platform))),
+    );
+    registry.register(
+        "tinkerbell.hardware",
+        Arc::new(tinkerbell::Hardware::new(
+            Arc::clone(&platform),
+            inputs.secrets.clone(),
+        )),
+    );
+    registry.register(
+        "tinkerbell.install",
+        Arc::new(tinkerbell::Install::new(Arc::clone(&platform))),
     );
     registry.register(
         "harvester.api",
