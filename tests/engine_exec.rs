@@ -297,5 +297,26 @@ fn status_and_plan_show_journal_state() {
     );
     let journal = world.journal();
     assert!(journal.step(&StepId::from("final")).is_none());
+    // The dry run shows the same journal state, and writes nothing.
+    let before = world.journal_text();
+    let plan = world.run(&["up", "--dry-run"]);
+    assert_eq!(code(&plan), 0, "{}", stderr(&plan));
+    let text = stdout(&plan);
+    let line_of = |id: &str| {
+        text.lines()
+            .find(|line| line.split_whitespace().nth(1) == Some(id))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line_of("middle").contains("[done]"), "{text}");
+    assert!(line_of("final").contains("[pending]"), "{text}");
+    assert_eq!(world.journal_text(), before);
+    world.write_phases(&chain("echo changed"));
+    let text = stdout(&world.run(&["plan"]));
+    let changed = text
+        .lines()
+        .find(|line| line.split_whitespace().nth(1) == Some("last"))
+        .unwrap_or_default();
+    assert!(changed.contains("[changed-inputs]"), "{text}");
     let _ = StepState::Pending;
 }

@@ -25,7 +25,23 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
         Ok(inputs) => inputs,
         Err(code) => return code,
     };
-    let plan = plan::build(&inputs, &|_| "pending".to_owned());
+    // The journal says what is done already; reading it changes nothing.
+    let journal = match genesis_engine::journal::load(&common.state_dir) {
+        Ok(journal) => journal,
+        Err(error) => {
+            eprintln!("error: {}", super::up::error_chain(&error));
+            return ExitCode::from(exit::STEP_FAILED);
+        }
+    };
+    let states = journal.states(&inputs.graph);
+    let plan = plan::build(&inputs, &|step| {
+        inputs
+            .graph
+            .position(&step.id)
+            .and_then(|position| states.get(position))
+            .map_or("pending", genesis_engine::StepState::label)
+            .replace(' ', "-")
+    });
     let text = match args.output {
         PlanFormat::Text => plan::render_text(&plan),
         PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
