@@ -21,7 +21,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, PostParams};
 use serde_json::Value;
 
-const LIMIT: Duration = Duration::from_secs(150);
+const LIMIT: Duration = Duration::from_secs(240);
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -99,14 +99,25 @@ async fn ssh_relay(target: u16) -> u16 {
 
 async fn setup(world: &World) -> Setup {
     let dir = tempfile::tempdir().expect("temp dir");
-    let node = world.ssh.as_ref().expect("sshd node");
-    let ssh_port = ssh_relay(node.endpoint.port).await;
+    let (ssh_port, private_key) = match world.ssh.as_ref() {
+        Some(node) => (
+            ssh_relay(node.endpoint.port).await,
+            std::fs::read_to_string(&node.endpoint.private_key_path).expect("client key"),
+        ),
+        // No SSH node: the example's fake key, never used.
+        None => (22, String::new()),
+    };
     let harvester_port = port_of(world.harvester.url());
     let lab_path = dir.path().join("lab.yaml");
     std::fs::write(&lab_path, loopback_lab(harvester_port, ssh_port)).expect("write lab");
-    let private_key = std::fs::read_to_string(&node.endpoint.private_key_path).expect("client key");
     let secrets = dir.path().join("secrets.yaml");
-    std::fs::write(&secrets, secrets_with_key(&private_key)).expect("write secrets");
+    let secrets_text = if private_key.is_empty() {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets.example"))
+            .expect("secrets.example")
+    } else {
+        secrets_with_key(&private_key)
+    };
+    std::fs::write(&secrets, secrets_text).expect("write secrets");
     let state = dir.path().join("state");
     Setup {
         platform_kubeconfig: world
@@ -150,6 +161,13 @@ impl Setup {
 
     /// Records steps as done in the journal, as their own run would have.
     fn record_done(&self, ids: &[&str]) {
+        let steps: Vec<(&str, serde_json::Map<String, Value>)> =
+            ids.iter().map(|id| (*id, Default::default())).collect();
+        self.record_done_with(&steps);
+    }
+
+    /// Records steps as done with these outputs.
+    fn record_done_with(&self, steps: &[(&str, serde_json::Map<String, Value>)]) {
         let inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
             lab: self.lab.clone(),
             phases: Path::new(env!("CARGO_MANIFEST_DIR")).join("phases"),
@@ -158,7 +176,7 @@ impl Setup {
         .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
         let (mut journal, _) =
             Journal::open(&self.state, std::sync::Arc::new(Scrubber::empty())).expect("journal");
-        for id in ids {
+        for (id, outputs) in steps {
             let step = inputs
                 .graph
                 .steps()
@@ -171,7 +189,7 @@ impl Setup {
                     attempts: 1,
                     fingerprint: genesis_engine::fingerprint::of(step),
                     duration_ms: 0,
-                    outputs: Default::default(),
+                    outputs: outputs.clone(),
                 })
                 .expect("journal record");
         }
@@ -572,5 +590,72 @@ async fn changed_host_key() {
         "known_hosts left alone"
     );
     assert!(!setup.state.join("harvester.kubeconfig").exists());
+    world.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_promotion_stops_the_quorum_step_for_good() {
+    tokio::time::timeout(LIMIT, failed_promotion())
+        .await
+        .expect("the test finishes in time");
+}
+
+async fn failed_promotion() {
+    let world = World::start_with(WorldOptions {
+        ssh: false,
+        ..WorldOptions::default()
+    })
+    .await
+    .expect("test world starts");
+    let setup = setup(&world).await;
+    // What Harvester shows when the promote job of a joined node failed.
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(world.harvester.client.clone());
+    for (name, annotations) in [
+        ("ms-02-1", serde_json::json!({})),
+        (
+            "ms-02-2",
+            serde_json::json!({"harvesterhci.io/promote-status": "failed"}),
+        ),
+    ] {
+        let node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "annotations": annotations,
+                         "labels": {"node-role.kubernetes.io/control-plane": "true"}},
+        }))
+        .expect("Node");
+        nodes
+            .create(&PostParams::default(), &node)
+            .await
+            .expect("create Node");
+    }
+    let mut api_outputs = serde_json::Map::new();
+    api_outputs.insert(
+        "kubeconfig".to_owned(),
+        world
+            .harvester
+            .kubeconfig_path()
+            .display()
+            .to_string()
+            .into(),
+    );
+    api_outputs.insert("first_node".to_owned(), "ms-02-1".into());
+    setup.record_done_with(&[
+        ("harvester-api", api_outputs),
+        ("join-cluster/ms-02-2", Default::default()),
+        ("join-cluster/ms-02-3", Default::default()),
+    ]);
+
+    let output = setup.genesis(&["up", "--only", "quorum"]).await;
+    let (_, stderr) = text(&output);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    let journal = std::fs::read_to_string(setup.state.join("journal.ndjson")).expect("journal");
+    let failure = journal
+        .lines()
+        .find(|line| line.contains("\"record\":\"step_failed\"") && line.contains("quorum"))
+        .unwrap_or_else(|| panic!("step 11 failed in the journal:\n{journal}"));
+    assert!(
+        failure.contains("ms-02-2") && failure.contains("never repairs etcd"),
+        "{failure}"
+    );
+    assert!(failure.contains("\"permanent\""), "not retried: {failure}");
     world.shutdown().await;
 }
