@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -155,20 +156,29 @@ func installCRDs(ctx context.Context, config *rest.Config, dir string) (int, err
 	if err != nil {
 		return 0, err
 	}
+	// Concurrently: the server spends its time building each CRD's
+	// OpenAPI and validation models, and there are two cores.
 	api := client.ApiextensionsV1().CustomResourceDefinitions()
+	errs := make(chan error, len(crds))
+	var wg sync.WaitGroup
 	for _, crd := range crds {
-		_, err := api.Create(ctx, crd, metav1.CreateOptions{FieldValidation: "Strict"})
-		if apierrors.IsAlreadyExists(err) {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("create %s: %w", crd.Name, err)
-		}
+		wg.Add(1)
+		go func(crd *apiextensionsv1.CustomResourceDefinition) {
+			defer wg.Done()
+			_, err := api.Create(ctx, crd, metav1.CreateOptions{FieldValidation: "Strict"})
+			if err != nil && !apierrors.IsAlreadyExists(err) {
+				errs <- fmt.Errorf("create %s: %w", crd.Name, err)
+				return
+			}
+			if err := waitEstablished(ctx, client, crd.Name); err != nil {
+				errs <- err
+			}
+		}(crd)
 	}
-	for _, crd := range crds {
-		if err := waitEstablished(ctx, client, crd.Name); err != nil {
-			return 0, err
-		}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
 	}
 	return len(crds), nil
 }
