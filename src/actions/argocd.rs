@@ -349,7 +349,14 @@ impl genesis_engine::Action for ArgocdClusterSecret {
                     what: "the Harvester kubeconfig that step 9 fetches".to_owned(),
                 });
             };
-            let tls = tls_data(&kubeconfig)?;
+            let tls = match tls_data(&kubeconfig) {
+                Ok(tls) => tls,
+                Err(error) => {
+                    return Ok(PlanOutcome::CannotPreview {
+                        why: format!("{error}; step 9 (harvester-api) writes it again"),
+                    });
+                }
+            };
             let client = self.platform().await?;
             let name = Self::secret_name(&params);
             let change = apply::preview(
