@@ -155,7 +155,8 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// Starts every simulated controller; returns once their watches are running.
+    /// Starts every simulated controller (each lists, then watches, its objects:
+    /// objects written before or after this call are all seen).
     pub async fn start(world: WorldRefs, scenario: Scenario) -> Result<Self, Error> {
         let (cluster_up, _) = tokio::sync::watch::channel(None);
         let shared = Arc::new(Shared {
