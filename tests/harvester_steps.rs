@@ -511,6 +511,7 @@ async fn end_to_end() {
         "user",
         "client-key-data",
     ));
+    leaks.push(base64::engine::general_purpose::STANDARD.encode(secret_text(&secret, "config")));
     assert!(leaks.len() > 4, "the keys have bodies to look for");
     let mut places = vec![
         ("stdout".to_owned(), stdout),

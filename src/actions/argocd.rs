@@ -69,6 +69,8 @@ fn tls_data(path: &Path) -> Result<TlsData, ActionError> {
             format!("{shown} is not a kubeconfig: {error}"),
         )
     })?;
+    // This run may not be the one that fetched it: scrub its credentials here too.
+    super::harvester::api::register_secrets(&kubeconfig);
     let named = |list: &str, name: Option<&str>, field: &str| -> Option<Value> {
         let items = kubeconfig.get(list)?.as_array()?;
         let item = match name {
@@ -138,6 +140,9 @@ impl ArgocdClusterSecret {
                 "keyData": tls.key,
             },
         });
+        let config = encode(&config.to_string());
+        // The Secret's `config` carries the client key, base64 once more.
+        genesis_engine::register_runtime_secrets([config.as_str()]);
         json!({
             "apiVersion": "v1",
             "kind": "Secret",
@@ -153,7 +158,7 @@ impl ArgocdClusterSecret {
             "data": {
                 "name": encode(&params.cluster_name),
                 "server": encode(&params.server),
-                "config": encode(&config.to_string()),
+                "config": config,
             },
         })
     }

@@ -11,6 +11,9 @@ use russh::client::{self, AuthResult};
 use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate, known_hosts};
 use thiserror::Error;
 
+/// How long the TCP connection and the SSH handshake may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Where and as whom to log in.
 #[derive(Debug, Clone)]
 pub struct SshTarget {
@@ -182,7 +185,21 @@ impl SshTarget {
             inactivity_timeout: Some(Duration::from_secs(60)),
             ..client::Config::default()
         });
-        let connected = client::connect(config, (self.host.as_str(), self.port), verifier).await;
+        let connected = match tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            client::connect(config, (self.host.as_str(), self.port), verifier),
+        )
+        .await
+        {
+            Ok(connected) => connected,
+            Err(_) => {
+                return Err(SshError::Connect {
+                    host: self.host.clone(),
+                    port: self.port,
+                    source: russh::Error::ConnectionTimeout,
+                });
+            }
+        };
         let taken = verdict.lock().ok().and_then(|mut slot| slot.take());
         let host_key = match (connected.as_ref(), taken) {
             (_, Some(Verdict::Changed { fingerprint, lines })) => {

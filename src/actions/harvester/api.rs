@@ -247,7 +247,7 @@ pub(crate) fn rewrite_kubeconfig(text: &str, server: &str) -> Result<Value, Acti
 
 /// Every credential of the kubeconfig's users, in each spelling it may take in output: the
 /// base64 value, the decoded PEM, and each line of the PEM body.
-fn register_secrets(kubeconfig: &Value) {
+pub(crate) fn register_secrets(kubeconfig: &Value) {
     use base64::Engine as _;
     let mut values: Vec<String> = Vec::new();
     for user in kubeconfig
