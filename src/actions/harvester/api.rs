@@ -343,7 +343,9 @@ impl genesis_engine::Action for HarvesterApi {
             let params: ApiParams = params(step)?;
             let server = Self::server(&params);
             let readiness = self.probe(&params, context).await?;
-            context.set_substate(format!("{server}: {readiness}"));
+            context.set_substate(format!(
+                "{server}: {readiness} (certificate not checked yet: the CA comes with the kubeconfig)"
+            ));
             let path = self.state_dir.join(KUBECONFIG_FILE);
             context
                 .intent(format!(
