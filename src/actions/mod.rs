@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod harvester;
 pub mod local;
 pub mod platform;
+pub mod preflight;
 pub mod rufio;
 pub mod tinkerbell;
 
@@ -82,7 +83,7 @@ pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
     registry.register(
         "argocd.cluster-secret",
         Arc::new(argocd::ArgocdClusterSecret::new(
-            platform,
+            Arc::clone(&platform),
             inputs.secrets.clone(),
             inputs
                 .lab
@@ -93,5 +94,14 @@ pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
                 .map(|url| url.value.clone()),
         )),
     );
+    registry.register(
+        "tinkerbell.stack",
+        Arc::new(preflight::TinkerbellStack::new(Arc::clone(&platform))),
+    );
+    registry.register(
+        "argocd.present",
+        Arc::new(preflight::ArgocdPresent::new(platform)),
+    );
+    registry.register("http.artifacts", Arc::new(preflight::HttpArtifacts));
     registry
 }
