@@ -1,0 +1,195 @@
+//! Step 4 (`http.artifacts`) through `genesis up`, against a real HTTP server on 127.0.0.1
+//! (Python's `http.server`, which answers HEAD and GET with Content-Length) serving a temp dir.
+
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const FILES: [(&str, &str); 4] = [
+    ("iso", "harvester-v1.7.0-amd64.iso"),
+    ("kernel", "harvester-v1.7.0-vmlinuz-amd64"),
+    ("initrd", "harvester-v1.7.0-initrd-amd64"),
+    ("rootfs", "harvester-v1.7.0-rootfs-amd64.squashfs"),
+];
+
+/// The HTTP server, stopped (by its own process id) when dropped.
+struct Server {
+    child: Child,
+    base_url: String,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(port.to_string())
+            .arg("--directory")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3 -m http.server");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the HTTP server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            base_url: format!("http://127.0.0.1:{port}/harvester/v1.7.0"),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes the four artifacts below `root/harvester/v1.7.0`; returns (size, sha256) of each.
+fn write_artifacts(root: &Path) -> Vec<(u64, String)> {
+    let dir = root.join("harvester/v1.7.0");
+    std::fs::create_dir_all(&dir).expect("artifact dir");
+    FILES
+        .iter()
+        .enumerate()
+        .map(|(index, (_, file))| {
+            // Big enough to arrive in several chunks; different per file.
+            let content: Vec<u8> = (0..300_000u32)
+                .map(|i| {
+                    u8::try_from((i * 7 + u32::try_from(index).expect("small")) % 251)
+                        .expect("byte")
+                })
+                .collect();
+            std::fs::File::create(dir.join(file))
+                .and_then(|mut out| out.write_all(&content))
+                .expect("write artifact");
+            let digest = ring::digest::digest(&ring::digest::SHA256, &content);
+            let sum: String = digest
+                .as_ref()
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
+            (content.len() as u64, sum)
+        })
+        .collect()
+}
+
+/// A copy of the shipped lab whose PXE endpoint is `base_url`, with sizes and checksums.
+fn lab(dir: &Path, base_url: &str, expected: &[(u64, String)]) -> std::path::PathBuf {
+    let manifest = env!("CARGO_MANIFEST_DIR");
+    let mut text =
+        std::fs::read_to_string(Path::new(manifest).join("hardware/lab.yaml")).expect("lab");
+    let shipped = "base_url: http://10.10.10.10:8080/harvester/v1.7.0";
+    assert!(text.contains(shipped), "the shipped lab's PXE base_url");
+    text = text.replace(shipped, &format!("base_url: {base_url}"));
+    for ((_, file), (size, sum)) in FILES.iter().zip(expected) {
+        let line = format!("        file: {file}\n");
+        assert!(text.contains(&line), "{file} in the shipped lab");
+        text = text.replace(
+            &line,
+            &format!("{line}        size: {size}\n        sha256: {sum}\n"),
+        );
+    }
+    let path = dir.join("lab.yaml");
+    std::fs::write(&path, text).expect("write lab");
+    path
+}
+
+fn genesis(state: &Path, lab: &Path) -> (Output, Duration) {
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_genesis"))
+        .args(["--secrets", "secrets.example", "--lab"])
+        .arg(lab)
+        .arg("--state-dir")
+        .arg(state)
+        .args(["up", "--only", "pxe-artifacts"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run genesis");
+    (output, started.elapsed())
+}
+
+#[test]
+fn pxe_artifacts_are_checked_over_real_http() {
+    let served = tempfile::tempdir().expect("served dir");
+    let expected = write_artifacts(served.path());
+    let server = Server::start(served.path());
+    let work = tempfile::tempdir().expect("work dir");
+
+    // All four present, with the right sizes and checksums.
+    let good_lab = lab(work.path(), &server.base_url, &expected);
+    let state = tempfile::tempdir().expect("state");
+    let (output, _) = genesis(state.path(), &good_lab);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let journal = std::fs::read_to_string(state.path().join("journal.ndjson")).unwrap_or_default();
+    assert!(
+        journal.contains(&expected[0].1),
+        "the computed checksum is journaled: {journal}"
+    );
+
+    // One artifact missing: a 404, permanent (not retried), naming the URL.
+    let kernel = served.path().join("harvester/v1.7.0").join(FILES[1].1);
+    let kept = std::fs::read(&kernel).expect("read kernel");
+    std::fs::remove_file(&kernel).expect("remove kernel");
+    let state = tempfile::tempdir().expect("state");
+    let (output, took) = genesis(state.path(), &good_lab);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let url = format!("{}/{}", server.base_url, FILES[1].1);
+    assert!(stderr.contains(&url), "names the URL: {stderr}");
+    assert!(stderr.contains("404"), "{stderr}");
+    assert!(
+        took < Duration::from_secs(2),
+        "a 404 is not retried (the step's backoff is 2 s): took {took:?}"
+    );
+    std::fs::write(&kernel, kept).expect("restore kernel");
+
+    // A wrong checksum and a wrong size: both reported at once, naming the files.
+    let mut wrong = expected.clone();
+    wrong[0].1 = "0".repeat(64);
+    wrong[3].0 += 1;
+    let work = tempfile::tempdir().expect("work dir");
+    let wrong_lab = lab(work.path(), &server.base_url, &wrong);
+    let state = tempfile::tempdir().expect("state");
+    let (output, _) = genesis(state.path(), &wrong_lab);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(FILES[0].1) && stderr.contains("SHA-256"),
+        "names the file with the wrong checksum: {stderr}"
+    );
+    assert!(
+        stderr.contains(FILES[3].1) && stderr.contains("bytes"),
+        "names the file with the wrong size: {stderr}"
+    );
+    drop(server);
+
+    // Nothing listening: a transient failure, named, after the step's retries.
+    let work = tempfile::tempdir().expect("work dir");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port();
+    let dead_lab = lab(
+        work.path(),
+        &format!("http://127.0.0.1:{port}/harvester/v1.7.0"),
+        &expected,
+    );
+    let state = tempfile::tempdir().expect("state");
+    let (output, _) = genesis(state.path(), &dead_lab);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("could not connect"), "{stderr}");
+}
