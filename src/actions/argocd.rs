@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use super::apply::{self, Change};
 use super::harvester::{kubeconfig_from_needs, no_kubeconfig, params};
 use super::platform::reachable::classify;
+use super::support::platform_client;
 use crate::clients::kube::LazyClient;
 use crate::secrets::Secrets;
 
@@ -160,16 +161,6 @@ impl ArgocdClusterSecret {
                 "server": encode(&params.server),
                 "config": config,
             },
-        })
-    }
-
-    async fn platform(&self) -> Result<kube::Client, ActionError> {
-        self.platform.get().await.map_err(|error| {
-            ActionError::with_source(
-                ErrorKind::NotFound,
-                "no usable kubeconfig for the platform cluster",
-                error,
-            )
         })
     }
 
@@ -362,7 +353,7 @@ impl genesis_engine::Action for ArgocdClusterSecret {
                     });
                 }
             };
-            let client = self.platform().await?;
+            let client = platform_client(&self.platform).await?;
             let name = Self::secret_name(&params);
             let change = apply::preview(
                 &client,
@@ -411,7 +402,7 @@ impl genesis_engine::Action for ArgocdClusterSecret {
                 kubeconfig_from_needs(context.needs().values().map(|outputs| outputs.as_ref()))
                     .ok_or_else(|| no_kubeconfig(step))?;
             let tls = tls_data(&kubeconfig)?;
-            let client = self.platform().await?;
+            let client = platform_client(&self.platform).await?;
             let name = Self::secret_name(&params);
             let body = Self::secret_body(&params, &tls);
             let change = apply::preview(

@@ -8,6 +8,7 @@ pub mod local;
 pub mod platform;
 pub mod preflight;
 pub mod rufio;
+pub(crate) mod support;
 pub mod tinkerbell;
 
 use std::sync::Arc;

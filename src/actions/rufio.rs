@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::apply::{self, Change};
 use super::platform::reachable::classify;
+use super::support::{SecretRef, params, platform_client};
 use crate::clients::kube::LazyClient;
 use crate::secrets::Secrets;
 
@@ -26,11 +27,6 @@ pub fn machine_resource() -> ApiResource {
 
 fn secret_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
-}
-
-#[derive(Debug, Deserialize)]
-struct SecretRef {
-    secret: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,30 +55,8 @@ impl RufioMachine {
         Self { client, secrets }
     }
 
-    fn params(step: &StepSpec) -> Result<MachineParams, ActionError> {
-        serde_json::from_value(step.params.clone()).map_err(|error| {
-            ActionError::with_source(
-                ErrorKind::InvalidParams,
-                format!("step `{}`: bad parameters", step.id),
-                error,
-            )
-        })
-    }
-
     fn secret_name(params: &MachineParams) -> String {
         format!("bmc-{}", params.machine)
-    }
-
-    fn secret_value(&self, reference: &SecretRef) -> Result<&str, ActionError> {
-        self.secrets
-            .get(&reference.secret)
-            .map(|value| value.expose())
-            .ok_or_else(|| {
-                ActionError::new(
-                    ErrorKind::NotFound,
-                    format!("secret `{}` is not in the secrets file", reference.secret),
-                )
-            })
     }
 
     /// The credentials Secret Rufio reads (keys `username` and `password`).
@@ -99,8 +73,8 @@ impl RufioMachine {
             },
             "type": "Opaque",
             "data": {
-                "username": encode(self.secret_value(&params.username)?),
-                "password": encode(self.secret_value(&params.password)?),
+                "username": encode(params.username.value(&self.secrets)?),
+                "password": encode(params.password.value(&self.secrets)?),
             },
         }))
     }
@@ -142,16 +116,6 @@ impl RufioMachine {
             },
         }))
     }
-
-    async fn client(&self) -> Result<kube::Client, ActionError> {
-        self.client.get().await.map_err(|error| {
-            ActionError::with_source(
-                ErrorKind::NotFound,
-                "no usable kubeconfig for the platform cluster",
-                error,
-            )
-        })
-    }
 }
 
 /// The Machine's Contactable condition: `Some(true)`, `Some(false)` with Rufio's message, or
@@ -188,8 +152,8 @@ impl genesis_engine::Action for RufioMachine {
         _context: &'a PlanContext,
     ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
         Box::pin(async move {
-            let params = Self::params(step)?;
-            let client = self.client().await?;
+            let params: MachineParams = params(step)?;
+            let client = platform_client(&self.client).await?;
             let secret = apply::preview(
                 &client,
                 &secret_resource(),
@@ -246,8 +210,8 @@ impl genesis_engine::Action for RufioMachine {
         context: &'a RunContext,
     ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
-            let params = Self::params(step)?;
-            let client = self.client().await?;
+            let params: MachineParams = params(step)?;
+            let client = platform_client(&self.client).await?;
             let secret_name = Self::secret_name(&params);
             context
                 .intent(format!("apply Secret {}/{secret_name}", params.namespace))

@@ -12,11 +12,11 @@ use genesis_engine::{
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams};
 use kube::runtime::watcher::{self, Event};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::apply::{self, Change};
 use super::platform::reachable::classify;
+use super::support::{SecretRef, params, platform_client};
 use crate::clients::kube::LazyClient;
 use crate::secrets::Secrets;
 
@@ -45,26 +45,6 @@ pub fn workflow_resource() -> ApiResource {
     resource("Workflow", "workflows")
 }
 
-fn params<T: DeserializeOwned>(step: &StepSpec) -> Result<T, ActionError> {
-    serde_json::from_value(step.params.clone()).map_err(|error| {
-        ActionError::with_source(
-            ErrorKind::InvalidParams,
-            format!("step `{}`: bad parameters", step.id),
-            error,
-        )
-    })
-}
-
-async fn client(lazy: &LazyClient) -> Result<kube::Client, ActionError> {
-    lazy.get().await.map_err(|error| {
-        ActionError::with_source(
-            ErrorKind::NotFound,
-            "no usable kubeconfig for the platform cluster",
-            error,
-        )
-    })
-}
-
 fn change_word(change: &Change) -> &'static str {
     match change {
         Change::Create => "create",
@@ -82,7 +62,7 @@ async fn preview_one(
     body: &Value,
     what: &str,
 ) -> Result<PlanOutcome, ActionError> {
-    let client = client(lazy).await?;
+    let client = platform_client(lazy).await?;
     let change = apply::preview(&client, resource, Some(namespace), name, body)
         .await
         .map_err(|error| classify(error, format!("cannot preview {what} {namespace}/{name}")))?;
@@ -106,7 +86,7 @@ async fn apply_one(
     body: &Value,
     what: &str,
 ) -> Result<(), ActionError> {
-    let client = client(lazy).await?;
+    let client = platform_client(lazy).await?;
     context
         .intent(format!("apply {what} {namespace}/{name}"))
         .await?;
@@ -228,11 +208,6 @@ impl genesis_engine::Action for InstallTemplate {
 // Step 7: the Hardware, with the machine's Harvester configuration as user data.
 
 #[derive(Debug, Deserialize)]
-struct SecretRef {
-    secret: String,
-}
-
-#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HardwareParams {
     namespace: String,
@@ -271,18 +246,6 @@ pub struct Hardware {
 impl Hardware {
     pub fn new(client: Arc<LazyClient>, secrets: Secrets) -> Self {
         Self { client, secrets }
-    }
-
-    fn secret(&self, reference: &SecretRef) -> Result<&str, ActionError> {
-        self.secrets
-            .get(&reference.secret)
-            .map(|value| value.expose())
-            .ok_or_else(|| {
-                ActionError::new(
-                    ErrorKind::NotFound,
-                    format!("secret `{}` is not in the secrets file", reference.secret),
-                )
-            })
     }
 
     /// The Harvester install configuration (harvester-installer's config file), per machine:
@@ -330,8 +293,8 @@ impl Hardware {
     fn body(&self, params: &HardwareParams) -> Result<Value, ActionError> {
         let config = Self::harvester_config(
             params,
-            self.secret(&params.token)?,
-            self.secret(&params.os_password)?,
+            params.token.value(&self.secrets)?,
+            params.os_password.value(&self.secrets)?,
         );
         let user_data = serde_saphyr::to_string(&config).map_err(|error| {
             ActionError::with_source(
@@ -648,7 +611,7 @@ impl genesis_engine::Action for Install {
     ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
         Box::pin(async move {
             let params: InstallParams = params(step)?;
-            let client = client(&self.client).await?;
+            let client = platform_client(&self.client).await?;
             let api: Api<DynamicObject> =
                 Api::namespaced_with(client, &params.namespace, &workflow_resource());
             Ok(match Self::latest(&api, &params.machine).await? {
@@ -695,7 +658,7 @@ impl genesis_engine::Action for Install {
     ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let params: InstallParams = params(step)?;
-            let client = client(&self.client).await?;
+            let client = platform_client(&self.client).await?;
             let api: Api<DynamicObject> =
                 Api::namespaced_with(client.clone(), &params.namespace, &workflow_resource());
             // Observe first: a Workflow of an earlier attempt or run may exist.

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{KUBECONFIG_FILE, params};
+use crate::actions::support::SecretRef;
 use crate::clients::ssh::{self, HostKey, SshError, SshTarget};
 use crate::secrets::Secrets;
 
@@ -27,11 +28,6 @@ pub const RKE2_KUBECONFIG: &str = "/etc/rancher/rke2/rke2.yaml";
 /// The probe's backoff: first pause, and the cap.
 const PROBE_FIRST: Duration = Duration::from_millis(500);
 const PROBE_CAP: Duration = Duration::from_secs(15);
-
-#[derive(Debug, Deserialize)]
-struct SecretRef {
-    secret: String,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,18 +127,6 @@ impl HarvesterApi {
             .await
     }
 
-    fn ssh_key(&self, reference: &SecretRef) -> Result<&str, ActionError> {
-        self.secrets
-            .get(&reference.secret)
-            .map(|value| value.expose())
-            .ok_or_else(|| {
-                ActionError::new(
-                    ErrorKind::NotFound,
-                    format!("secret `{}` is not in the secrets file", reference.secret),
-                )
-            })
-    }
-
     /// Reads the kubeconfig over SSH.
     async fn fetch(
         &self,
@@ -156,7 +140,7 @@ impl HarvesterApi {
             known_hosts: ssh::known_hosts_path(&self.state_dir),
         };
         let command = format!("sudo cat {RKE2_KUBECONFIG}");
-        let key = self.ssh_key(&params.ssh_key)?;
+        let key = params.ssh_key.value(&self.secrets)?;
         context.set_substate(format!(
             "reading {RKE2_KUBECONFIG} on {} ({}@{}:{})",
             params.first_node, params.ssh_user, params.first_node_ip, params.ssh_port

@@ -7,23 +7,13 @@ pub mod quorum;
 use std::path::PathBuf;
 
 use genesis_engine::{ActionError, ErrorKind, Outputs, StepSpec};
-use serde::de::DeserializeOwned;
 
 use crate::clients::kube::KubeTarget;
 
 /// The file step 9 writes the Harvester kubeconfig to, inside the state directory.
 pub const KUBECONFIG_FILE: &str = "harvester.kubeconfig";
 
-/// A step's parameters, strictly.
-pub(crate) fn params<T: DeserializeOwned>(step: &StepSpec) -> Result<T, ActionError> {
-    serde_json::from_value(step.params.clone()).map_err(|error| {
-        ActionError::with_source(
-            ErrorKind::InvalidParams,
-            format!("step `{}`: bad parameters", step.id),
-            error,
-        )
-    })
-}
+pub(crate) use super::support::params;
 
 /// The Harvester kubeconfig that an earlier step (`harvester.api`, passed on by
 /// `harvester.quorum`) recorded in its outputs.

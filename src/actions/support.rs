@@ -1,0 +1,52 @@
+//! What every action needs the same way: its parameters, its secrets and its clients.
+
+use genesis_engine::{ActionError, ErrorKind, StepSpec};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::clients::kube::LazyClient;
+use crate::secrets::Secrets;
+
+/// A step's parameters, read strictly into the action's parameter type.
+pub(crate) fn params<T: DeserializeOwned>(step: &StepSpec) -> Result<T, ActionError> {
+    serde_json::from_value(step.params.clone()).map_err(|error| {
+        ActionError::with_source(
+            ErrorKind::InvalidParams,
+            format!("step `{}`: bad parameters", step.id),
+            error,
+        )
+    })
+}
+
+/// A `{secret: NAME}` parameter.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SecretRef {
+    pub secret: String,
+}
+
+impl SecretRef {
+    /// The secret's value; the loader has checked that it exists, so absence is a bug in the
+    /// caller's secrets, reported as such.
+    pub(crate) fn value<'a>(&self, secrets: &'a Secrets) -> Result<&'a str, ActionError> {
+        secrets
+            .get(&self.secret)
+            .map(|value| value.expose())
+            .ok_or_else(|| {
+                ActionError::new(
+                    ErrorKind::NotFound,
+                    format!("secret `{}` is not in the secrets file", self.secret),
+                )
+            })
+    }
+}
+
+/// The Platform cluster's client, or why there is none.
+pub(crate) async fn platform_client(lazy: &LazyClient) -> Result<kube::Client, ActionError> {
+    lazy.get().await.map_err(|error| {
+        ActionError::with_source(
+            ErrorKind::NotFound,
+            "no usable kubeconfig for the platform cluster",
+            error,
+        )
+    })
+}
