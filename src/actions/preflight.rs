@@ -690,3 +690,60 @@ impl genesis_engine::Action for HttpArtifacts {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(kind: ErrorKind, message: &str) -> Problem {
+        Problem {
+            kind,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn one_permanent_problem_makes_the_report_permanent() {
+        let error = report(
+            "the PXE artifacts",
+            vec![
+                problem(ErrorKind::Unreachable, "a: could not connect"),
+                problem(ErrorKind::NotFound, "b: 404"),
+            ],
+        );
+        assert_eq!(error.kind(), ErrorKind::NotFound);
+        assert_eq!(
+            error.to_string(),
+            "2 problems with the PXE artifacts:\n  - a: could not connect\n  - b: 404"
+        );
+    }
+
+    #[test]
+    fn only_transient_problems_are_retried() {
+        let error = report("x", vec![problem(ErrorKind::Unreachable, "refused")]);
+        assert_eq!(error.kind(), ErrorKind::Unreachable);
+        assert_eq!(error.to_string(), "refused");
+    }
+
+    #[test]
+    fn digests_are_lower_case_hex() {
+        let digest = ring::digest::digest(&ring::digest::SHA256, b"");
+        assert_eq!(
+            hex(digest.as_ref()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn server_errors_are_transient_and_404_is_not() {
+        let not_found = status_ok("u", "iso", "f", reqwest::StatusCode::NOT_FOUND)
+            .err()
+            .map(|problem| problem.kind);
+        assert_eq!(not_found, Some(ErrorKind::NotFound));
+        let busy = status_ok("u", "iso", "f", reqwest::StatusCode::SERVICE_UNAVAILABLE)
+            .err()
+            .map(|problem| problem.kind);
+        assert_eq!(busy, Some(ErrorKind::Unreachable));
+        assert!(status_ok("u", "iso", "f", reqwest::StatusCode::OK).is_ok());
+    }
+}
