@@ -20,17 +20,37 @@ struct Server {
     base_url: String,
 }
 
+/// A server that refuses HEAD with 405, as some artifact servers do; GET works.
+const NO_HEAD: &str = "\
+import functools, http.server, sys
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_HEAD(self):
+        self.send_error(405)
+handler = functools.partial(Handler, directory=sys.argv[2])
+http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), handler).serve_forever()
+";
+
 impl Server {
     fn start(dir: &Path) -> Self {
+        Self::start_with(dir, false)
+    }
+
+    fn start_with(dir: &Path, refuse_head: bool) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("free port")
             .port();
-        let child = Command::new("python3")
-            .args(["-m", "http.server", "--bind", "127.0.0.1"])
-            .arg(port.to_string())
-            .arg("--directory")
-            .arg(dir)
+        let mut command = Command::new("python3");
+        if refuse_head {
+            command.args(["-c", NO_HEAD]).arg(port.to_string()).arg(dir);
+        } else {
+            command
+                .args(["-m", "http.server", "--bind", "127.0.0.1"])
+                .arg(port.to_string())
+                .arg("--directory")
+                .arg(dir);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -192,4 +212,17 @@ fn pxe_artifacts_are_checked_over_real_http() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("could not connect"), "{stderr}");
+}
+
+#[test]
+fn a_server_that_refuses_head_is_asked_with_get() {
+    let served = tempfile::tempdir().expect("served dir");
+    let expected = write_artifacts(served.path());
+    let server = Server::start_with(served.path(), true);
+    let work = tempfile::tempdir().expect("work dir");
+    let lab = lab(work.path(), &server.base_url, &expected);
+    let state = tempfile::tempdir().expect("state");
+    let (output, _) = genesis(state.path(), &lab);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
 }

@@ -510,11 +510,13 @@ async fn check_one(
         .send()
         .await
         .map_err(|error| transport(url, role, &error))?;
-    if matches!(
+    let head_refused = matches!(
         response.status(),
         reqwest::StatusCode::METHOD_NOT_ALLOWED | reqwest::StatusCode::NOT_IMPLEMENTED
-    ) {
-        // The server refuses HEAD: ask with GET and read only the headers.
+    );
+    if head_refused {
+        // The server refuses HEAD: ask with GET and read the headers (and the body only if it
+        // is to be hashed or counted, below).
         response = client
             .get(url)
             .send()
@@ -528,7 +530,6 @@ async fn check_one(
         .get(reqwest::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    drop(response);
     if let (Some(expected), Some(actual)) = (artifact.size, length)
         && expected != actual
     {
@@ -537,7 +538,8 @@ async fn check_one(
         )));
     }
     let must_count = artifact.size.is_some() && length.is_none();
-    if !(hash && artifact.sha256.is_some() || must_count) {
+    // The plan only asks for headers: without Content-Length, the size is checked by the run.
+    if !hash || !(artifact.sha256.is_some() || must_count) {
         return Ok(Found {
             size: length,
             sha256: None,
@@ -545,12 +547,14 @@ async fn check_one(
     }
 
     // Stream the body: count it and hash it, chunk by chunk.
-    let mut response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|error| transport(url, role, &error))?;
-    status_ok(url, role, file, response.status())?;
+    if !head_refused {
+        response = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|error| transport(url, role, &error))?;
+        status_ok(url, role, file, response.status())?;
+    }
     let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
     let mut total: u64 = 0;
     while let Some(chunk) = response
