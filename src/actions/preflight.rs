@@ -17,22 +17,13 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::actions::platform::reachable::classify;
+use crate::actions::support::params;
 use crate::clients::kube::LazyClient;
 
-fn params<T: DeserializeOwned>(step: &StepSpec) -> Result<T, ActionError> {
-    serde_json::from_value(step.params.clone()).map_err(|error| {
-        ActionError::with_source(
-            ErrorKind::InvalidParams,
-            format!("step `{}`: bad parameters", step.id),
-            error,
-        )
-    })
-}
-
+/// Like `support::platform_client`, naming the cluster and context to check.
 async fn connect(lazy: &LazyClient) -> Result<kube::Client, ActionError> {
     let target = lazy.target();
     lazy.get().await.map_err(|error| {
