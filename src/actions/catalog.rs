@@ -136,7 +136,7 @@ pub static KINDS: &[Kind] = &[
         optional: &[],
         describe: |p| {
             vec![format!(
-                "check the Argo CD CRDs and that its application controller and server are available in `{}`",
+                "check that Deployment argocd-server and StatefulSet argocd-application-controller are available in `{}`",
                 p.text("namespace")
             )]
         },

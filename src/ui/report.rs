@@ -15,6 +15,18 @@ pub fn arrangement() -> ContentArrangement {
     }
 }
 
+/// A table cell keeps to one short line; the full text is printed below the table.
+const DETAIL_WIDTH: usize = 72;
+
+fn table_detail(detail: &str) -> String {
+    let first = detail.lines().next().unwrap_or_default();
+    if first.chars().count() <= DETAIL_WIDTH && !detail.contains('\n') {
+        return first.to_owned();
+    }
+    let cut: String = first.chars().take(DETAIL_WIDTH - 1).collect();
+    format!("{cut}…")
+}
+
 /// The table, the critical path and a one-line verdict.
 pub fn render(report: &Report, outcome: RunOutcome) -> String {
     let mut table = Table::new();
@@ -33,10 +45,18 @@ pub fn render(report: &Report, outcome: RunOutcome) -> String {
                 row.attempts.to_string()
             },
             row.duration_ms.map(short_duration).unwrap_or_default(),
-            row.detail.clone().unwrap_or_default(),
+            row.detail.as_deref().map(table_detail).unwrap_or_default(),
         ]);
     }
     let mut out = format!("{table}\n");
+    // Failures in full below the table, where a long message does not stretch every row.
+    for row in &report.steps {
+        if row.result == StepResult::Failed
+            && let Some(detail) = &row.detail
+        {
+            out.push_str(&format!("✗ {} {}: {detail}\n", row.number, row.step));
+        }
+    }
     if !report.critical_path.is_empty() {
         let path: Vec<String> = report
             .critical_path
@@ -112,6 +132,39 @@ mod tests {
         );
         assert!(
             text.contains("failed: 1 succeeded, 0 failed, 1 skipped"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_long_failure_is_cut_in_the_table_and_given_whole_below_it() {
+        let long = format!(
+            "the platform API server did not answer: {}",
+            "x".repeat(200)
+        );
+        let report = Report {
+            steps: vec![StepReport {
+                step: StepId::from("platform-api"),
+                number: "1".into(),
+                name: "Platform API".into(),
+                result: StepResult::Failed,
+                attempts: 3,
+                duration_ms: Some(10),
+                detail: Some(long.clone()),
+            }],
+            critical_path: vec![],
+            critical_path_ms: 0,
+            wall_ms: 10,
+        };
+        let text = render(&report, RunOutcome::Failed);
+        let table_line = text
+            .lines()
+            .find(|line| line.contains("platform-api") && !line.starts_with('✗'))
+            .expect("a table row");
+        assert!(table_line.contains('…'), "{table_line}");
+        assert!(!table_line.contains(&long), "{table_line}");
+        assert!(
+            text.contains(&format!("✗ 1 platform-api: {long}")),
             "{text}"
         );
     }
