@@ -1,8 +1,11 @@
 //! Every write to a cluster goes through here: server-side apply with genesis's field manager
 //! and strict field validation, and the same request as a server-side dry run for the plan.
 
+use genesis_engine::{ActionError, RunContext};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, ValidationDirective};
 use serde_json::Value;
+
+use super::platform::reachable::classify;
 
 /// The field manager of every object genesis writes.
 pub const FIELD_MANAGER: &str = "genesis";
@@ -48,6 +51,27 @@ pub async fn apply(
     api(client, resource, namespace)
         .patch(name, &params(false), &Patch::Apply(body))
         .await
+}
+
+/// Journals the intent, then applies; what every action's run half uses to write an object.
+/// `what` is the kind as the operator reads it (`Machine`, `Secret`).
+pub async fn apply_journaled(
+    client: &kube::Client,
+    context: &RunContext,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+    name: &str,
+    body: &Value,
+    what: &str,
+) -> Result<DynamicObject, ActionError> {
+    let shown = match namespace {
+        Some(namespace) => format!("{what} {namespace}/{name}"),
+        None => format!("{what} {name}"),
+    };
+    context.intent(format!("apply {shown}")).await?;
+    apply(client, resource, namespace, name, body)
+        .await
+        .map_err(|error| classify(error, format!("cannot apply {shown}")))
 }
 
 /// What `apply` would change, without changing anything: the object's current state against a

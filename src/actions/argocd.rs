@@ -424,26 +424,16 @@ impl genesis_engine::Action for ArgocdClusterSecret {
                 Change::Update => "updated",
                 Change::Unchanged => "unchanged",
             };
-            context
-                .intent(format!(
-                    "apply Secret {}/{name} (values not shown)",
-                    params.namespace
-                ))
-                .await?;
-            apply::apply(
+            apply::apply_journaled(
                 &client,
+                context,
                 &secret_resource(),
                 Some(&params.namespace),
                 &name,
                 &body,
+                "Secret",
             )
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    format!("cannot apply Secret {}/{name}", params.namespace),
-                )
-            })?;
+            .await?;
             context.set_substate(format!(
                 "Secret {}/{name} {change}; proving its credentials against {}",
                 params.namespace, params.server

@@ -213,46 +213,26 @@ impl genesis_engine::Action for RufioMachine {
             let params: MachineParams = params(step)?;
             let client = platform_client(&self.client).await?;
             let secret_name = Self::secret_name(&params);
-            context
-                .intent(format!("apply Secret {}/{secret_name}", params.namespace))
-                .await?;
-            apply::apply(
+            apply::apply_journaled(
                 &client,
+                context,
                 &secret_resource(),
                 Some(&params.namespace),
                 &secret_name,
                 &self.secret_body(&params)?,
+                "Secret",
             )
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    format!("cannot apply Secret {}/{secret_name}", params.namespace),
-                )
-            })?;
-            context
-                .intent(format!(
-                    "apply Machine {}/{}",
-                    params.namespace, params.machine
-                ))
-                .await?;
-            apply::apply(
+            .await?;
+            apply::apply_journaled(
                 &client,
+                context,
                 &machine_resource(),
                 Some(&params.namespace),
                 &params.machine,
                 &Self::machine_body(&params)?,
+                "Machine",
             )
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    format!(
-                        "cannot apply Machine {}/{}",
-                        params.namespace, params.machine
-                    ),
-                )
-            })?;
+            .await?;
 
             let api: Api<DynamicObject> =
                 Api::namespaced_with(client, &params.namespace, &machine_resource());

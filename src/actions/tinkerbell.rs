@@ -87,12 +87,16 @@ async fn apply_one(
     what: &str,
 ) -> Result<(), ActionError> {
     let client = platform_client(lazy).await?;
-    context
-        .intent(format!("apply {what} {namespace}/{name}"))
-        .await?;
-    apply::apply(&client, resource, Some(namespace), name, body)
-        .await
-        .map_err(|error| classify(error, format!("cannot apply {what} {namespace}/{name}")))?;
+    apply::apply_journaled(
+        &client,
+        context,
+        resource,
+        Some(namespace),
+        name,
+        body,
+        what,
+    )
+    .await?;
     Ok(())
 }
 
