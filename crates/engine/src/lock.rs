@@ -137,6 +137,27 @@ pub struct Acquired {
     pub taken_over: Option<LockHolder>,
 }
 
+/// Takes the OS lock on the open lock file at `path`; when another process holds it, the
+/// error names that holder.
+fn try_lock(file: &mut File, path: &Path, state_dir: &Path) -> Result<(), LockError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(match read_holder_from(file) {
+            Some(holder) => LockError::Held {
+                state_dir: state_dir.to_owned(),
+                holder: Box::new(holder),
+            },
+            None => LockError::HeldByUnknown {
+                state_dir: state_dir.to_owned(),
+            },
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(LockError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
 /// Takes the lock of `state_dir` for `command`.
 pub fn acquire(state_dir: &Path, command: &str) -> Result<Acquired, LockError> {
     let path = state_dir.join(FILE_NAME);
@@ -146,21 +167,7 @@ pub fn acquire(state_dir: &Path, command: &str) -> Result<Acquired, LockError> {
     };
     state_dir::prepare(state_dir).map_err(io_error)?;
     let mut file = state_dir::open_private(&path).map_err(io_error)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(match read_holder_from(&mut file) {
-                Some(holder) => LockError::Held {
-                    state_dir: state_dir.to_owned(),
-                    holder: Box::new(holder),
-                },
-                None => LockError::HeldByUnknown {
-                    state_dir: state_dir.to_owned(),
-                },
-            });
-        }
-        Err(std::fs::TryLockError::Error(source)) => return Err(io_error(source)),
-    }
+    try_lock(&mut file, &path, state_dir)?;
     let previous = read_holder_from(&mut file);
     let me = LockHolder::current(command);
     if let Some(previous) = &previous
@@ -239,21 +246,7 @@ pub fn unlock(state_dir: &Path) -> Result<Unlocked, LockError> {
         }
         Err(source) => return Err(io_error(source)),
     };
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(match read_holder_from(&mut file) {
-                Some(holder) => LockError::Held {
-                    state_dir: state_dir.to_owned(),
-                    holder: Box::new(holder),
-                },
-                None => LockError::HeldByUnknown {
-                    state_dir: state_dir.to_owned(),
-                },
-            });
-        }
-        Err(std::fs::TryLockError::Error(source)) => return Err(io_error(source)),
-    }
+    try_lock(&mut file, &path, state_dir)?;
     let previous = read_holder_from(&mut file);
     file.set_len(0).map_err(io_error)?;
     file.sync_data().map_err(io_error)?;
