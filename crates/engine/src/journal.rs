@@ -5,10 +5,10 @@
 //! last line; loading ignores a torn last line, and opening for append cuts it off first, so
 //! the next record starts on a fresh line. A damaged line *before* the last one is real
 //! corruption and is reported, never silently skipped.
+//!
+//! Where the bytes live is a [`JournalStore`]: the state directory's file by default.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -22,8 +22,8 @@ use crate::fingerprint::{self, Fingerprint};
 use crate::graph::Graph;
 use crate::redact::Scrubber;
 use crate::report::RunOutcome;
-use crate::state_dir;
 use crate::step::{StepId, StepSpec};
+use crate::storage::{FileStore, JournalStore};
 
 /// The journal's file name inside the state directory.
 pub const FILE_NAME: &str = "journal.ndjson";
@@ -144,6 +144,13 @@ pub enum JournalError {
     },
     #[error("could not encode a journal record")]
     Encode(#[source] serde_json::Error),
+    /// A backend other than the state directory failed (see [`crate::storage`]).
+    #[error("could not use the journal in {location}")]
+    Store {
+        location: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// The last thing the journal says about a step.
@@ -511,8 +518,8 @@ pub fn load(state_dir: &Path) -> Result<JournalState, JournalError> {
 /// The journal open for appending. Only one run holds it (see the lock).
 #[derive(Debug)]
 pub struct Journal {
-    file: File,
-    path: PathBuf,
+    store: Box<dyn JournalStore>,
+    location: PathBuf,
     buffer: Vec<u8>,
     scrubber: Arc<Scrubber>,
 }
@@ -524,48 +531,29 @@ impl Journal {
         state_dir: &Path,
         scrubber: Arc<Scrubber>,
     ) -> Result<(Self, JournalState), JournalError> {
-        state_dir::prepare(state_dir).map_err(|source| JournalError::StateDir {
-            path: state_dir.to_owned(),
-            source,
-        })?;
-        let path = state_dir.join(FILE_NAME);
-        let existed = path.exists();
-        let mut file = state_dir::open_private(&path).map_err(|source| JournalError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        if !existed {
-            state_dir::sync_dir(state_dir).map_err(|source| JournalError::Write {
-                path: path.clone(),
-                source,
-            })?;
-        }
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|source| JournalError::Read {
-                path: path.clone(),
-                source,
-            })?;
-        let state = parse(&bytes, &path)?;
-        let write_error = |source| JournalError::Write {
-            path: path.clone(),
-            source,
-        };
+        Self::open_store(Box::new(FileStore::open(state_dir)?), scrubber)
+    }
+
+    /// Opens the journal kept by `store` (see [`crate::storage`]): reads it, cuts a torn last
+    /// record and ends the last complete one with its newline, so that the next record starts
+    /// on its own line.
+    pub fn open_store(
+        mut store: Box<dyn JournalStore>,
+        scrubber: Arc<Scrubber>,
+    ) -> Result<(Self, JournalState), JournalError> {
+        let location = PathBuf::from(store.location());
+        let bytes = store.read_all()?;
+        let state = parse(&bytes, &location)?;
         if state.valid_len < bytes.len() as u64 {
-            file.set_len(state.valid_len).map_err(write_error)?;
+            store.truncate(state.valid_len)?;
         }
-        file.seek(SeekFrom::Start(state.valid_len))
-            .map_err(write_error)?;
         if state.unterminated {
-            file.write_all(b"\n").map_err(write_error)?;
-        }
-        if state.valid_len < bytes.len() as u64 || state.unterminated {
-            file.sync_data().map_err(write_error)?;
+            store.append(b"\n")?;
         }
         Ok((
             Self {
-                file,
-                path,
+                store,
+                location,
                 buffer: Vec::with_capacity(64 * 1024),
                 scrubber,
             },
@@ -573,8 +561,9 @@ impl Journal {
         ))
     }
 
+    /// Where the journal lives (a path, or a description of a remote store).
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.location
     }
 
     /// Adds a record to the pending batch; nothing is durable before [`Journal::commit`].
@@ -596,15 +585,9 @@ impl Journal {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let result = self
-            .file
-            .write_all(&self.buffer)
-            .and_then(|()| self.file.sync_data());
+        let result = self.store.append(&self.buffer);
         self.buffer.clear();
-        result.map_err(|source| JournalError::Write {
-            path: self.path.clone(),
-            source,
-        })
+        result
     }
 
     /// Pushes one record and commits it.

@@ -17,6 +17,7 @@ pub mod scheduler;
 pub mod select;
 pub mod state_dir;
 pub mod step;
+pub mod storage;
 
 #[cfg(test)]
 mod scheduler_tests;
@@ -34,3 +35,4 @@ pub use report::{Report, RunOutcome, StepResult};
 pub use scheduler::{EngineError, RunOptions, RunSummary, run};
 pub use select::{SelectError, Selection};
 pub use step::{RetryPolicy, StepId, StepSpec};
+pub use storage::{HeldLock, JournalStore, LocalState, LockGuard, LockStatus, StateBackend};

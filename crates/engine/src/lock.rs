@@ -90,14 +90,43 @@ pub enum LockError {
         #[source]
         source: std::io::Error,
     },
+    /// A lease-style lock (shared state) that its holder renews and that has not expired.
+    #[error(
+        "another run holds the lock of {location}: {holder}; its lease expires at {expires} unless renewed; if that run is gone, wait until then or release it with `genesis unlock --force`"
+    )]
+    LeaseHeld {
+        location: String,
+        holder: Box<LockHolder>,
+        expires: String,
+    },
+    /// The lock could not be read or written in a backend other than the state directory.
+    #[error("could not use the lock of {location}")]
+    Backend {
+        location: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl LockError {
     /// The holder named by the error, if any.
     pub fn holder(&self) -> Option<&LockHolder> {
         match self {
-            Self::Held { holder, .. } | Self::HeldElsewhere { holder, .. } => Some(holder),
-            Self::HeldByUnknown { .. } | Self::Io { .. } => None,
+            Self::Held { holder, .. }
+            | Self::HeldElsewhere { holder, .. }
+            | Self::LeaseHeld { holder, .. } => Some(holder),
+            Self::HeldByUnknown { .. } | Self::Io { .. } | Self::Backend { .. } => None,
+        }
+    }
+
+    /// Whether someone else holds the lock (exit 3), as opposed to a failure to use it.
+    pub fn is_held(&self) -> bool {
+        match self {
+            Self::Held { .. }
+            | Self::HeldElsewhere { .. }
+            | Self::HeldByUnknown { .. }
+            | Self::LeaseHeld { .. } => true,
+            Self::Io { .. } | Self::Backend { .. } => false,
         }
     }
 }
