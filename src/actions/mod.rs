@@ -23,6 +23,12 @@ use crate::inputs::Inputs;
 pub struct ClusterOptions {
     pub kubeconfig: Option<std::path::PathBuf>,
     pub context: Option<String>,
+    /// The Harvester cluster's context in the same kubeconfig (`--harvester-context`), used
+    /// instead of the kubeconfig step 9 fetches over SSH.
+    pub harvester_context: Option<String>,
+    /// A file step 9 also writes the fetched Harvester kubeconfig into, as the context
+    /// `harvester-<lab name>` (`--write-harvester-kubeconfig`).
+    pub write_harvester_kubeconfig: Option<std::path::PathBuf>,
     /// The state directory (journal, known_hosts, the fetched Harvester kubeconfig).
     pub state_dir: std::path::PathBuf,
 }
@@ -72,10 +78,15 @@ pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
     );
     registry.register(
         "harvester.api",
-        Arc::new(harvester::api::HarvesterApi::new(
-            inputs.secrets.clone(),
-            options.state_dir.clone(),
-        )),
+        Arc::new(
+            harvester::api::HarvesterApi::new(inputs.secrets.clone(), options.state_dir.clone())
+                .exporting(
+                    options.write_harvester_kubeconfig.clone().map(|file| {
+                        harvester::api::KubeconfigExport::for_lab(file, &inputs.lab.name)
+                    }),
+                )
+                .with_operator_context(options.harvester_context.clone()),
+        ),
     );
     registry.register(
         "harvester.quorum",

@@ -1,6 +1,8 @@
 //! The command line: clap definitions and dispatch. Each subcommand lives in its own file.
 
+pub mod completions;
 pub mod graph;
+pub mod man;
 pub mod plan;
 pub mod reset;
 pub mod status;
@@ -77,6 +79,19 @@ pub struct Common {
     /// Kubeconfig context of the Platform cluster (default: the lab file's).
     #[arg(long, global = true)]
     pub context: Option<String>,
+    /// Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context;
+    /// used instead of the kubeconfig step 9 fetches over SSH.
+    #[arg(
+        long,
+        global = true,
+        env = "GENESIS_HARVESTER_CONTEXT",
+        value_name = "CONTEXT"
+    )]
+    pub harvester_context: Option<String>,
+    /// Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context
+    /// `harvester-<lab name>`, mode 0600 (other entries of FILE are kept).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub write_harvester_kubeconfig: Option<PathBuf>,
     /// When to use colour on stderr.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -102,6 +117,8 @@ impl Common {
         crate::actions::ClusterOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
+            harvester_context: self.harvester_context.clone(),
+            write_harvester_kubeconfig: self.write_harvester_kubeconfig.clone(),
             state_dir: self.state_dir.clone(),
         }
     }
@@ -144,6 +161,10 @@ pub enum Command {
     Reset(reset::ResetArgs),
     /// Release the lock of a run that is gone (for a holder on another host).
     Unlock(unlock::UnlockArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (or write one per command with --out-dir, or the Markdown reference).
+    Man(man::ManArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -157,5 +178,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::run(args, &cli.common),
         Command::Reset(args) => reset::run(args, &cli.common),
         Command::Unlock(args) => unlock::run(args, &cli.common),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }

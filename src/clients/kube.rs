@@ -1,10 +1,31 @@
 //! Kubernetes clients from kubeconfig files and contexts, the way kubectl finds them.
+//!
+//! Where the kubeconfig comes from, in kubectl's order: one file named by `--kubeconfig` (or
+//! the lab file's `endpoints.platform.kubeconfig`), which must exist; else `KUBECONFIG`, a
+//! list of files (`:`-separated on Unix, `;` on Windows) merged in order; else
+//! `~/.kube/config`. The merge is kubectl's (client-go's): the first file to name a cluster,
+//! user or context wins it whole, `current-context` comes from the first file that sets one,
+//! files that do not exist are skipped, and relative paths inside a file (certificates, keys,
+//! token files, exec commands) are resolved against that file's directory.
+//!
+//! kube-rs gives the per-file half (`Kubeconfig::read_from` resolves the relative paths) and
+//! the first-wins merge (`Kubeconfig::merge`); its `Kubeconfig::from_env` fails on a missing
+//! file where kubectl skips it, so the list is walked here.
+//!
+//! The other direction: [`with_named_context`] adds a fetched kubeconfig to an operator's file
+//! as one named context, as `genesis up --write-harvester-kubeconfig FILE` does for the
+//! Harvester cluster.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+use serde_json::Value;
 use thiserror::Error;
 use tokio::sync::OnceCell;
+
+/// The environment variable kubectl reads: a list of kubeconfig files.
+pub const KUBECONFIG_ENV: &str = "KUBECONFIG";
 
 /// Which cluster, through which kubeconfig and context.
 #[derive(Debug, Clone)]
@@ -27,10 +48,21 @@ pub enum KubeClientError {
         #[source]
         source: KubeconfigError,
     },
-    #[error("cannot use context `{context}` of the kubeconfig for the {cluster} cluster")]
+    #[error(
+        "no kubeconfig for the {cluster} cluster: none of the files in {where_} exists; pass --kubeconfig FILE or fix KUBECONFIG"
+    )]
+    NoFile { cluster: String, where_: String },
+    #[error(
+        "no kubeconfig for the {cluster} cluster: KUBECONFIG is not set and the home directory is unknown; pass --kubeconfig FILE"
+    )]
+    NoHome { cluster: String },
+    #[error(
+        "cannot use context `{context}` of the kubeconfig for the {cluster} cluster ({where_})"
+    )]
     Context {
         cluster: String,
         context: String,
+        where_: String,
         #[source]
         source: KubeconfigError,
     },
@@ -42,30 +74,140 @@ pub enum KubeClientError {
     },
 }
 
+/// Where a kubeconfig comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KubeconfigSource {
+    /// One file, named explicitly: it must exist.
+    File(PathBuf),
+    /// `KUBECONFIG`: these files, merged in order; missing ones are skipped.
+    Env { list: String, files: Vec<PathBuf> },
+    /// `~/.kube/config`.
+    Home(PathBuf),
+}
+
+impl KubeconfigSource {
+    /// kubectl's choice: the explicit file, else a non-empty `KUBECONFIG`, else
+    /// `~/.kube/config`. `None` when none applies (no home directory).
+    pub fn choose(
+        explicit: Option<&Path>,
+        kubeconfig_env: Option<&OsStr>,
+        home: Option<&Path>,
+    ) -> Option<Self> {
+        if let Some(path) = explicit {
+            return Some(Self::File(path.to_owned()));
+        }
+        if let Some(value) = kubeconfig_env {
+            let files: Vec<PathBuf> = std::env::split_paths(value)
+                .filter(|path| !path.as_os_str().is_empty())
+                .collect();
+            if !files.is_empty() {
+                return Some(Self::Env {
+                    list: value.to_string_lossy().into_owned(),
+                    files,
+                });
+            }
+        }
+        home.map(|home| Self::Home(home.join(".kube").join("config")))
+    }
+
+    /// The choice for this process (its `KUBECONFIG` and home directory).
+    pub fn from_process(explicit: Option<&Path>) -> Option<Self> {
+        Self::choose(
+            explicit,
+            std::env::var_os(KUBECONFIG_ENV).as_deref(),
+            std::env::home_dir().as_deref(),
+        )
+    }
+
+    /// For messages: the file, or `KUBECONFIG=a:b`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::File(path) | Self::Home(path) => path.display().to_string(),
+            Self::Env { list, .. } => format!("{KUBECONFIG_ENV}={list}"),
+        }
+    }
+
+    /// Reads and merges the files. `Ok(None)` when `KUBECONFIG` names only missing files.
+    pub fn load(&self) -> Result<Option<Kubeconfig>, KubeconfigError> {
+        match self {
+            Self::File(path) | Self::Home(path) => Kubeconfig::read_from(path).map(Some),
+            Self::Env { files, .. } => {
+                let mut found = Vec::new();
+                for file in files {
+                    match Kubeconfig::read_from(file) {
+                        Ok(kubeconfig) => found.push(kubeconfig),
+                        Err(KubeconfigError::ReadConfig(error, _))
+                            if error.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+                if found.is_empty() {
+                    return Ok(None);
+                }
+                merge_in_order(found).map(Some)
+            }
+        }
+    }
+}
+
+/// kubectl's merge of several kubeconfigs, first to last: the first to name a cluster, user or
+/// context keeps it whole, and `current-context` comes from the first that sets it.
+pub fn merge_in_order(
+    kubeconfigs: impl IntoIterator<Item = Kubeconfig>,
+) -> Result<Kubeconfig, KubeconfigError> {
+    kubeconfigs
+        .into_iter()
+        .try_fold(Kubeconfig::default(), |merged, next| {
+            // kubectl sets `current-context: ""` in files it empties: not a choice.
+            let mut next = next;
+            if next.current_context.as_deref() == Some("") {
+                next.current_context = None;
+            }
+            merged.merge(next)
+        })
+}
+
 impl KubeTarget {
-    fn describe_source(&self) -> String {
-        match &self.kubeconfig {
-            Some(path) => path.display().to_string(),
-            None => std::env::var("KUBECONFIG")
-                .map(|list| format!("KUBECONFIG={list}"))
-                .unwrap_or_else(|_| "~/.kube/config".to_owned()),
+    fn source(&self) -> Result<KubeconfigSource, KubeClientError> {
+        KubeconfigSource::from_process(self.kubeconfig.as_deref()).ok_or_else(|| {
+            KubeClientError::NoHome {
+                cluster: self.cluster.clone(),
+            }
+        })
+    }
+
+    /// For messages: `context `x` of <where the kubeconfig comes from>`.
+    pub fn describe(&self) -> String {
+        let context = match &self.context {
+            Some(context) => format!("context `{context}`"),
+            None => "the current context".to_owned(),
+        };
+        match self.source() {
+            Ok(source) => format!("{context} of {}", source.describe()),
+            Err(_) => context,
+        }
+    }
+
+    /// The merged kubeconfig this target reads.
+    pub fn kubeconfig(&self) -> Result<Kubeconfig, KubeClientError> {
+        let source = self.source()?;
+        match source.load() {
+            Ok(Some(kubeconfig)) => Ok(kubeconfig),
+            Ok(None) => Err(KubeClientError::NoFile {
+                cluster: self.cluster.clone(),
+                where_: source.describe(),
+            }),
+            Err(error) => Err(KubeClientError::Kubeconfig {
+                cluster: self.cluster.clone(),
+                where_: source.describe(),
+                source: error,
+            }),
         }
     }
 
     /// Reads the kubeconfig and builds a client. Nothing is contacted yet.
     pub async fn connect(&self) -> Result<kube::Client, KubeClientError> {
-        let kubeconfig = match &self.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path),
-            None => Kubeconfig::from_env().and_then(|found| match found {
-                Some(kubeconfig) => Ok(kubeconfig),
-                None => Kubeconfig::read(),
-            }),
-        }
-        .map_err(|source| KubeClientError::Kubeconfig {
-            cluster: self.cluster.clone(),
-            where_: self.describe_source(),
-            source,
-        })?;
+        let kubeconfig = self.kubeconfig()?;
         let options = KubeConfigOptions {
             context: self.context.clone(),
             cluster: None,
@@ -79,6 +221,10 @@ impl KubeTarget {
                     .context
                     .clone()
                     .unwrap_or_else(|| "(current)".to_owned()),
+                where_: self
+                    .source()
+                    .map(|source| source.describe())
+                    .unwrap_or_default(),
                 source,
             })?;
         kube::Client::try_from(config).map_err(|source| KubeClientError::Client {
@@ -120,5 +266,355 @@ impl LazyClient {
             .get_or_try_init(|| self.target.connect())
             .await
             .cloned()
+    }
+}
+
+/// Why a kubeconfig cannot be added to a file as a named context.
+#[derive(Debug, Error)]
+pub enum NamedContextError {
+    #[error("the fetched kubeconfig has no context whose cluster and user it defines")]
+    NoContext,
+    #[error("{0} is not a kubeconfig (expected a mapping with `clusters`, `users`, `contexts`)")]
+    NotAKubeconfig(String),
+}
+
+/// `existing` (an operator's kubeconfig file, or nothing) with the current context of `fetched`
+/// added under `name`: one cluster, one user and one context, all called `name`, replacing
+/// entries of that name (a re-fetch updates them) and leaving every other entry alone.
+/// `current-context` is set to `name` only when `existing` has none.
+pub fn with_named_context(
+    existing: Option<Value>,
+    fetched: &Value,
+    name: &str,
+    existing_name: &str,
+) -> Result<Value, NamedContextError> {
+    let entries = |list: &str| -> Vec<Value> {
+        fetched
+            .get(list)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let find = |list: &[Value], wanted: Option<&str>| -> Option<Value> {
+        match wanted {
+            Some(wanted) => list
+                .iter()
+                .find(|entry| entry.get("name").and_then(Value::as_str) == Some(wanted))
+                .cloned(),
+            None => list.first().cloned(),
+        }
+    };
+    let contexts = entries("contexts");
+    let current = fetched
+        .get("current-context")
+        .and_then(Value::as_str)
+        .filter(|current| !current.is_empty());
+    let context = find(&contexts, current)
+        .and_then(|context| context.get("context").cloned())
+        .ok_or(NamedContextError::NoContext)?;
+    let cluster = find(
+        &entries("clusters"),
+        Some(
+            context
+                .get("cluster")
+                .and_then(Value::as_str)
+                .ok_or(NamedContextError::NoContext)?,
+        ),
+    )
+    .and_then(|cluster| cluster.get("cluster").cloned())
+    .ok_or(NamedContextError::NoContext)?;
+    let user = find(
+        &entries("users"),
+        Some(
+            context
+                .get("user")
+                .and_then(Value::as_str)
+                .ok_or(NamedContextError::NoContext)?,
+        ),
+    )
+    .and_then(|user| user.get("user").cloned())
+    .ok_or(NamedContextError::NoContext)?;
+    let mut context = context;
+    if let Some(context) = context.as_object_mut() {
+        context.insert("cluster".to_owned(), Value::String(name.to_owned()));
+        context.insert("user".to_owned(), Value::String(name.to_owned()));
+    }
+
+    let mut merged = match existing {
+        None | Some(Value::Null) => serde_json::json!({"apiVersion": "v1", "kind": "Config"}),
+        Some(value @ Value::Object(_)) => value,
+        Some(_) => return Err(NamedContextError::NotAKubeconfig(existing_name.to_owned())),
+    };
+    let object = merged
+        .as_object_mut()
+        .ok_or_else(|| NamedContextError::NotAKubeconfig(existing_name.to_owned()))?;
+    for (list, field, value) in [
+        ("clusters", "cluster", cluster),
+        ("users", "user", user),
+        ("contexts", "context", context),
+    ] {
+        let slot = object
+            .entry(list.to_owned())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if slot.is_null() {
+            *slot = Value::Array(Vec::new());
+        }
+        let items = slot
+            .as_array_mut()
+            .ok_or_else(|| NamedContextError::NotAKubeconfig(existing_name.to_owned()))?;
+        let mut entry = serde_json::Map::new();
+        entry.insert("name".to_owned(), Value::String(name.to_owned()));
+        entry.insert(field.to_owned(), value);
+        match items
+            .iter_mut()
+            .find(|item| item.get("name").and_then(Value::as_str) == Some(name))
+        {
+            Some(item) => *item = Value::Object(entry),
+            None => items.push(Value::Object(entry)),
+        }
+    }
+    let has_current = object
+        .get("current-context")
+        .and_then(Value::as_str)
+        .is_some_and(|current| !current.is_empty());
+    if !has_current {
+        object.insert("current-context".to_owned(), Value::String(name.to_owned()));
+    }
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(yaml: &str) -> Kubeconfig {
+        Kubeconfig::from_yaml(yaml).expect("kubeconfig")
+    }
+
+    fn names<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
+        items.iter().map(|item| name(item).to_owned()).collect()
+    }
+
+    const FIRST: &str = "
+apiVersion: v1
+kind: Config
+clusters:
+- name: shared
+  cluster: {server: 'https://first:6443'}
+- name: only-first
+  cluster: {server: 'https://one:6443'}
+users:
+- name: admin
+  user: {token: first-token}
+contexts:
+- name: shared
+  context: {cluster: shared, user: admin}
+";
+
+    const SECOND: &str = "
+apiVersion: v1
+kind: Config
+current-context: platform
+clusters:
+- name: shared
+  cluster: {server: 'https://second:6443', insecure-skip-tls-verify: true}
+- name: platform
+  cluster: {server: 'https://platform:6443'}
+users:
+- name: admin
+  user: {token: second-token, username: ignored}
+contexts:
+- name: shared
+  context: {cluster: platform, user: admin}
+- name: platform
+  context: {cluster: platform, user: admin, namespace: tink-system}
+";
+
+    const THIRD: &str = "
+current-context: shared
+contexts:
+- name: third
+  context: {cluster: shared, user: admin}
+";
+
+    #[test]
+    fn the_first_file_to_name_an_entry_keeps_it_whole() {
+        let merged =
+            merge_in_order([config(FIRST), config(SECOND), config(THIRD)]).expect("merged");
+        assert_eq!(
+            names(&merged.clusters, |c| &c.name),
+            ["shared", "only-first", "platform"]
+        );
+        let shared = merged.clusters[0].cluster.as_ref().expect("cluster");
+        assert_eq!(shared.server.as_deref(), Some("https://first:6443"));
+        // Not merged field by field: the second file's extra field is dropped too.
+        assert_eq!(shared.insecure_skip_tls_verify, None);
+        assert_eq!(names(&merged.auth_infos, |u| &u.name), ["admin"]);
+        let admin = merged.auth_infos[0].auth_info.as_ref().expect("user");
+        assert_eq!(admin.username, None);
+        assert_eq!(
+            names(&merged.contexts, |c| &c.name),
+            ["shared", "platform", "third"]
+        );
+        let context = merged.contexts[0].context.as_ref().expect("context");
+        assert_eq!(context.cluster, "shared");
+        // The first file sets no current-context: the second's wins over the third's.
+        assert_eq!(merged.current_context.as_deref(), Some("platform"));
+    }
+
+    #[test]
+    fn an_empty_current_context_is_not_a_choice() {
+        let merged = merge_in_order([
+            config("current-context: \"\"\n"),
+            config("current-context: later\n"),
+        ])
+        .expect("merged");
+        assert_eq!(merged.current_context.as_deref(), Some("later"));
+    }
+
+    #[test]
+    fn the_source_is_chosen_as_kubectl_does() {
+        let home = Path::new("/home/op");
+        let explicit = Path::new("/tmp/k.yaml");
+        assert_eq!(
+            KubeconfigSource::choose(Some(explicit), Some(OsStr::new("/a:/b")), Some(home)),
+            Some(KubeconfigSource::File(explicit.to_owned()))
+        );
+        assert_eq!(
+            KubeconfigSource::choose(None, Some(OsStr::new("/a::/b:")), Some(home)),
+            Some(KubeconfigSource::Env {
+                list: "/a::/b:".to_owned(),
+                files: vec![PathBuf::from("/a"), PathBuf::from("/b")],
+            })
+        );
+        for empty in ["", ":"] {
+            assert_eq!(
+                KubeconfigSource::choose(None, Some(OsStr::new(empty)), Some(home)),
+                Some(KubeconfigSource::Home(home.join(".kube/config")))
+            );
+        }
+        assert_eq!(KubeconfigSource::choose(None, None, None), None);
+    }
+
+    #[test]
+    fn kubeconfig_skips_missing_files_and_resolves_relative_paths_per_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).expect("sub dir");
+        let first = dir.path().join("first.yaml");
+        std::fs::write(
+            &first,
+            "clusters:\n- name: a\n  cluster: {server: 'https://a:6443', certificate-authority: ca.crt}\n",
+        )
+        .expect("write");
+        let second = sub.join("second.yaml");
+        std::fs::write(
+            &second,
+            "current-context: b\ncontexts:\n- name: b\n  context: {cluster: a, user: u}\nusers:\n- name: u\n  user: {client-certificate: certs/u.crt, client-key: /abs/u.key}\n",
+        )
+        .expect("write");
+        let missing = dir.path().join("missing.yaml");
+        let list = std::env::join_paths([&missing, &first, &second]).expect("join");
+        let source = KubeconfigSource::choose(None, Some(&list), None).expect("source");
+        let merged = source.load().expect("readable").expect("some file exists");
+        let cluster = merged.clusters[0].cluster.as_ref().expect("cluster");
+        assert_eq!(
+            cluster.certificate_authority.as_deref(),
+            Some(dir.path().join("ca.crt").to_str().expect("utf-8"))
+        );
+        let user = merged.auth_infos[0].auth_info.as_ref().expect("user");
+        assert_eq!(
+            user.client_certificate.as_deref(),
+            Some(sub.join("certs/u.crt").to_str().expect("utf-8"))
+        );
+        assert_eq!(user.client_key.as_deref(), Some("/abs/u.key"));
+        assert_eq!(merged.current_context.as_deref(), Some("b"));
+
+        // Only missing files: nothing, which the target reports by name.
+        let only_missing = std::env::join_paths([&missing]).expect("join");
+        let source = KubeconfigSource::choose(None, Some(&only_missing), None).expect("source");
+        assert!(source.load().expect("no error").is_none());
+        // An explicit file must exist.
+        assert!(KubeconfigSource::File(missing).load().is_err());
+        // A file that is there but broken is an error, not skipped.
+        let broken = dir.path().join("broken.yaml");
+        std::fs::write(&broken, "clusters: {not: [a list").expect("write");
+        let list = std::env::join_paths([&broken, &first]).expect("join");
+        let source = KubeconfigSource::choose(None, Some(&list), None).expect("source");
+        assert!(source.load().is_err());
+    }
+
+    fn fetched() -> Value {
+        json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "default",
+            "clusters": [{"name": "default", "cluster": {"server": "https://10.10.10.20:6443", "certificate-authority-data": "Q0E="}}],
+            "users": [{"name": "default", "user": {"client-certificate-data": "Q0VSVA==", "client-key-data": "S0VZ"}}],
+            "contexts": [{"name": "default", "context": {"cluster": "default", "user": "default"}}],
+        })
+    }
+
+    #[test]
+    fn a_named_context_joins_an_operator_file_and_leaves_the_rest_alone() {
+        let existing = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "platform",
+            "preferences": {"colors": true},
+            "clusters": [
+                {"name": "platform", "cluster": {"server": "https://p:6443"}},
+                {"name": "harvester-lab", "cluster": {"server": "https://stale:6443"}},
+            ],
+            "users": [{"name": "platform", "user": {"token": "t"}}],
+            "contexts": [{"name": "platform", "context": {"cluster": "platform", "user": "platform"}}],
+        });
+        let merged = with_named_context(Some(existing.clone()), &fetched(), "harvester-lab", "f")
+            .expect("merged");
+        assert_eq!(merged["current-context"], "platform");
+        assert_eq!(merged["preferences"], existing["preferences"]);
+        assert_eq!(merged["clusters"][0], existing["clusters"][0]);
+        // The stale entry of the same name is replaced in place, not duplicated.
+        assert_eq!(merged["clusters"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            merged["clusters"][1]["cluster"]["server"],
+            "https://10.10.10.20:6443"
+        );
+        assert_eq!(merged["users"][1]["name"], "harvester-lab");
+        assert_eq!(merged["users"][1]["user"]["client-key-data"], "S0VZ");
+        assert_eq!(
+            merged["contexts"][1],
+            json!({"name": "harvester-lab", "context": {"cluster": "harvester-lab", "user": "harvester-lab"}})
+        );
+        // Again: the same file.
+        let again = with_named_context(Some(merged.clone()), &fetched(), "harvester-lab", "f")
+            .expect("merged");
+        assert_eq!(again, merged);
+    }
+
+    #[test]
+    fn a_new_file_gets_the_context_as_current_and_bad_input_is_refused() {
+        let merged = with_named_context(None, &fetched(), "harvester-lab", "f").expect("merged");
+        assert_eq!(merged["current-context"], "harvester-lab");
+        assert_eq!(merged["kind"], "Config");
+        // The merged value reads back as a kubeconfig.
+        let parsed: Kubeconfig = serde_json::from_value(merged).expect("kubeconfig");
+        assert_eq!(parsed.contexts[0].name, "harvester-lab");
+
+        assert!(matches!(
+            with_named_context(Some(json!(["a list"])), &fetched(), "x", "f.yaml"),
+            Err(NamedContextError::NotAKubeconfig(name)) if name == "f.yaml"
+        ));
+        assert!(matches!(
+            with_named_context(Some(json!({"clusters": "oops"})), &fetched(), "x", "f"),
+            Err(NamedContextError::NotAKubeconfig(_))
+        ));
+        let mut no_user = fetched();
+        no_user["users"] = json!([]);
+        assert!(matches!(
+            with_named_context(None, &no_user, "x", "f"),
+            Err(NamedContextError::NoContext)
+        ));
     }
 }

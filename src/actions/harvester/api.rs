@@ -46,16 +46,116 @@ fn default_ssh_port() -> u16 {
     22
 }
 
+/// A copy of the fetched kubeconfig for the operator: `--write-harvester-kubeconfig FILE`
+/// adds it to FILE as the context `context` (one cluster, user and context of that name).
+#[derive(Debug, Clone)]
+pub struct KubeconfigExport {
+    pub file: PathBuf,
+    pub context: String,
+}
+
+impl KubeconfigExport {
+    /// The context name for a lab: `harvester-<lab name>`.
+    pub fn for_lab(file: PathBuf, lab_name: &str) -> Self {
+        Self {
+            file,
+            context: format!("harvester-{lab_name}"),
+        }
+    }
+
+    /// Adds the kubeconfig to the file as the named context, keeping the file's other
+    /// entries, and writes it 0600.
+    fn write(&self, kubeconfig: &Value) -> Result<(), ActionError> {
+        let shown = self.file.display().to_string();
+        let existing = match std::fs::read_to_string(&self.file) {
+            Ok(text) if text.trim().is_empty() => None,
+            Ok(text) => Some(serde_saphyr::from_str::<Value>(&text).map_err(|error| {
+                ActionError::new(
+                    ErrorKind::InvalidParams,
+                    format!("{shown} (--write-harvester-kubeconfig) is not a kubeconfig (YAML: {error}); name a kubeconfig file or a new file"),
+                )
+            })?),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => {
+                return Err(ActionError::with_source(
+                    ErrorKind::Io,
+                    format!("cannot read {shown} (--write-harvester-kubeconfig)"),
+                    error,
+                ));
+            }
+        };
+        // The operator's file may hold other credentials: keep them out of any output.
+        if let Some(existing) = &existing {
+            register_secrets(existing);
+        }
+        let merged =
+            crate::clients::kube::with_named_context(existing, kubeconfig, &self.context, &shown)
+                .map_err(|error| {
+                ActionError::with_source(
+                    ErrorKind::InvalidParams,
+                    format!("cannot add context `{}` to {shown}", self.context),
+                    error,
+                )
+            })?;
+        let yaml = serde_saphyr::to_string(&merged).map_err(|error| {
+            ActionError::new(
+                ErrorKind::Io,
+                format!("cannot write {shown} as YAML: {error}"),
+            )
+        })?;
+        write_private(&self.file, &yaml)
+    }
+}
+
 /// The `harvester.api` action.
 #[derive(Debug)]
 pub struct HarvesterApi {
     secrets: Secrets,
     state_dir: PathBuf,
+    export: Option<KubeconfigExport>,
+    /// The operator's own Harvester context (`--harvester-context`), for messages: later steps
+    /// use it instead of the fetched kubeconfig.
+    operator_context: Option<String>,
 }
 
 impl HarvesterApi {
     pub fn new(secrets: Secrets, state_dir: PathBuf) -> Self {
-        Self { secrets, state_dir }
+        Self {
+            secrets,
+            state_dir,
+            export: None,
+            operator_context: None,
+        }
+    }
+
+    /// Also writes the fetched kubeconfig into the operator's file.
+    pub fn exporting(mut self, export: Option<KubeconfigExport>) -> Self {
+        self.export = export;
+        self
+    }
+
+    /// Says in plan and run output that later steps use this context instead.
+    pub fn with_operator_context(mut self, context: Option<String>) -> Self {
+        self.operator_context = context;
+        self
+    }
+
+    /// What the plan and the run say besides the state-directory copy.
+    fn also(&self) -> String {
+        let mut also = String::new();
+        if let Some(export) = &self.export {
+            also.push_str(&format!(
+                "; also as context `{}` in {} (0600, --write-harvester-kubeconfig)",
+                export.context,
+                export.file.display()
+            ));
+        }
+        if let Some(context) = &self.operator_context {
+            also.push_str(&format!(
+                "; later steps reach Harvester through context `{context}` (--harvester-context) instead"
+            ));
+        }
+        also
     }
 
     fn server(params: &ApiParams) -> String {
@@ -307,12 +407,13 @@ impl genesis_engine::Action for HarvesterApi {
             let params: ApiParams = params(step)?;
             Ok(PlanOutcome::DependsOnEarlier {
                 what: format!(
-                    "the Harvester cluster that step 8 creates: probe {}/readyz, then read {RKE2_KUBECONFIG} as {}@{}:{} into {}",
+                    "the Harvester cluster that step 8 creates: probe {}/readyz, then read {RKE2_KUBECONFIG} as {}@{}:{} into {}{}",
                     Self::server(&params),
                     params.ssh_user,
                     params.first_node_ip,
                     params.ssh_port,
-                    self.state_dir.join(KUBECONFIG_FILE).display()
+                    self.state_dir.join(KUBECONFIG_FILE).display(),
+                    self.also()
                 ),
             })
         })
@@ -333,9 +434,10 @@ impl genesis_engine::Action for HarvesterApi {
             let path = self.state_dir.join(KUBECONFIG_FILE);
             context
                 .intent(format!(
-                    "read {RKE2_KUBECONFIG} from {} over SSH into {} (0600)",
+                    "read {RKE2_KUBECONFIG} from {} over SSH into {} (0600){}",
                     params.first_node,
-                    path.display()
+                    path.display(),
+                    self.also()
                 ))
                 .await?;
             let (text, host_key) = self.fetch(&params, context).await?;
@@ -348,6 +450,28 @@ impl genesis_engine::Action for HarvesterApi {
             })?;
             write_private(&path, &yaml)?;
             let mut outputs = Outputs::new();
+            if let Some(export) = &self.export {
+                export.write(&kubeconfig)?;
+                let line = format!(
+                    "Harvester kubeconfig written as context `{}` into {} (0600)",
+                    export.context,
+                    export.file.display()
+                );
+                context.output(Stream::Stderr, line.clone());
+                tracing::info!("{line}");
+                outputs.insert(
+                    "exported_to".to_owned(),
+                    format!("{} (context {})", export.file.display(), export.context).into(),
+                );
+            }
+            if let Some(operator) = &self.operator_context {
+                let line = format!(
+                    "later Harvester steps use context `{operator}` (--harvester-context), not {}",
+                    path.display()
+                );
+                context.output(Stream::Stderr, line.clone());
+                tracing::info!("{line}");
+            }
             outputs.insert("kubeconfig".to_owned(), path.display().to_string().into());
             outputs.insert("server".to_owned(), server.into());
             outputs.insert("first_node".to_owned(), params.first_node.clone().into());
