@@ -514,4 +514,60 @@ mod tests {
         }
         assert!(rewrite_kubeconfig("clusters: []", "https://x").is_err());
     }
+
+    #[test]
+    fn the_export_adds_a_named_context_to_the_operators_file_0600() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("kube/config");
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("dir");
+        std::fs::write(
+            &file,
+            "apiVersion: v1\nkind: Config\ncurrent-context: platform\nclusters:\n- name: platform\n  cluster: {server: 'https://p:6443'}\nusers:\n- name: platform\n  user: {token: operator-token-value}\ncontexts:\n- name: platform\n  context: {cluster: platform, user: platform}\n",
+        )
+        .expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let fetched = rewrite_kubeconfig(
+            "clusters:\n- name: default\n  cluster: {server: 'https://127.0.0.1:6443', certificate-authority-data: Q0E=}\nusers:\n- name: default\n  user: {client-certificate-data: Q0VSVA==, client-key-data: S0VZ}\ncontexts:\n- name: default\n  context: {cluster: default, user: default}\ncurrent-context: default\n",
+            "https://10.10.10.20:6443",
+        )
+        .expect("kubeconfig");
+        let export = KubeconfigExport::for_lab(file.clone(), "reference-lab");
+        assert_eq!(export.context, "harvester-reference-lab");
+        export.write(&fetched).expect("written");
+        let mode = std::fs::metadata(&file).expect("file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let written: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(&file).expect("read")).expect("YAML");
+        assert_eq!(written["current-context"], "platform");
+        assert_eq!(written["users"][0]["user"]["token"], "operator-token-value");
+        let kubeconfig: kube::config::Kubeconfig =
+            serde_json::from_value(written.clone()).expect("a kubeconfig");
+        let names: Vec<&str> = kubeconfig
+            .contexts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["platform", "harvester-reference-lab"]);
+        assert_eq!(
+            written["clusters"][1]["cluster"]["server"],
+            "https://10.10.10.20:6443"
+        );
+        // The operator's other credentials are scrubbed from output too.
+        assert_eq!(
+            genesis_engine::Scrubber::empty().scrub("operator-token-value"),
+            "[redacted]"
+        );
+        // Not a kubeconfig: refused, the file left alone.
+        let other = dir.path().join("notes.yaml");
+        std::fs::write(&other, "- a\n- list\n").expect("write");
+        let error = KubeconfigExport::for_lab(other.clone(), "lab")
+            .write(&fetched)
+            .expect_err("not a kubeconfig");
+        assert!(error.to_string().contains("notes.yaml"), "{error}");
+        assert_eq!(
+            std::fs::read_to_string(&other).expect("read"),
+            "- a\n- list\n"
+        );
+    }
 }
