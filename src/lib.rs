@@ -7,4 +7,5 @@ pub mod clients;
 pub mod inputs;
 pub mod plan;
 pub mod secrets;
+pub mod state;
 pub mod ui;

@@ -5,6 +5,7 @@ pub mod graph;
 pub mod man;
 pub mod plan;
 pub mod reset;
+pub mod state;
 pub mod status;
 pub mod unlock;
 pub mod up;
@@ -72,6 +73,10 @@ pub struct Common {
         default_value = ".genesis"
     )]
     pub state_dir: PathBuf,
+    /// Where the journal and lock live: `local` (the state directory) or `kubernetes` (the
+    /// Platform cluster; see docs/state.md). Default: the lab file's `state:`, else local.
+    #[arg(long, global = true, env = "GENESIS_STATE", value_enum)]
+    pub state: Option<crate::state::StateKind>,
     /// Kubeconfig for the Platform cluster (default: the lab file's, else KUBECONFIG or
     /// ~/.kube/config).
     #[arg(long, global = true)]
@@ -161,6 +166,8 @@ pub enum Command {
     Reset(reset::ResetArgs),
     /// Release the lock of a run that is gone (for a holder on another host).
     Unlock(unlock::UnlockArgs),
+    /// Move the journal between the state directory and the Platform cluster (push|pull).
+    State(state::StateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print the man page (or write one per command with --out-dir, or the Markdown reference).
@@ -178,6 +185,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::run(args, &cli.common),
         Command::Reset(args) => reset::run(args, &cli.common),
         Command::Unlock(args) => unlock::run(args, &cli.common),
+        Command::State(args) => state::run(args, &cli.common),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use genesis_engine::journal::RecordKind;
-use genesis_engine::{Journal, Scrubber, StepId, lock, select};
+use genesis_engine::{Scrubber, StepId, select};
 
 use super::up::{error_chain, lock_failure};
 use super::{Common, exit};
@@ -22,14 +22,18 @@ pub struct ResetArgs {
 }
 
 pub fn run(args: ResetArgs, common: &Common) -> ExitCode {
-    let acquired = match lock::acquire(&common.state_dir, "genesis reset") {
+    let backend = match super::state::backend(common) {
+        Ok(backend) => backend,
+        Err(code) => return code,
+    };
+    let acquired = match backend.acquire("genesis reset") {
         Ok(acquired) => acquired,
         Err(error) => return lock_failure(&error),
     };
     if let Some(previous) = &acquired.taken_over {
         eprintln!("warning: taking over the lock left by a run that is gone: {previous}");
     }
-    let (mut journal, state) = match Journal::open(&common.state_dir, Arc::new(Scrubber::empty())) {
+    let (mut journal, state) = match backend.open_journal(Arc::new(Scrubber::empty())) {
         Ok(opened) => opened,
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));

@@ -7,7 +7,8 @@ use comfy_table::Table;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use genesis_engine::RunOutcome;
 use genesis_engine::journal::{self, JournalState, Journaled, StepRecord};
-use genesis_engine::lock::{self, format_time};
+use genesis_engine::lock::format_time;
+use genesis_engine::storage::LockStatus;
 use serde::Serialize;
 
 use super::up::error_chain;
@@ -41,24 +42,28 @@ struct StatusDocument {
     steps: Vec<StatusRow>,
 }
 
-#[derive(Debug, Serialize)]
-struct LockStatus {
-    holder: lock::LockHolder,
-    alive: bool,
-}
-
 pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
-    let journal = match journal::load(&common.state_dir) {
+    let backend = match super::state::backend(common) {
+        Ok(backend) => backend,
+        Err(code) => return code,
+    };
+    let journal = match backend.load_journal() {
         Ok(journal) => journal,
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));
             return ExitCode::from(exit::STEP_FAILED);
         }
     };
-    let lock = lock::probe(&common.state_dir)
-        .ok()
-        .flatten()
-        .map(|(holder, alive)| LockStatus { holder, alive });
+    let lock = match backend.probe() {
+        Ok(lock) => lock,
+        Err(error) => {
+            eprintln!(
+                "warning: cannot tell who holds the lock: {}",
+                error_chain(&error)
+            );
+            None
+        }
+    };
     let rows = match inputs::load(&common.input_paths()) {
         Ok(inputs) => rows_with_inputs(&journal, &inputs.graph),
         Err(_) => {

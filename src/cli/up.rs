@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use genesis_engine::lock::{self, LockError};
-use genesis_engine::{EventSender, Journal, RunOptions, RunOutcome, Scrubber, Selection, select};
+use genesis_engine::lock::LockError;
+use genesis_engine::{EventSender, RunOptions, RunOutcome, Scrubber, Selection, select};
 use tokio_util::sync::CancellationToken;
 
 use super::{Common, exit};
@@ -86,14 +86,18 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
         inputs.secrets.values().map(|value| value.expose()),
     ));
 
-    let acquired = match lock::acquire(&common.state_dir, "genesis up") {
+    let state = match super::state::backend(common) {
+        Ok(state) => state,
+        Err(code) => return code,
+    };
+    let acquired = match state.acquire("genesis up") {
         Ok(acquired) => acquired,
         Err(error) => return lock_failure(&error),
     };
     if let Some(previous) = &acquired.taken_over {
         eprintln!("warning: taking over the lock left by a run that is gone: {previous}");
     }
-    let (mut journal, prior) = match Journal::open(&common.state_dir, Arc::clone(&scrubber)) {
+    let (mut journal, prior) = match state.open_journal(Arc::clone(&scrubber)) {
         Ok(opened) => opened,
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));
@@ -208,17 +212,12 @@ impl Interrupts {
 
 /// Exit 3 when another run holds the lock, naming it.
 pub(crate) fn lock_failure(error: &LockError) -> ExitCode {
-    match error {
-        LockError::Io { .. } => {
-            eprintln!("error: {}", error_chain(error));
-            ExitCode::from(exit::STEP_FAILED)
-        }
-        LockError::Held { .. }
-        | LockError::HeldElsewhere { .. }
-        | LockError::HeldByUnknown { .. } => {
-            eprintln!("error: {error}");
-            ExitCode::from(exit::LOCK_HELD)
-        }
+    if error.is_held() {
+        eprintln!("error: {error}");
+        ExitCode::from(exit::LOCK_HELD)
+    } else {
+        eprintln!("error: {}", error_chain(error));
+        ExitCode::from(exit::STEP_FAILED)
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Lab {
     pub vm_images: Vec<VmImage>,
     #[serde(default)]
     pub vms: Vec<Vm>,
+    /// Where the journal and lock live (`local` or `kubernetes`); `--state` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<crate::state::StateKind>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,0 +1,123 @@
+//! Where genesis keeps its journal and lock: the local state directory (default) or the
+//! Platform cluster (`--state kubernetes`, or `state: kubernetes` in the lab file). See
+//! docs/state.md.
+
+pub mod kube;
+
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use genesis_engine::storage::{LocalState, StateBackend};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::kube::KubeTarget;
+
+/// Which backend keeps the state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateKind {
+    /// The state directory (`--state-dir`): journal file and lock file.
+    #[default]
+    Local,
+    /// The Platform cluster: chunk Secrets and a Lease in a namespace of genesis's own.
+    Kubernetes,
+}
+
+impl std::fmt::Display for StateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Local => "local",
+            Self::Kubernetes => "kubernetes",
+        })
+    }
+}
+
+/// What a state command needs to find either backend.
+#[derive(Clone, Debug)]
+pub struct StateOptions {
+    /// `--state`, if given.
+    pub kind: Option<StateKind>,
+    pub state_dir: PathBuf,
+    pub lab: PathBuf,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+/// The few lab-file fields state needs, read without the whole lab (so that `status` and
+/// `unlock` work while the inputs do not validate).
+#[derive(Debug, Default, Deserialize)]
+struct LabView {
+    #[serde(default)]
+    state: Option<StateKind>,
+    #[serde(default)]
+    endpoints: Option<EndpointsView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct EndpointsView {
+    #[serde(default)]
+    platform: Option<PlatformView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PlatformView {
+    #[serde(default)]
+    kubeconfig: Option<String>,
+    #[serde(default)]
+    context: Option<String>,
+}
+
+fn lab_view(path: &Path) -> LabView {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_saphyr::from_str::<LabView>(&text).ok())
+        .unwrap_or_default()
+}
+
+/// Why a backend could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum StateSetupError {
+    #[error("cannot use the state in the Platform cluster")]
+    Kube(#[from] kube::KubeStateError),
+}
+
+impl StateOptions {
+    /// `--state`, else the lab file's `state:`, else local.
+    pub fn kind(&self) -> StateKind {
+        self.kind
+            .or_else(|| lab_view(&self.lab).state)
+            .unwrap_or_default()
+    }
+
+    /// The Platform cluster as the actions reach it: `--kubeconfig`/`--context`, else the lab
+    /// file's `endpoints.platform`, else `KUBECONFIG` and its current context.
+    pub fn platform_target(&self) -> KubeTarget {
+        let platform = lab_view(&self.lab)
+            .endpoints
+            .and_then(|endpoints| endpoints.platform)
+            .unwrap_or_default();
+        KubeTarget {
+            cluster: "platform".to_owned(),
+            kubeconfig: self
+                .kubeconfig
+                .clone()
+                .or_else(|| platform.kubeconfig.map(PathBuf::from)),
+            context: self.context.clone().or(platform.context),
+        }
+    }
+
+    /// The backend of `kind`.
+    pub fn backend_of(&self, kind: StateKind) -> Result<Box<dyn StateBackend>, StateSetupError> {
+        Ok(match kind {
+            StateKind::Local => Box::new(LocalState::new(&self.state_dir)),
+            StateKind::Kubernetes => Box::new(kube::KubeState::connect(
+                kube::KubeStateOptions::from_env(self.platform_target())?,
+            )?),
+        })
+    }
+
+    /// The selected backend.
+    pub fn backend(&self) -> Result<Box<dyn StateBackend>, StateSetupError> {
+        self.backend_of(self.kind())
+    }
+}
