@@ -1,271 +1,30 @@
 //! Cluster tests: steps 9 (`harvester.api`), 11 (`harvester.quorum`) and 12
 //! (`argocd.cluster-secret`) run by the real `genesis` binary on the test world.
 //!
-//! The lab is the reference lab moved onto loopback: the Harvester VIP is 127.0.0.1 (the test
-//! Harvester API server's certificate covers 127.0.0.1 and localhost), its hostname
-//! `localhost`, and the first node 127.0.0.11, where a TCP relay forwards to the world's sshd
-//! (which listens on 127.0.0.1 only). The installs (steps 8 and 10, other kinds) are played
+//! The lab is the reference lab moved onto loopback (`cluster_support::loopback`): the Harvester
+//! VIP is 127.0.0.1, its hostname `localhost`, and the first node 127.0.0.11, where a TCP relay
+//! forwards to the world's sshd. The installs (steps 8 and 10, other kinds) are played
 //! by hand with the test world's helpers and recorded done in the journal, as a run of those
 //! steps would have left it.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+mod cluster_support;
+
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use genesis_engine::journal::RecordKind;
-use genesis_engine::{Journal, Scrubber};
+use cluster_support::loopback::{
+    LoopbackLab, Options, ensure_namespace, key_lines, kubeconfig_field, secret_text, text,
+};
 use genesis_testworld::lab::{self, TINK_NAMESPACE};
 use genesis_testworld::{World, WorldOptions};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(240);
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    lab: PathBuf,
-    secrets: PathBuf,
-    state: PathBuf,
-    platform_kubeconfig: String,
-    harvester_port: u16,
-    ssh_port: u16,
-    private_key: String,
-}
-
-fn port_of(url: &str) -> u16 {
-    url.rsplit(':')
-        .next()
-        .and_then(|port| port.trim_end_matches('/').parse().ok())
-        .expect("URL with a port")
-}
-
-/// The reference lab on loopback.
-fn loopback_lab(api_port: u16, ssh_port: u16) -> String {
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("hardware/lab.yaml"))
-            .expect("reference lab");
-    let replaced = text
-        .replace("subnet: 10.10.10.0/24", "subnet: 127.0.0.0/8")
-        .replace("vip: 10.10.10.20", "vip: 127.0.0.1")
-        .replace("10.10.10.", "127.0.0.")
-        .replace("hostname: harvester.lab.local", "hostname: localhost")
-        .replace(
-            "api_port: 6443",
-            &format!("api_port: {api_port}\n    ssh_port: {ssh_port}"),
-        );
-    assert!(replaced.contains("vip: 127.0.0.1") && replaced.contains("ssh_port:"));
-    replaced
-}
-
-/// secrets.example with the test node's client key as `ssh.private_key`.
-fn secrets_with_key(private_key: &str) -> String {
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets.example"))
-            .expect("secrets.example");
-    let begin = text
-        .find("    -----BEGIN OPENSSH PRIVATE KEY-----")
-        .expect("fake key in secrets.example");
-    let end_marker = "-----END OPENSSH PRIVATE KEY-----\n";
-    let end =
-        text[begin..].find(end_marker).expect("end of the fake key") + begin + end_marker.len();
-    let indented: String = private_key
-        .lines()
-        .map(|line| format!("    {line}\n"))
-        .collect();
-    format!("{}{indented}{}", &text[..begin], &text[end..])
-}
-
-/// Forwards 127.0.0.11:<free port> to the world's sshd.
-async fn ssh_relay(target: u16) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.11:0")
-        .await
-        .expect("bind 127.0.0.11");
-    let port = listener.local_addr().expect("address").port();
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                if let Ok(mut outbound) =
-                    tokio::net::TcpStream::connect(("127.0.0.1", target)).await
-                {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
-            });
-        }
-    });
-    port
-}
-
-async fn setup(world: &World) -> Setup {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (ssh_port, private_key) = match world.ssh.as_ref() {
-        Some(node) => (
-            ssh_relay(node.endpoint.port).await,
-            std::fs::read_to_string(&node.endpoint.private_key_path).expect("client key"),
-        ),
-        // No SSH node: the example's fake key, never used.
-        None => (22, String::new()),
-    };
-    let harvester_port = port_of(world.harvester.url());
-    let lab_path = dir.path().join("lab.yaml");
-    std::fs::write(&lab_path, loopback_lab(harvester_port, ssh_port)).expect("write lab");
-    let secrets = dir.path().join("secrets.yaml");
-    let secrets_text = if private_key.is_empty() {
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets.example"))
-            .expect("secrets.example")
-    } else {
-        secrets_with_key(&private_key)
-    };
-    std::fs::write(&secrets, secrets_text).expect("write secrets");
-    let state = dir.path().join("state");
-    Setup {
-        platform_kubeconfig: world
-            .platform
-            .kubeconfig_path()
-            .to_str()
-            .expect("utf-8")
-            .to_owned(),
-        _dir: dir,
-        lab: lab_path,
-        secrets,
-        state,
-        harvester_port,
-        ssh_port,
-        private_key,
-    }
-}
-
-impl Setup {
-    async fn genesis(&self, args: &[&str]) -> Output {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_genesis"))
-            .arg("--lab")
-            .arg(&self.lab)
-            .arg("--secrets")
-            .arg(&self.secrets)
-            .arg("--state-dir")
-            .arg(&self.state)
-            .args([
-                "--context",
-                "default",
-                "--kubeconfig",
-                &self.platform_kubeconfig,
-            ])
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("NO_COLOR", "1")
-            .output()
-            .await
-            .expect("run genesis")
-    }
-
-    /// Records steps as done in the journal, as their own run would have.
-    fn record_done(&self, ids: &[&str]) {
-        let steps: Vec<(&str, serde_json::Map<String, Value>)> =
-            ids.iter().map(|id| (*id, Default::default())).collect();
-        self.record_done_with(&steps);
-    }
-
-    /// Records steps as done with these outputs.
-    fn record_done_with(&self, steps: &[(&str, serde_json::Map<String, Value>)]) {
-        let inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
-            lab: self.lab.clone(),
-            phases: Path::new(env!("CARGO_MANIFEST_DIR")).join("phases"),
-            secrets: self.secrets.clone(),
-        })
-        .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
-        let (mut journal, _) =
-            Journal::open(&self.state, std::sync::Arc::new(Scrubber::empty())).expect("journal");
-        for (id, outputs) in steps {
-            let step = inputs
-                .graph
-                .steps()
-                .iter()
-                .find(|step| step.id.as_str() == *id)
-                .unwrap_or_else(|| panic!("no step {id}"));
-            journal
-                .append(RecordKind::StepSucceeded {
-                    step: step.id.clone(),
-                    attempts: 1,
-                    fingerprint: genesis_engine::fingerprint::of(step),
-                    duration_ms: 0,
-                    outputs: outputs.clone(),
-                })
-                .expect("journal record");
-        }
-    }
-
-    /// Every file of the state directory but the kubeconfig, as text.
-    fn state_files(&self) -> Vec<(PathBuf, String)> {
-        let mut files = Vec::new();
-        let mut stack = vec![self.state.clone()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).expect("state dir") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.file_name() != Some("harvester.kubeconfig".as_ref()) {
-                    let bytes = std::fs::read(&path).expect("read");
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    files.push((path, text));
-                }
-            }
-        }
-        files
-    }
-}
-
-fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-async fn ensure_namespace(client: &kube::Client, name: &str) {
-    let namespace = Namespace {
-        metadata: kube::api::ObjectMeta {
-            name: Some(name.to_owned()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    match Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &namespace)
-        .await
-    {
-        Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.code == 409 => {}
-        Err(error) => panic!("namespace {name}: {error}"),
-    }
-}
-
-/// The value of `key` in the first user or cluster of a kubeconfig.
-fn kubeconfig_field(kubeconfig: &Value, list: &str, entry: &str, key: &str) -> String {
-    kubeconfig[list][0][entry][key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{list}[0].{entry}.{key}"))
-        .to_owned()
-}
-
-fn secret_text(secret: &Secret, key: &str) -> String {
-    let data = secret.data.as_ref().expect("data");
-    String::from_utf8(
-        data.get(key)
-            .unwrap_or_else(|| panic!("data.{key}"))
-            .0
-            .clone(),
-    )
-    .expect("utf-8")
-}
-
-/// Lines of a PEM or OpenSSH key body: each would give the key away.
-fn key_lines(pem: &str) -> Vec<String> {
-    pem.lines()
-        .map(str::trim)
-        .filter(|line| line.len() >= 20 && !line.starts_with("-----"))
-        .map(str::to_owned)
-        .collect()
+async fn setup(world: &World) -> LoopbackLab {
+    LoopbackLab::build(world, Options::default()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

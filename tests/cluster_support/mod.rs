@@ -1,6 +1,11 @@
 //! Shared by the cluster tests: run the real `genesis` binary against a test world's Platform
-//! cluster, and prepare what an installed Tinkerbell stack would have.
+//! cluster, and prepare what an installed Tinkerbell stack would have. Full runs on a lab moved
+//! onto loopback: [`loopback`]; reaction latency from the simulator's and genesis' events:
+//! [`latency`].
 #![allow(dead_code, reason = "each test binary uses a different part")]
+
+pub mod latency;
+pub mod loopback;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -8,8 +13,9 @@ use std::process::{Command, Output};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ObjectMeta, PostParams};
 
-/// Runs `genesis` with the shipped lab and fake secrets, against `kubeconfig`'s `default`
-/// context, with state in `state`.
+/// Runs `genesis` with the shipped lab and fake secrets (`secrets.example`, copied to a 0600
+/// file as genesis wants a private secrets file), against `kubeconfig`'s `default` context,
+/// with state in `state`.
 pub fn genesis(state: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
     genesis_with(state, kubeconfig, None, args)
 }
@@ -21,15 +27,18 @@ pub fn genesis_with(
     phases: Option<&Path>,
     args: &[&str],
 ) -> Output {
+    let secrets_dir = tempfile::tempdir().expect("temp dir");
+    let secrets = secrets_dir.path().join("secrets.yaml");
+    loopback::write_private(
+        &secrets,
+        &std::fs::read_to_string(loopback::repo().join("secrets.example"))
+            .expect("secrets.example"),
+    );
     let mut command = Command::new(env!("CARGO_BIN_EXE_genesis"));
     command
-        .args([
-            "--secrets",
-            "secrets.example",
-            "--context",
-            "default",
-            "--kubeconfig",
-        ])
+        .arg("--secrets")
+        .arg(&secrets)
+        .args(["--context", "default", "--kubeconfig"])
         .arg(kubeconfig)
         .arg("--state-dir")
         .arg(state);
