@@ -1,0 +1,354 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'genesis'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'genesis' {
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check the lab, phase and secrets files offline; exit 2 naming file, line and field')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `genesis up` would do, step by step, without changing anything')
+            [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Print the step DAG as Graphviz dot or Mermaid')
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Run the phases to completion, continuing from the journal')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the journal as a table: what is done, failed, pending or changed')
+            [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget steps in the journal so that the next `genesis up` runs them again')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Release the lock of a run that is gone (for a holder on another host)')
+            [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node''s service logs, secrets scrubbed (see docs/diagnose.md)')
+            [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Move the journal between the state directory and the Platform cluster (push|pull)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write one per command with --out-dir, or the Markdown reference)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'genesis;validate' {
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;plan' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: text for people, json for machines (see docs/plan-json.md)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: text for people, json for machines (see docs/plan-json.md)')
+            [CompletionResult]::new('--observe-timeout', '--observe-timeout', [CompletionResultType]::ParameterName, 'Bound on reaching the Platform cluster and on each step''s observation; past it the plan falls back to offline (cluster) or says the step was not observed')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Contact nothing: plan from the inputs and the journal only')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;graph' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;up' {
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Steps running at once')
+            [CompletionResult]::new('--parallelism', '--parallelism', [CompletionResultType]::ParameterName, 'Steps running at once')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Start at this step (id or number): it and everything after it run, even if done')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Run only this step (repeatable), even if done')
+            [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Never start this step (repeatable)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline for the whole run, e.g. `90m`; step timeouts sit inside it')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, '`text`: progress and a final table on stderr; `json`: one event per line on stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, '`text`: progress and a final table on stderr; `json`: one event per line on stdout')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would happen instead (same as `genesis plan`)')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Ask each done step whether its result still holds; drifted steps run again')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;status' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, '`text`: a table on stdout; `json`: the same rows as a JSON document')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, '`text`: a table on stdout; `json`: the same rows as a JSON document')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;reset' {
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;unlock' {
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'With `--state kubernetes`: release the Lease even though it has not expired (its holder may still be running: make sure it is gone). The state directory''s lock is never taken from a run alive on this host')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;diagnose' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory to create the bundle in (default: `<state dir>/diagnose`)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound on reaching each cluster, each list and each SSH command')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--no-ssh', '--no-ssh', [CompletionResultType]::ParameterName, 'Do not log in to the Harvester node')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;state' {
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Copy the local state directory''s journal into the Platform cluster')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Copy the Platform cluster''s journal into the local state directory')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'genesis;state;push' {
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a destination that already holds a journal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;state;pull' {
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a destination that already holds a journal')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;state;help' {
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Copy the local state directory''s journal into the Platform cluster')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Copy the Platform cluster''s journal into the local state directory')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'genesis;state;help;push' {
+            break
+        }
+        'genesis;state;help;pull' {
+            break
+        }
+        'genesis;state;help;help' {
+            break
+        }
+        'genesis;completions' {
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;man' {
+            [CompletionResult]::new('--out-dir', '--out-dir', [CompletionResultType]::ParameterName, 'Write one page per command (genesis.1, genesis-up.1, …) into DIR instead of printing genesis.1')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--markdown', '--markdown', [CompletionResultType]::ParameterName, 'Print the Markdown command reference (docs/reference/cli.md) instead')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;help' {
+            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check the lab, phase and secrets files offline; exit 2 naming file, line and field')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `genesis up` would do, step by step, without changing anything')
+            [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Print the step DAG as Graphviz dot or Mermaid')
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Run the phases to completion, continuing from the journal')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the journal as a table: what is done, failed, pending or changed')
+            [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget steps in the journal so that the next `genesis up` runs them again')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Release the lock of a run that is gone (for a holder on another host)')
+            [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node''s service logs, secrets scrubbed (see docs/diagnose.md)')
+            [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Move the journal between the state directory and the Platform cluster (push|pull)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write one per command with --out-dir, or the Markdown reference)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'genesis;help;validate' {
+            break
+        }
+        'genesis;help;plan' {
+            break
+        }
+        'genesis;help;graph' {
+            break
+        }
+        'genesis;help;up' {
+            break
+        }
+        'genesis;help;status' {
+            break
+        }
+        'genesis;help;reset' {
+            break
+        }
+        'genesis;help;unlock' {
+            break
+        }
+        'genesis;help;diagnose' {
+            break
+        }
+        'genesis;help;state' {
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Copy the local state directory''s journal into the Platform cluster')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Copy the Platform cluster''s journal into the local state directory')
+            break
+        }
+        'genesis;help;state;push' {
+            break
+        }
+        'genesis;help;state;pull' {
+            break
+        }
+        'genesis;help;completions' {
+            break
+        }
+        'genesis;help;man' {
+            break
+        }
+        'genesis;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,316 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[genesis] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'genesis'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'genesis'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand validate 'Check the lab, phase and secrets files offline; exit 2 naming file, line and field'
+            cand plan 'Show what `genesis up` would do, step by step, without changing anything'
+            cand graph 'Print the step DAG as Graphviz dot or Mermaid'
+            cand up 'Run the phases to completion, continuing from the journal'
+            cand status 'Show the journal as a table: what is done, failed, pending or changed'
+            cand reset 'Forget steps in the journal so that the next `genesis up` runs them again'
+            cand unlock 'Release the lock of a run that is gone (for a holder on another host)'
+            cand diagnose 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node''s service logs, secrets scrubbed (see docs/diagnose.md)'
+            cand state 'Move the journal between the state directory and the Platform cluster (push|pull)'
+            cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+            cand man 'Print the man page (or write one per command with --out-dir, or the Markdown reference)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'genesis;validate'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;plan'= {
+            cand -o 'Output format: text for people, json for machines (see docs/plan-json.md)'
+            cand --output 'Output format: text for people, json for machines (see docs/plan-json.md)'
+            cand --observe-timeout 'Bound on reaching the Platform cluster and on each step''s observation; past it the plan falls back to offline (cluster) or says the step was not observed'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand --offline 'Contact nothing: plan from the inputs and the journal only'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;graph'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;up'= {
+            cand -j 'Steps running at once'
+            cand --parallelism 'Steps running at once'
+            cand --from 'Start at this step (id or number): it and everything after it run, even if done'
+            cand --only 'Run only this step (repeatable), even if done'
+            cand --skip 'Never start this step (repeatable)'
+            cand --timeout 'Deadline for the whole run, e.g. `90m`; step timeouts sit inside it'
+            cand -o '`text`: progress and a final table on stderr; `json`: one event per line on stdout'
+            cand --output '`text`: progress and a final table on stderr; `json`: one event per line on stdout'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand --dry-run 'Show what would happen instead (same as `genesis plan`)'
+            cand --verify 'Ask each done step whether its result still holds; drifted steps run again'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;status'= {
+            cand -o '`text`: a table on stdout; `json`: the same rows as a JSON document'
+            cand --output '`text`: a table on stdout; `json`: the same rows as a JSON document'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;reset'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;unlock'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand --force 'With `--state kubernetes`: release the Lease even though it has not expired (its holder may still be running: make sure it is gone). The state directory''s lock is never taken from a run alive on this host'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;diagnose'= {
+            cand --out 'Directory to create the bundle in (default: `<state dir>/diagnose`)'
+            cand --timeout 'Bound on reaching each cluster, each list and each SSH command'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand --no-ssh 'Do not log in to the Harvester node'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;state'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand push 'Copy the local state directory''s journal into the Platform cluster'
+            cand pull 'Copy the Platform cluster''s journal into the local state directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'genesis;state;push'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand --force 'Replace a destination that already holds a journal'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;state;pull'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand --force 'Replace a destination that already holds a journal'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;state;help'= {
+            cand push 'Copy the local state directory''s journal into the Platform cluster'
+            cand pull 'Copy the Platform cluster''s journal into the local state directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'genesis;state;help;push'= {
+        }
+        &'genesis;state;help;pull'= {
+        }
+        &'genesis;state;help;help'= {
+        }
+        &'genesis;completions'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;man'= {
+            cand --out-dir 'Write one page per command (genesis.1, genesis-up.1, …) into DIR instead of printing genesis.1'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand --markdown 'Print the Markdown command reference (docs/reference/cli.md) instead'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;help'= {
+            cand validate 'Check the lab, phase and secrets files offline; exit 2 naming file, line and field'
+            cand plan 'Show what `genesis up` would do, step by step, without changing anything'
+            cand graph 'Print the step DAG as Graphviz dot or Mermaid'
+            cand up 'Run the phases to completion, continuing from the journal'
+            cand status 'Show the journal as a table: what is done, failed, pending or changed'
+            cand reset 'Forget steps in the journal so that the next `genesis up` runs them again'
+            cand unlock 'Release the lock of a run that is gone (for a holder on another host)'
+            cand diagnose 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node''s service logs, secrets scrubbed (see docs/diagnose.md)'
+            cand state 'Move the journal between the state directory and the Platform cluster (push|pull)'
+            cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+            cand man 'Print the man page (or write one per command with --out-dir, or the Markdown reference)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'genesis;help;validate'= {
+        }
+        &'genesis;help;plan'= {
+        }
+        &'genesis;help;graph'= {
+        }
+        &'genesis;help;up'= {
+        }
+        &'genesis;help;status'= {
+        }
+        &'genesis;help;reset'= {
+        }
+        &'genesis;help;unlock'= {
+        }
+        &'genesis;help;diagnose'= {
+        }
+        &'genesis;help;state'= {
+            cand push 'Copy the local state directory''s journal into the Platform cluster'
+            cand pull 'Copy the Platform cluster''s journal into the local state directory'
+        }
+        &'genesis;help;state;push'= {
+        }
+        &'genesis;help;state;pull'= {
+        }
+        &'genesis;help;completions'= {
+        }
+        &'genesis;help;man'= {
+        }
+        &'genesis;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
