@@ -7,6 +7,8 @@
 //! - Harvester: after an install the node registers on the Harvester API and
 //!   turns Ready; the first node writes its rke2 kubeconfig; at three Ready
 //!   nodes the others are promoted (labels and promote-status annotation).
+//! - Harvester's image controller: a downloaded VirtualMachineImage reports
+//!   progress, its StorageClass and `Imported=True`.
 //! - KubeVirt: VirtualMachines with a running strategy get a VMI and report
 //!   `printableStatus: Running`.
 //! - The Platform join: each running VM's Node registers Ready with the
@@ -41,6 +43,7 @@ macro_rules! retry_transient {
 
 mod events;
 mod harvester;
+mod images;
 mod kubevirt;
 mod resources;
 mod rufio;
@@ -176,6 +179,7 @@ impl Simulator {
         tasks.spawn(rufio::run_jobs(shared.clone()));
         tasks.spawn(tinkerbell::run_workflows(shared.clone()));
         tasks.spawn(kubevirt::run_virtual_machines(shared.clone()));
+        tasks.spawn(images::run_images(shared.clone()));
         shared.record(
             "labsim",
             "simulator.started",

@@ -33,6 +33,15 @@ pub fn virtual_machine_instance() -> ApiResource {
     )
 }
 
+pub fn virtual_machine_image() -> ApiResource {
+    resource(
+        "harvesterhci.io",
+        "v1beta1",
+        "VirtualMachineImage",
+        "virtualmachineimages",
+    )
+}
+
 pub fn all(client: &kube::Client, resource: &ApiResource) -> Api<DynamicObject> {
     Api::all_with(client.clone(), resource)
 }

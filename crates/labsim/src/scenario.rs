@@ -64,10 +64,17 @@ pub struct Harvester {
     /// Management (control-plane) nodes Harvester wants; promotion starts at this many Ready nodes.
     #[serde(default = "default_management_nodes")]
     pub management_nodes: usize,
+    /// A VirtualMachineImage downloaded and imported (its status `Imported=True`).
+    #[serde(default = "default_image_import")]
+    pub image_import: SimDuration,
 }
 
 fn default_management_nodes() -> usize {
     3
+}
+
+fn default_image_import() -> SimDuration {
+    SimDuration(Duration::from_secs(120))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -260,6 +267,13 @@ mod tests {
                 machine: "hv-3".into(),
                 duration: SimDuration(Duration::from_secs(120))
             }
+        );
+        // A scenario written before the image controller existed still reads.
+        let older = REFERENCE.replace("  image_import: 2m", "");
+        assert_ne!(older, REFERENCE);
+        assert_eq!(
+            Scenario::from_yaml(&older).unwrap().harvester.image_import,
+            SimDuration(Duration::from_secs(120))
         );
         let bad = REFERENCE.replace("time_scale:", "time_scael: 1\ntime_scale:");
         assert!(Scenario::from_yaml(&bad).is_err());

@@ -1,0 +1,99 @@
+//! Harvester's image controller: a `VirtualMachineImage` with `sourceType: download` is taken
+//! on (`Initialized`, its StorageClass `longhorn-<name>` and the applied URL set), downloads
+//! over `harvester.image_import` of scenario time (progress 0 → 50 → 100), then reports
+//! `Imported=True` with its size. The CRD has no status subresource, so the status is
+//! merge-patched on the object itself, as Harvester's controller updates it.
+
+use std::sync::Arc;
+
+use kube::api::{DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use crate::resources::{self, namespaced};
+use crate::util::{key, log_error, name, now_rfc3339, uid, watch_objects};
+use crate::{Error, Shared};
+
+/// The size the simulated download reports (a Talos nocloud raw image is about this big).
+const IMAGE_SIZE: u64 = 1_306_525_696;
+
+pub async fn run_images(shared: Arc<Shared>) {
+    let api = resources::all(&shared.world.harvester, &resources::virtual_machine_image());
+    let handler = shared.clone();
+    watch_objects(
+        "harvester virtualmachineimages",
+        api,
+        move |image: DynamicObject| {
+            let download = image.data["spec"]["sourceType"].as_str() == Some("download");
+            if download && !imported(&image.data) && handler.claim("image-import", &uid(&image)) {
+                let shared = handler.clone();
+                handler.spawn(async move {
+                    log_error("harvester image import", import(&shared, image).await);
+                });
+            }
+        },
+    )
+    .await;
+}
+
+fn imported(image: &Value) -> bool {
+    image["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|condition| condition["type"] == "Imported" && condition["status"] == "True")
+}
+
+fn condition(kind: &str, status: &str, message: &str) -> Value {
+    let now = now_rfc3339();
+    json!({ "type": kind, "status": status, "message": message,
+            "lastUpdateTime": now, "lastTransitionTime": now })
+}
+
+async fn set_status(shared: &Shared, image: &DynamicObject, status: Value) -> Result<(), Error> {
+    let api = namespaced(
+        &shared.world.harvester,
+        image.metadata.namespace.as_deref().unwrap_or(""),
+        &resources::virtual_machine_image(),
+    );
+    let body = json!({ "status": status });
+    retry_transient!(api.patch(&name(image), &PatchParams::default(), &Patch::Merge(&body)))
+        .map(|_| ())
+        .map_err(|source| Error::Kube {
+            context: format!("patch status of image {}", key(image)),
+            source,
+        })
+}
+
+async fn import(shared: &Shared, image: DynamicObject) -> Result<(), Error> {
+    let url = image.data["spec"]["url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let storage_class = format!("longhorn-{}", name(&image));
+    let initialized = condition("Initialized", "True", "");
+    set_status(
+        shared,
+        &image,
+        json!({ "appliedUrl": url, "storageClassName": storage_class, "progress": 0,
+                "conditions": [initialized.clone()] }),
+    )
+    .await?;
+    shared.record("harvester", "image.initialized", &key(&image), &url);
+    let half = shared
+        .scenario
+        .scaled(shared.scenario.harvester.image_import)
+        / 2;
+    tokio::time::sleep(half).await;
+    set_status(shared, &image, json!({ "progress": 50 })).await?;
+    shared.record("harvester", "image.progress", &key(&image), "50");
+    tokio::time::sleep(half).await;
+    set_status(
+        shared,
+        &image,
+        json!({ "progress": 100, "size": IMAGE_SIZE, "virtualSize": IMAGE_SIZE,
+                "conditions": [initialized, condition("Imported", "True", "")] }),
+    )
+    .await?;
+    shared.record("harvester", "image.imported", &key(&image), storage_class);
+    Ok(())
+}
