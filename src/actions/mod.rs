@@ -4,12 +4,14 @@ pub mod apply;
 pub mod argocd;
 pub mod catalog;
 pub mod harvester;
+pub mod kubevirt;
 pub mod local;
 pub mod platform;
 pub mod preflight;
 pub mod rufio;
 pub(crate) mod support;
 pub mod tinkerbell;
+pub(crate) mod watch;
 
 use std::sync::Arc;
 
@@ -112,8 +114,49 @@ pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
     );
     registry.register(
         "argocd.present",
-        Arc::new(preflight::ArgocdPresent::new(platform)),
+        Arc::new(preflight::ArgocdPresent::new(Arc::clone(&platform))),
     );
     registry.register("http.artifacts", Arc::new(preflight::HttpArtifacts));
+    register_phase_4(&mut registry, inputs, options, platform);
     registry
+}
+
+/// Phase 4: the Platform VMs on Harvester, and their join.
+fn register_phase_4(
+    registry: &mut Registry,
+    inputs: &Inputs,
+    options: &ClusterOptions,
+    platform: Arc<LazyClient>,
+) {
+    let harvester_access = harvester::HarvesterAccess::new(options.state_dir.clone());
+    registry.register(
+        "harvester.vm-network",
+        Arc::new(harvester::network::VmNetwork::new(Arc::clone(
+            &harvester_access,
+        ))),
+    );
+    registry.register(
+        "harvester.vm-image",
+        Arc::new(harvester::image::VmImage::new(Arc::clone(
+            &harvester_access,
+        ))),
+    );
+    registry.register(
+        "kubevirt.userdata-secret",
+        Arc::new(kubevirt::UserdataSecret::new(
+            Arc::clone(&harvester_access),
+            inputs.secrets.clone(),
+        )),
+    );
+    registry.register(
+        "kubevirt.vm",
+        Arc::new(kubevirt::VirtualMachine::new(Arc::clone(&harvester_access))),
+    );
+    registry.register(
+        "kube.node-joined",
+        Arc::new(platform::node_joined::NodeJoined::new(
+            platform,
+            harvester_access,
+        )),
+    );
 }

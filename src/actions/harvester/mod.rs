@@ -1,13 +1,23 @@
-//! Step kinds that act on the Harvester cluster: its API and kubeconfig (step 9) and its
-//! control-plane quorum (step 11).
+//! Step kinds that act on the Harvester cluster: its API and kubeconfig (step 9), its
+//! control-plane quorum (step 11), and what the Platform VMs need on it: the VLAN network
+//! (step 13) and the boot image (step 14). The KubeVirt kinds (steps 15, 16) live in
+//! `actions::kubevirt` and reach Harvester through [`HarvesterAccess`].
 
 pub mod api;
+pub mod image;
+pub mod network;
 pub mod quorum;
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use genesis_engine::{ActionError, ErrorKind, Outputs, StepSpec};
+use genesis_engine::{ActionError, ErrorKind, Outputs, PlanOutcome, StepId, StepSpec};
+use kube::api::ApiResource;
+use serde_json::Value;
 
+use super::apply::{self, Change};
+use super::platform::reachable::classify;
 use crate::clients::kube::KubeTarget;
 
 /// The file step 9 writes the Harvester kubeconfig to, inside the state directory.
@@ -26,9 +36,15 @@ pub(crate) fn kubeconfig_from_needs<'a>(
         .map(PathBuf::from)
 }
 
-/// A client for the Harvester cluster from the kubeconfig step 9 wrote.
+/// A client for the Harvester cluster from the kubeconfig step 9 wrote. Its credentials are
+/// registered with the scrubber first: a later run reads the file without step 9 running.
 pub(crate) async fn harvester_client(kubeconfig: PathBuf) -> Result<kube::Client, ActionError> {
     let shown = kubeconfig.display().to_string();
+    if let Ok(text) = std::fs::read_to_string(&kubeconfig)
+        && let Ok(parsed) = serde_saphyr::from_str::<Value>(&text)
+    {
+        api::register_secrets(&parsed);
+    }
     KubeTarget {
         cluster: "harvester".to_owned(),
         kubeconfig: Some(kubeconfig),
@@ -54,4 +70,133 @@ pub(crate) fn no_kubeconfig(step: &StepSpec) -> ActionError {
             step.id
         ),
     )
+}
+
+/// How the phase-4 kinds reach Harvester. They do not `need` step 9 (phase 3 has finished
+/// before phase 4 starts, possibly in an earlier run), so the kubeconfig comes from a needed
+/// step's `kubeconfig` output when there is one, else from the file step 9 writes into the
+/// state directory ([`KUBECONFIG_FILE`]).
+#[derive(Debug, Clone)]
+pub struct HarvesterAccess {
+    state_dir: PathBuf,
+}
+
+impl HarvesterAccess {
+    pub fn new(state_dir: PathBuf) -> Arc<Self> {
+        Arc::new(Self { state_dir })
+    }
+
+    /// Where step 9 writes the kubeconfig.
+    pub fn kubeconfig_file(&self) -> PathBuf {
+        self.state_dir.join(KUBECONFIG_FILE)
+    }
+
+    /// The kubeconfig to use, if step 9 has left one.
+    pub(crate) fn kubeconfig(&self, needs: &BTreeMap<StepId, Arc<Outputs>>) -> Option<PathBuf> {
+        kubeconfig_from_needs(needs.values().map(AsRef::as_ref))
+            .or_else(|| Some(self.kubeconfig_file()).filter(|path| path.is_file()))
+    }
+
+    /// A client for a running step; a missing kubeconfig is an error naming step 9.
+    pub(crate) async fn client(
+        &self,
+        step: &StepSpec,
+        needs: &BTreeMap<StepId, Arc<Outputs>>,
+    ) -> Result<kube::Client, ActionError> {
+        let kubeconfig = self
+            .kubeconfig(needs)
+            .ok_or_else(|| missing_kubeconfig(step, &self.kubeconfig_file()))?;
+        harvester_client(kubeconfig).await
+    }
+
+    /// A client for a plan, or `None` while step 9 has not written the kubeconfig.
+    pub(crate) async fn plan_client(
+        &self,
+        needs: &BTreeMap<StepId, Arc<Outputs>>,
+    ) -> Result<Option<kube::Client>, ActionError> {
+        match self.kubeconfig(needs) {
+            Some(kubeconfig) => harvester_client(kubeconfig).await.map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The plan outcome of a Harvester step while the kubeconfig does not exist yet.
+pub(crate) fn needs_kubeconfig(what: &str) -> PlanOutcome {
+    PlanOutcome::DependsOnEarlier {
+        what: format!(
+            "the Harvester cluster (step 9, harvester-api, writes its kubeconfig); then {what}"
+        ),
+    }
+}
+
+/// No kubeconfig in the state directory.
+fn missing_kubeconfig(step: &StepSpec, file: &Path) -> ActionError {
+    ActionError::new(
+        ErrorKind::NotFound,
+        format!(
+            "step `{}` needs the Harvester kubeconfig, which step 9 (harvester-api) writes to {}; it is not there. Run `genesis up --only harvester-api` with this state directory first",
+            step.id,
+            file.display()
+        ),
+    )
+}
+
+/// The label genesis puts on every object it writes.
+pub(crate) const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "genesis");
+
+/// The plan of one server-side apply: a dry run against the object as it is. `note` is added
+/// to the summary (for example, that secret values are not shown).
+pub(crate) async fn plan_apply(
+    client: &kube::Client,
+    resource: &ApiResource,
+    namespace: &str,
+    name: &str,
+    body: &Value,
+    what: &str,
+    note: &str,
+) -> Result<(Change, PlanOutcome), ActionError> {
+    let change = apply::preview(client, resource, Some(namespace), name, body)
+        .await
+        .map_err(|error| classify(error, format!("cannot preview {what} {namespace}/{name}")))?;
+    let word = match change {
+        Change::Create => "create",
+        Change::Update => "update",
+        Change::Unchanged => "unchanged",
+    };
+    let summary = format!("{what} {namespace}/{name} on Harvester: {word}{note}");
+    let outcome = match change {
+        Change::Unchanged => PlanOutcome::NoChange { summary },
+        _ => PlanOutcome::WillChange {
+            summary,
+            diff: None,
+        },
+    };
+    Ok((change, outcome))
+}
+
+/// A `name` or `namespace/name` reference, the namespace defaulting to `namespace`.
+pub(crate) fn qualified(reference: &str, namespace: &str) -> (String, String) {
+    match reference.split_once('/') {
+        Some((namespace, name)) => (namespace.to_owned(), name.to_owned()),
+        None => (namespace.to_owned(), reference.to_owned()),
+    }
+}
+
+/// A step of `kind` with `params`, for unit tests of the kinds' parameter checks.
+#[cfg(test)]
+pub(crate) fn test_step(kind: &str, params: Value) -> StepSpec {
+    StepSpec {
+        id: StepId::from("test-step"),
+        number: "1".into(),
+        ordinal: 1,
+        name: "test step".into(),
+        phase: 4,
+        kind: kind.into(),
+        item: None,
+        params,
+        needs: vec![],
+        timeout: std::time::Duration::from_secs(5),
+        retry: genesis_engine::RetryPolicy::default(),
+    }
 }
