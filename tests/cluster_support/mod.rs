@@ -1,9 +1,10 @@
 //! Shared by the cluster tests: run the real `genesis` binary against a test world's Platform
 //! cluster, and prepare what an installed Tinkerbell stack would have. Full runs on a lab moved
 //! onto loopback: [`loopback`]; reaction latency from the simulator's and genesis' events:
-//! [`latency`].
+//! [`latency`]; request counts from an API server's own metrics: [`apimetrics`].
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod apimetrics;
 pub mod latency;
 pub mod loopback;
 
