@@ -1,9 +1,13 @@
 //! Cluster test: step 6 (`rufio.machine`) on the test world: the BMC credentials Secret and the
 //! Rufio Machine are applied with strict validation against the upstream CRD, the simulated
-//! Rufio makes each Machine Contactable, and a second run changes nothing.
+//! Rufio makes each Machine Contactable, and a second run changes nothing. A BMC that does not
+//! answer for a while (the simulator's `bmc_unreachable` fault) is waited out; one that stays
+//! silent past the step's timeout fails the step with a message naming it.
 
 mod cluster_support;
 
+use cluster_support::latency;
+use cluster_support::loopback::{LoopbackLab, Options, ensure_namespace, text};
 use cluster_support::{create_namespace, files_below, genesis};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::Secret;
@@ -116,6 +120,136 @@ async fn bmc_step_registers_each_machine_and_waits_until_contactable() {
             !text.contains("fake-amt-password"),
             "a BMC password reached {}",
             path.display()
+        );
+    }
+    world.shutdown().await;
+}
+
+/// A world with the simulator (no sshd) whose scenario makes `machine`'s BMC unreachable for
+/// `outage` (lab time, scaled by the reference scenario's 0.002), and a loopback lab for it.
+async fn world_with_outage(machine: &str, outage: &str) -> (World, LoopbackLab) {
+    let scenario = labsim::Scenario::reference()
+        .expect("reference scenario")
+        .with_fault(labsim::Fault::BmcUnreachable {
+            machine: machine.to_owned(),
+            duration: labsim::SimDuration(
+                labsim::scenario::parse_duration(outage).expect("duration"),
+            ),
+        });
+    let world = World::start_with(WorldOptions {
+        ssh: false,
+        scenario: Some(scenario),
+        ..WorldOptions::default()
+    })
+    .await
+    .expect("test world starts");
+    let lab = LoopbackLab::build(
+        &world,
+        Options {
+            phases: Some(&[2, 3]),
+        },
+    )
+    .await;
+    ensure_namespace(&world.platform.client, "tink-system").await;
+    (world, lab)
+}
+
+/// The run log's `step_progress` sub-states of `step`.
+fn substates(lab: &LoopbackLab, step: &str) -> Vec<String> {
+    latency::run_log_events(&lab.state)
+        .into_iter()
+        .filter(|event| event.event["event"] == "step_progress" && event.event["step"] == step)
+        .filter_map(|event| event.event["substate"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bmc_unreachable_for_a_while_is_waited_out() {
+    // 15 lab minutes: 1.8 s here; the step's timeout (5 min) is far away.
+    let (world, lab) = world_with_outage("ms-02-2", "15m").await;
+    let started = std::time::Instant::now();
+    let output = lab.genesis(&["up", "--only", "bmc"]).await;
+    let took = started.elapsed();
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+
+    // The sub-state said why it was still waiting, with Rufio's message.
+    let seen = substates(&lab, "bmc/ms-02-2");
+    assert!(
+        seen.iter()
+            .any(|substate| substate.contains("not contactable yet")
+                && substate.contains("i/o timeout")),
+        "{seen:#?}"
+    );
+    // Waited out in one attempt: no retry, no failure.
+    let journal = lab.journal();
+    assert!(
+        !journal.iter().any(|record| record["step"] == "bmc/ms-02-2"
+            && (record["record"] == "step_retrying" || record["record"] == "step_failed")),
+        "{journal:#?}"
+    );
+    // And it finished only after the BMC answered: the simulator's outage, then its recovery,
+    // then genesis' step.
+    let events = world.simulator.as_ref().expect("simulator").events();
+    assert!(
+        events
+            .iter()
+            .any(|event| event.kind == "machine.contactable"
+                && event.object == "tink-system/ms-02-2"
+                && event.detail.starts_with("False")),
+        "the outage was injected"
+    );
+    let pairs = latency::pair(
+        &events,
+        &latency::run_log_events(&lab.state),
+        &[latency::Expected::step_after(
+            "bmc/ms-02-2",
+            "machine.contactable",
+            "tink-system/ms-02-2",
+            "True",
+        )],
+    )
+    .unwrap_or_else(|missing| panic!("{missing:?}"));
+    eprintln!(
+        "outage of 1.8 s waited out; genesis reacted {:?} after the BMC answered; run {took:?}",
+        pairs[0].latency
+    );
+    assert!(took >= std::time::Duration::from_millis(1800), "{took:?}");
+    world.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bmc_unreachable_past_the_step_timeout_fails_naming_machine_and_address() {
+    // An hour of lab time (7.2 s) against a step timeout of 3 s.
+    let (world, lab) = world_with_outage("ms-02-2", "1h").await;
+    lab.edit_phase(3, |text| {
+        text.replace(
+            "timeout: 5m\n    retry: {attempts: 5, backoff: 5s",
+            "timeout: 3s\n    retry: {attempts: 5, backoff: 5s",
+        )
+    });
+    let output = lab.genesis(&["up", "--only", "bmc"]).await;
+    let (_, stderr) = text(&output);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+
+    let journal = lab.journal();
+    let failure = journal
+        .iter()
+        .find(|record| record["record"] == "step_failed" && record["step"] == "bmc/ms-02-2")
+        .unwrap_or_else(|| panic!("bmc/ms-02-2 failed in the journal: {journal:#?}"));
+    let message = failure.to_string();
+    for wanted in ["ms-02-2", "127.0.0.112:16992", "i/o timeout", "check"] {
+        assert!(message.contains(wanted), "`{wanted}` in {message}");
+        assert!(stderr.contains(wanted), "`{wanted}` in stderr:\n{stderr}");
+    }
+    // The other two BMCs answered and their steps succeeded.
+    for machine in ["ms-02-1", "ms-02-3"] {
+        assert!(
+            journal
+                .iter()
+                .any(|record| record["record"] == "step_succeeded"
+                    && record["step"] == format!("bmc/{machine}")),
+            "{machine}"
         );
     }
     world.shutdown().await;

@@ -52,7 +52,8 @@ pub fn run_log_events(state: &Path) -> Vec<GenesisEvent> {
 pub struct Expected {
     pub name: String,
     /// Matches the simulator event that makes the condition true. When several match, the
-    /// last one before the genesis event counts (for "all nodes Ready": the last to turn Ready).
+    /// last one before the genesis event (within [`SKEW`]) counts (for "all nodes Ready": the
+    /// last to turn Ready).
     pub sim: Box<dyn Fn(&SimEvent) -> bool>,
     /// Matches genesis' event; the first match counts.
     pub genesis: Box<dyn Fn(&Value) -> bool>,
@@ -92,6 +93,11 @@ impl Expected {
     }
 }
 
+/// The simulator takes its timestamp after its API write returned; genesis' watch can deliver
+/// the change a moment before that. A simulator event up to this much after genesis' event is
+/// still its cause (the latency then counts as zero).
+pub const SKEW: Duration = Duration::from_millis(20);
+
 /// One measured reaction.
 #[derive(Debug, Clone)]
 pub struct Pair {
@@ -120,7 +126,7 @@ pub fn pair(
         };
         let Some(cause) = sim
             .iter()
-            .filter(|event| (expectation.sim)(event) && event.system_time <= reaction.at)
+            .filter(|event| (expectation.sim)(event) && event.system_time <= reaction.at + SKEW)
             .max_by_key(|event| event.system_time)
         else {
             missing.push(format!(

@@ -90,6 +90,8 @@ pub struct LoopbackLab {
     pub private_key: String,
     /// The artifact server's base URL (the lab's `endpoints.pxe.base_url`).
     pub pxe_base_url: String,
+    /// Each served artifact: file name, size and SHA-256 (hex), as the lab file states them.
+    pub artifacts: Vec<(String, u64, String)>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -159,6 +161,10 @@ impl LoopbackLab {
             ssh_port,
             private_key,
             pxe_base_url,
+            artifacts: artifacts
+                .iter()
+                .map(|(file, content)| ((*file).to_owned(), content.len() as u64, sha256(content)))
+                .collect(),
             tasks,
             dir,
         }

@@ -1,0 +1,551 @@
+//! End-to-end: ONE `genesis up` runs phases 2 and 3 to the end on the simulated lab (three
+//! machines; the test world's real API servers, sshd and the lab simulator), then every object
+//! genesis wrote is checked field by field on the real API servers, the run's reaction latency
+//! is measured against the simulator's events, and a second `genesis up` is a no-op.
+//!
+//! The lab is the reference lab moved onto loopback (`cluster_support::loopback`).
+
+mod cluster_support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use cluster_support::latency::{self, Expected};
+use cluster_support::loopback::{
+    LoopbackLab, Options, key_lines, kubeconfig_field, secret_text, text,
+};
+use genesis::actions::rufio::machine_resource;
+use genesis::actions::tinkerbell::{hardware_resource, template_resource, workflow_resource};
+use genesis_testworld::{World, WorldOptions};
+use k8s_openapi::api::core::v1::{Node, Secret};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use serde_json::{Value, json};
+
+const LIMIT: Duration = Duration::from_secs(300);
+const MACHINES: [&str; 3] = ["ms-02-1", "ms-02-2", "ms-02-3"];
+const NS: &str = "tink-system";
+
+fn rufio_job_resource() -> ApiResource {
+    ApiResource {
+        group: "bmc.tinkerbell.org".into(),
+        version: "v1alpha1".into(),
+        api_version: "bmc.tinkerbell.org/v1alpha1".into(),
+        kind: "Job".into(),
+        plural: "jobs".into(),
+    }
+}
+
+fn dynamic(world: &World, resource: &ApiResource) -> Api<DynamicObject> {
+    Api::namespaced_with(world.platform.client.clone(), NS, resource)
+}
+
+/// Every object genesis owns (or caused) on the Platform cluster, by `Kind name`, with its
+/// resourceVersion: two equal snapshots mean nothing was written in between.
+async fn platform_objects(world: &World) -> BTreeMap<String, String> {
+    let mut objects = BTreeMap::new();
+    for resource in [
+        machine_resource(),
+        hardware_resource(),
+        template_resource(),
+        workflow_resource(),
+        rufio_job_resource(),
+    ] {
+        for object in dynamic(world, &resource)
+            .list(&ListParams::default())
+            .await
+            .expect("list")
+        {
+            objects.insert(
+                format!(
+                    "{} {}",
+                    resource.kind,
+                    object.metadata.name.unwrap_or_default()
+                ),
+                object.metadata.resource_version.unwrap_or_default(),
+            );
+        }
+    }
+    for namespace in [NS, "argocd"] {
+        for secret in Api::<Secret>::namespaced(world.platform.client.clone(), namespace)
+            .list(&ListParams::default())
+            .await
+            .expect("list Secrets")
+        {
+            objects.insert(
+                format!(
+                    "Secret {namespace}/{}",
+                    secret.metadata.name.unwrap_or_default()
+                ),
+                secret.metadata.resource_version.unwrap_or_default(),
+            );
+        }
+    }
+    objects
+}
+
+fn condition(object: &Value, kind: &str) -> Option<String> {
+    object["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|condition| condition["type"] == kind)
+        .and_then(|condition| condition["status"].as_str())
+        .map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phases_2_and_3_run_to_the_end_in_one_up() {
+    tokio::time::timeout(LIMIT, phases_2_and_3())
+        .await
+        .expect("the test finishes in time");
+}
+
+async fn phases_2_and_3() {
+    let started = Instant::now();
+    let world = World::start_with(WorldOptions::with_simulator().expect("reference scenario"))
+        .await
+        .expect("test world starts");
+    let lab = LoopbackLab::build(
+        &world,
+        Options {
+            phases: Some(&[2, 3]),
+        },
+    )
+    .await;
+    lab.prepare_platform(&world).await;
+    let world_up = started.elapsed();
+
+    let run_started = Instant::now();
+    let output = lab.genesis(&["up"]).await;
+    let run_took = run_started.elapsed();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+
+    // Every step of phases 2 and 3 succeeded, each once.
+    let journal = lab.journal();
+    let succeeded: Vec<&str> = journal
+        .iter()
+        .filter(|record| record["record"] == "step_succeeded")
+        .filter_map(|record| record["step"].as_str())
+        .collect();
+    let mut expected_steps: Vec<String> = [
+        "platform-api",
+        "tinkerbell-stack",
+        "argocd",
+        "pxe-artifacts",
+        "install-template",
+        "create-cluster/ms-02-1",
+        "harvester-api",
+        "join-cluster/ms-02-2",
+        "join-cluster/ms-02-3",
+        "quorum",
+        "register-argocd",
+    ]
+    .iter()
+    .map(|step| (*step).to_owned())
+    .collect();
+    for machine in MACHINES {
+        expected_steps.push(format!("bmc/{machine}"));
+        expected_steps.push(format!("hardware/{machine}"));
+    }
+    let mut sorted = succeeded.clone();
+    sorted.sort_unstable();
+    expected_steps.sort_unstable();
+    assert_eq!(sorted, expected_steps, "each step succeeded exactly once");
+
+    // Phase 2: what the preflight found.
+    let found = lab.outputs_of("pxe-artifacts")["artifacts"].clone();
+    let found = found.as_array().expect("artifacts");
+    assert_eq!(found.len(), lab.artifacts.len(), "{found:?}");
+    for (seen, (file, size, sha256)) in found.iter().zip(&lab.artifacts) {
+        assert_eq!(seen["url"], format!("{}/{file}", lab.pxe_base_url));
+        assert_eq!(seen["size"], *size);
+        assert_eq!(seen["sha256"], sha256.as_str());
+    }
+    let stack = lab.outputs_of("tinkerbell-stack");
+    assert_eq!(stack["controllers"], json!(["tinkerbell"]));
+    assert_eq!(stack["crds"].as_array().map(Vec::len), Some(6));
+
+    // Step 6: the BMC Secrets and Rufio Machines.
+    let secrets_file: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&lab.secrets).expect("secrets file"))
+            .expect("secrets YAML");
+    let machines = dynamic(&world, &machine_resource());
+    let platform_secrets: Api<Secret> = Api::namespaced(world.platform.client.clone(), NS);
+    for (index, machine) in MACHINES.iter().enumerate() {
+        let object = machines.get(machine).await.expect("Machine");
+        let value = serde_json::to_value(&object).expect("JSON");
+        let connection = &value["spec"]["connection"];
+        assert_eq!(connection["host"], format!("127.0.0.11{}", index + 1));
+        assert_eq!(connection["port"], 16992);
+        assert_eq!(connection["insecureTLS"], false);
+        assert_eq!(
+            connection["authSecretRef"],
+            json!({"name": format!("bmc-{machine}"), "namespace": NS})
+        );
+        assert_eq!(
+            connection["providerOptions"],
+            json!({"preferredOrder": ["IntelAMT"], "intelAMT": {"port": 16992, "hostScheme": "http"}})
+        );
+        assert_eq!(
+            value["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "genesis"
+        );
+        assert_eq!(condition(&value, "Contactable").as_deref(), Some("True"));
+        let managers: Vec<&str> = value["metadata"]["managedFields"]
+            .as_array()
+            .expect("managedFields")
+            .iter()
+            .filter(|entry| entry["operation"] == "Apply")
+            .filter_map(|entry| entry["manager"].as_str())
+            .collect();
+        assert_eq!(managers, ["genesis"], "server-side apply by genesis");
+
+        let secret = platform_secrets
+            .get(&format!("bmc-{machine}"))
+            .await
+            .expect("BMC Secret");
+        assert_eq!(secret.type_.as_deref(), Some("Opaque"));
+        let data = secret.data.as_ref().expect("data");
+        assert_eq!(data.len(), 2, "username and password only");
+        assert_eq!(
+            secret_text(&secret, "username"),
+            secrets_file["bmc"][machine]["username"]
+                .as_str()
+                .expect("username")
+        );
+        assert_eq!(
+            secret_text(&secret, "password"),
+            secrets_file["bmc"][machine]["password"]
+                .as_str()
+                .expect("password")
+        );
+    }
+
+    // Step 7: Hardware, create config for the first machine, join for the others.
+    let hardware_api = dynamic(&world, &hardware_resource());
+    let macs = [
+        "02:00:00:0a:0a:0b",
+        "02:00:00:0a:0a:0c",
+        "02:00:00:0a:0a:0d",
+    ];
+    for (index, machine) in MACHINES.iter().enumerate() {
+        let hardware = hardware_api.get(machine).await.expect("Hardware");
+        let spec = &hardware.data["spec"];
+        let ip = format!("127.0.0.1{}", index + 1);
+        assert_eq!(
+            spec["bmcRef"],
+            json!({"apiGroup": "bmc.tinkerbell.org", "kind": "Machine", "name": machine})
+        );
+        assert_eq!(spec["disks"], json!([{"device": "/dev/nvme0n1"}]));
+        let interface = &spec["interfaces"][0];
+        assert_eq!(interface["netboot"]["allowWorkflow"], true);
+        let dhcp = &interface["dhcp"];
+        assert_eq!(dhcp["mac"], macs[index]);
+        assert_eq!(dhcp["hostname"], *machine);
+        assert_eq!(dhcp["arch"], "x86_64");
+        assert_eq!(
+            dhcp["ip"],
+            json!({"address": ip, "netmask": "255.0.0.0", "gateway": "127.0.0.1", "family": 4})
+        );
+        let config: Value =
+            serde_saphyr::from_str(spec["userData"].as_str().expect("userData")).expect("YAML");
+        let install = &config["install"];
+        assert_eq!(config["scheme_version"], 1);
+        assert_eq!(
+            config["token"],
+            secrets_file["harvester"]["token"].as_str().expect("token")
+        );
+        assert_eq!(config["os"]["hostname"], *machine);
+        assert_eq!(
+            config["os"]["password"],
+            secrets_file["harvester"]["os_password"]
+                .as_str()
+                .expect("os password")
+        );
+        assert_eq!(install["automatic"], true);
+        assert_eq!(install["device"], "/dev/nvme0n1");
+        assert_eq!(install["data_disk"], "/dev/nvme1n1");
+        assert_eq!(install["management_interface"]["method"], "static");
+        assert_eq!(install["management_interface"]["ip"], ip);
+        assert_eq!(
+            install["management_interface"]["interfaces"],
+            json!([{"hwAddr": macs[index]}])
+        );
+        if index == 0 {
+            assert_eq!(install["mode"], "create");
+            assert_eq!(install["vip"], "127.0.0.1");
+            assert_eq!(install["vip_mode"], "static");
+            assert!(config.get("server_url").is_none(), "{config}");
+        } else {
+            assert_eq!(install["mode"], "join");
+            assert!(install.get("vip").is_none(), "{config}");
+            assert_eq!(config["server_url"], "https://127.0.0.1:443");
+        }
+    }
+
+    // Step 5: the Template, every genesis placeholder filled, Tinkerbell's own kept.
+    let template = dynamic(&world, &template_resource())
+        .get("harvester-install-v1.7.0")
+        .await
+        .expect("Template");
+    let data = template.data["spec"]["data"].as_str().expect("data");
+    assert!(!data.contains("${"), "{data}");
+    assert!(data.contains(&lab.pxe_base_url), "{data}");
+    assert!(data.contains("{{.device_1}}"), "{data}");
+
+    // Steps 8 and 10: one Workflow per machine, SUCCESS, netbooted through one Rufio Job each.
+    let workflows = dynamic(&world, &workflow_resource())
+        .list(&ListParams::default())
+        .await
+        .expect("Workflows");
+    assert_eq!(workflows.items.len(), 3, "one Workflow per machine");
+    let jobs = dynamic(&world, &rufio_job_resource())
+        .list(&ListParams::default())
+        .await
+        .expect("Jobs");
+    assert_eq!(jobs.items.len(), 3, "one netboot Job per machine");
+    for (index, machine) in MACHINES.iter().enumerate() {
+        let name = format!("harvester-install-{machine}-1");
+        let workflow = workflows
+            .items
+            .iter()
+            .find(|workflow| workflow.metadata.name.as_deref() == Some(name.as_str()))
+            .unwrap_or_else(|| panic!("Workflow {name}"));
+        let spec = &workflow.data["spec"];
+        assert_eq!(spec["templateRef"], "harvester-install-v1.7.0");
+        assert_eq!(spec["hardwareRef"], *machine);
+        assert_eq!(spec["hardwareMap"], json!({"device_1": macs[index]}));
+        assert_eq!(
+            spec["bootOptions"],
+            json!({"toggleAllowNetboot": true, "bootMode": "netboot"})
+        );
+        assert_eq!(workflow.data["status"]["state"], "SUCCESS");
+        let labels = workflow.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(
+            labels.get("genesis.dev/machine").map(String::as_str),
+            Some(*machine)
+        );
+        let job_name = format!("netboot-{name}");
+        let job = jobs
+            .items
+            .iter()
+            .find(|job| job.metadata.name.as_deref() == Some(job_name.as_str()))
+            .unwrap_or_else(|| panic!("Job {job_name}"));
+        let job_value = serde_json::to_value(job).expect("JSON");
+        assert_eq!(job_value["spec"]["machineRef"]["name"], *machine);
+        assert_eq!(condition(&job_value, "Completed").as_deref(), Some("True"));
+    }
+
+    // Step 11: three Ready control-plane Nodes on Harvester, the joined two promoted.
+    let nodes = Api::<Node>::all(world.harvester.client.clone())
+        .list(&ListParams::default())
+        .await
+        .expect("Nodes");
+    let mut names: Vec<String> = nodes
+        .items
+        .iter()
+        .filter_map(|node| node.metadata.name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(names, MACHINES);
+    for node in &nodes.items {
+        let value = serde_json::to_value(node).expect("JSON");
+        assert_eq!(condition(&value, "Ready").as_deref(), Some("True"));
+        let labels = &value["metadata"]["labels"];
+        assert_eq!(labels["node-role.kubernetes.io/control-plane"], "true");
+        assert_eq!(labels["node-role.kubernetes.io/etcd"], "true");
+    }
+    assert_eq!(
+        lab.outputs_of("quorum")["nodes"],
+        json!(["ms-02-1", "ms-02-2", "ms-02-3"])
+    );
+    let simulator = world.simulator.as_ref().expect("simulator");
+    let promoted = simulator
+        .events()
+        .iter()
+        .filter(|event| event.kind == "node.promote" && event.detail == "complete")
+        .count();
+    assert_eq!(promoted, 2, "quorum waited for both promotions");
+
+    // Step 9: the fetched kubeconfig, against what the node holds.
+    let node = world.ssh.as_ref().expect("sshd node");
+    let rke2: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(node.host_path("/etc/rancher/rke2/rke2.yaml")).expect("rke2"),
+    )
+    .expect("YAML");
+    let fetched: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(lab.state.join("harvester.kubeconfig")).expect("kubeconfig"),
+    )
+    .expect("YAML");
+    assert_eq!(
+        kubeconfig_field(&fetched, "clusters", "cluster", "server"),
+        format!("https://127.0.0.1:{}", lab.harvester_port)
+    );
+
+    // Step 12: the Argo CD cluster Secret, field by field.
+    let secret = Api::<Secret>::namespaced(world.platform.client.clone(), "argocd")
+        .get("cluster-harvester")
+        .await
+        .expect("cluster Secret");
+    let labels = secret.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("argocd.argoproj.io/secret-type")
+            .map(String::as_str),
+        Some("cluster")
+    );
+    assert_eq!(secret.type_.as_deref(), Some("Opaque"));
+    assert_eq!(
+        secret
+            .data
+            .as_ref()
+            .map(|data| data.keys().cloned().collect::<Vec<_>>()),
+        Some(vec![
+            "config".to_owned(),
+            "name".to_owned(),
+            "server".to_owned()
+        ])
+    );
+    assert_eq!(secret_text(&secret, "name"), "harvester");
+    assert_eq!(
+        secret_text(&secret, "server"),
+        format!("https://localhost:{}", lab.harvester_port)
+    );
+    let config: Value = serde_json::from_str(&secret_text(&secret, "config")).expect("JSON");
+    let tls = &config["tlsClientConfig"];
+    assert_eq!(
+        config.as_object().map(|object| object.len()),
+        Some(1),
+        "{config}"
+    );
+    assert_eq!(tls["insecure"], false);
+    for (field, list, entry, key) in [
+        (
+            "caData",
+            "clusters",
+            "cluster",
+            "certificate-authority-data",
+        ),
+        ("certData", "users", "user", "client-certificate-data"),
+        ("keyData", "users", "user", "client-key-data"),
+    ] {
+        assert_eq!(
+            tls[field].as_str(),
+            Some(kubeconfig_field(&rke2, list, entry, key).as_str()),
+            "{field} is the Harvester kubeconfig's {key}"
+        );
+        assert_eq!(
+            kubeconfig_field(&fetched, list, entry, key),
+            kubeconfig_field(&rke2, list, entry, key)
+        );
+    }
+
+    // No secret value in the output or the state dir (the fetched kubeconfig aside, 0600).
+    let client_key = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(kubeconfig_field(&rke2, "users", "user", "client-key-data"))
+            .expect("base64"),
+    )
+    .expect("PEM");
+    let mut leaks = lab.secret_values();
+    leaks.extend(key_lines(&client_key));
+    leaks.push(kubeconfig_field(&rke2, "users", "user", "client-key-data"));
+    leaks.push(base64::engine::general_purpose::STANDARD.encode(secret_text(&secret, "config")));
+    assert!(leaks.len() > 12, "values to look for: {}", leaks.len());
+    let mut places = vec![("stdout".to_owned(), stdout), ("stderr".to_owned(), stderr)];
+    places.extend(
+        lab.state_files()
+            .into_iter()
+            .map(|(path, text)| (path.display().to_string(), text)),
+    );
+    for (place, text) in &places {
+        for leak in &leaks {
+            assert!(
+                !text.contains(leak.as_str()),
+                "a secret value reached {place}"
+            );
+        }
+    }
+
+    // Reaction latency: each condition the simulator made true, to genesis' event for the step
+    // that waited for it.
+    let mut expected: Vec<Expected> = MACHINES
+        .iter()
+        .map(|machine| {
+            Expected::step_after(
+                &format!("bmc/{machine}"),
+                "machine.contactable",
+                &format!("{NS}/{machine}"),
+                "True",
+            )
+        })
+        .collect();
+    for (index, machine) in MACHINES.iter().enumerate() {
+        let step = if index == 0 {
+            format!("create-cluster/{machine}")
+        } else {
+            format!("join-cluster/{machine}")
+        };
+        expected.push(Expected::step_after(
+            &step,
+            "workflow.state",
+            &format!("{NS}/harvester-install-{machine}-1"),
+            "SUCCESS",
+        ));
+    }
+    expected.push(Expected::new(
+        "last node.promote complete -> quorum",
+        |event| event.kind == "node.promote" && event.detail == "complete",
+        |event| {
+            event["event"] == "step_finished"
+                && event["step"] == "quorum"
+                && event["result"] == "succeeded"
+        },
+    ));
+    let sim_events = simulator.events();
+    let genesis_events = latency::run_log_events(&lab.state);
+    let pairs = latency::pair(&sim_events, &genesis_events, &expected)
+        .unwrap_or_else(|missing| panic!("unpaired reactions: {missing:#?}"));
+    assert_eq!(pairs.len(), expected.len());
+    let summary = latency::summary(&pairs);
+    eprintln!("reaction latency: {summary}\n{}", latency::table(&pairs));
+
+    // Again: every step already done, nothing written.
+    let before = platform_objects(&world).await;
+    let started_before = genesis_events
+        .iter()
+        .filter(|event| event.event["event"] == "step_started")
+        .count();
+    let again = lab.genesis(&["up"]).await;
+    let (stdout_again, stderr_again) = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{stderr_again}");
+    let after = platform_objects(&world).await;
+    assert_eq!(before, after, "the second run wrote an object");
+    let started_after = latency::run_log_events(&lab.state)
+        .iter()
+        .filter(|event| event.event["event"] == "step_started")
+        .count();
+    assert_eq!(started_before, started_after, "the second run ran a step");
+    let skipped = latency::run_log_events(&lab.state)
+        .iter()
+        .filter(|event| {
+            event.event["event"] == "step_skipped"
+                && event.event["reason"]["reason"] == "done_earlier"
+        })
+        .count();
+    assert_eq!(skipped, expected_steps.len(), "every step already done");
+    for text in [&stdout_again, &stderr_again] {
+        for leak in &leaks {
+            assert!(
+                !text.contains(leak.as_str()),
+                "a secret value reached the second run's output"
+            );
+        }
+    }
+    eprintln!(
+        "world {world_up:?}, phases 2+3 {run_took:?}, total {:?}",
+        started.elapsed()
+    );
+    world.shutdown().await;
+}
