@@ -67,6 +67,14 @@ pub enum SecretsError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{path}: mode {mode:04o} is too open ({who}); a plaintext secrets file must be private \
+         to its owner, like an SSH private key: run `chmod 600 {quoted}`",
+        mode = mode & 0o7777,
+        who = too_open(*mode).unwrap_or_default(),
+        quoted = shell_quote(path)
+    )]
+    Permissions { path: PathBuf, mode: u32 },
     #[error("{path}:{line}:{column}: {problem}")]
     Malformed {
         path: PathBuf,
@@ -88,14 +96,9 @@ impl Secrets {
         }
     }
 
+    /// Reads a plaintext secrets file, refusing it when group or others have any access.
     pub fn load(path: &Path) -> Result<Self, SecretsError> {
-        let text =
-            Zeroizing::new(
-                std::fs::read_to_string(path).map_err(|source| SecretsError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?,
-            );
+        let text = read_private_text(path)?;
         Self::parse(path, &text)
     }
 
@@ -140,6 +143,81 @@ impl Secrets {
     pub fn values(&self) -> impl Iterator<Item = &SecretString> {
         self.values.values()
     }
+}
+
+/// Reads a file that must be accessible by its owner only (mode checked on the open file, so
+/// what is checked is what is read), into memory that is wiped when dropped.
+pub fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+
+    let read_error = |source| SecretsError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    let metadata = file.metadata().map_err(read_error)?;
+    if too_open(metadata.mode()).is_some() {
+        return Err(SecretsError::Permissions {
+            path: path.to_owned(),
+            mode: metadata.mode(),
+        });
+    }
+    // Sized up front so that the buffer is not reallocated (and copies left behind) while
+    // reading.
+    let capacity = usize::try_from(metadata.len())
+        .unwrap_or(0)
+        .saturating_add(1);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+    file.read_to_end(&mut bytes).map_err(read_error)?;
+    Ok(bytes)
+}
+
+/// Reads a plaintext secrets file as UTF-8 text (see [`read_private`]).
+fn read_private_text(path: &Path) -> Result<Zeroizing<String>, SecretsError> {
+    let mut bytes = read_private(path)?;
+    let text = String::from_utf8(std::mem::take(&mut *bytes)).map_err(|error| {
+        // Wipe the rejected bytes too.
+        drop(Zeroizing::new(error.into_bytes()));
+        SecretsError::Read {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+        }
+    })?;
+    Ok(Zeroizing::new(text))
+}
+
+/// Who besides the owner may use a file with this mode (`group may read, others may read`),
+/// or `None` when nobody may. Any group or other bit counts, as OpenSSH counts them for a
+/// private key: write access lets someone replace a secret, execute is never wanted.
+pub fn too_open(mode: u32) -> Option<String> {
+    let describe = |bits: u32, class: &str| {
+        let mut rights = Vec::new();
+        if bits & 0o4 != 0 {
+            rights.push("read");
+        }
+        if bits & 0o2 != 0 {
+            rights.push("write");
+        }
+        if bits & 0o1 != 0 {
+            rights.push("execute");
+        }
+        (!rights.is_empty()).then(|| format!("{class} may {}", rights.join(" and ")))
+    };
+    let parts: Vec<String> = [
+        describe((mode >> 3) & 0o7, "group"),
+        describe(mode & 0o7, "others"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// A path written so that it can be pasted into a POSIX shell.
+pub fn shell_quote(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    shlex::try_quote(&text).map_or_else(|_| text.clone().into_owned(), |quoted| quoted.into_owned())
 }
 
 /// The YAML shape of the secrets file, read without ever holding a value in a printable type.
@@ -237,6 +315,47 @@ mod tests {
                 .get("bmc.ms-02-1.password")
                 .map(SecretString::expose),
             Some("p w")
+        );
+    }
+
+    #[test]
+    fn only_owner_access_is_private_enough() {
+        assert_eq!(too_open(0o100600), None);
+        assert_eq!(too_open(0o400), None);
+        assert_eq!(too_open(0o700), None);
+        assert_eq!(
+            too_open(0o644).as_deref(),
+            Some("group may read, others may read")
+        );
+        assert_eq!(too_open(0o640).as_deref(), Some("group may read"));
+        assert_eq!(too_open(0o602).as_deref(), Some("others may write"));
+        assert_eq!(
+            too_open(0o670).as_deref(),
+            Some("group may read and write and execute")
+        );
+    }
+
+    #[test]
+    fn refuses_a_readable_file_with_the_chmod_that_fixes_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("my secrets.yaml");
+        std::fs::write(&path, "harvester:\n  token: sup3rs3cret\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let message = Secrets::load(&path)
+            .expect_err("0644 is refused")
+            .to_string();
+        assert!(message.contains("mode 0644"), "{message}");
+        assert!(
+            message.contains(&format!("chmod 600 '{}'", path.display())),
+            "{message}"
+        );
+        assert!(!message.contains("sup3rs3cret"), "{message}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let secrets = Secrets::load(&path).expect("0600 is accepted");
+        assert_eq!(
+            secrets.get("harvester.token").map(SecretString::expose),
+            Some("sup3rs3cret")
         );
     }
 

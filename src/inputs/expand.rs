@@ -782,8 +782,9 @@ pub fn expand(
                     }
                 },
             };
+            // Without a usable secrets file its own error is reported, not every reference.
             for (key_path, name) in secrets_used {
-                if !secrets.is_some_and(|secrets| secrets.contains(&name)) {
+                if secrets.is_some_and(|secrets| !secrets.contains(&name)) {
                     missing_secrets.insert((
                         entry.path.to_owned(),
                         params_position.0,

@@ -87,6 +87,27 @@ pub fn load(paths: &InputPaths) -> Result<Inputs, Diagnostics> {
             );
             None
         }
+        Err(SecretsError::Permissions { mode, .. }) => {
+            let fix = crate::secrets::shell_quote(&paths.secrets);
+            out.push(
+                Diagnostic::new(
+                    &paths.secrets,
+                    (0, 0),
+                    "",
+                    format!(
+                        "mode {:04o} is too open ({}); a plaintext secrets file must be private \
+                         to its owner, like an SSH private key: run `chmod 600 {fix}`",
+                        mode & 0o7777,
+                        crate::secrets::too_open(mode).unwrap_or_default(),
+                    ),
+                )
+                .help(format!(
+                    "run `chmod 600 {fix}`, or keep the secrets encrypted with \
+                     `genesis secrets encrypt` (docs/secrets.md)"
+                )),
+            );
+            None
+        }
         Err(SecretsError::Malformed {
             line,
             column,
