@@ -159,6 +159,12 @@ fn write_inputs(dir: &Path, machines: usize) -> InputPaths {
     }
     std::fs::write(dir.join("lab.yaml"), lab).expect("lab");
     std::fs::write(dir.join("secrets.yaml"), secrets).expect("secrets");
+    // Private, as genesis requires of a plaintext secrets file.
+    std::fs::set_permissions(
+        dir.join("secrets.yaml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod 600 secrets.yaml");
     InputPaths {
         lab: dir.join("lab.yaml"),
         phases,

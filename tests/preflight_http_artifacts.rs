@@ -124,10 +124,28 @@ fn lab(dir: &Path, base_url: &str, expected: &[(u64, String)]) -> std::path::Pat
     path
 }
 
+/// A private (0600) copy of secrets.example in `dir`: genesis refuses a plaintext secrets file
+/// that others may read, and git checks the example out 0644.
+fn private_secrets(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("secrets.yaml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets.example"),
+        &path,
+    )
+    .expect("copy secrets.example");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    path
+}
+
 fn genesis(state: &Path, lab: &Path) -> (Output, Duration) {
+    let secrets_dir = tempfile::tempdir().expect("temp dir");
+    let secrets = private_secrets(secrets_dir.path());
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_genesis"))
-        .args(["--secrets", "secrets.example", "--lab"])
+        .arg("--secrets")
+        .arg(&secrets)
+        .arg("--lab")
         .arg(lab)
         .arg("--state-dir")
         .arg(state)

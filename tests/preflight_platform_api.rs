@@ -6,9 +6,26 @@ use std::process::{Command, Output};
 
 use genesis_testworld::{World, WorldOptions};
 
+/// A private (0600) copy of secrets.example in `dir`: genesis refuses a plaintext secrets file
+/// that others may read, and git checks the example out 0644.
+fn private_secrets(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("secrets.yaml");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets.example"),
+        &path,
+    )
+    .expect("copy secrets.example");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    path
+}
+
 fn genesis(state: &Path, args: &[&str]) -> Output {
+    let secrets = tempfile::tempdir().expect("temp dir");
     Command::new(env!("CARGO_BIN_EXE_genesis"))
-        .args(["--secrets", "secrets.example", "--state-dir"])
+        .arg("--secrets")
+        .arg(private_secrets(secrets.path()))
+        .arg("--state-dir")
         .arg(state)
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -54,6 +54,12 @@ fn reference_copy() -> tempfile::TempDir {
         dir.path().join("secrets.yaml"),
     )
     .expect("copy secrets");
+    // Private, as genesis requires of a plaintext secrets file (git checks the example out 0644).
+    std::fs::set_permissions(
+        dir.path().join("secrets.yaml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod 600 secrets.yaml");
     dir
 }
 

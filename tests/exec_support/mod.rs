@@ -15,6 +15,9 @@ pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 pub struct World {
     pub dir: tempfile::TempDir,
+    /// A private (0600) copy of secrets.example: genesis refuses a plaintext secrets file that
+    /// others may read, and git checks the example out 0644.
+    pub secrets: PathBuf,
     pub phases: PathBuf,
     pub state: PathBuf,
     pub marker: PathBuf,
@@ -51,7 +54,16 @@ impl World {
         std::fs::create_dir(&phases).expect("mkdir");
         let marker = dir.path().join("starts.log");
         std::fs::write(&marker, "").expect("marker");
+        let secrets = dir.path().join("secrets.yaml");
+        std::fs::copy(Path::new(ROOT).join("secrets.example"), &secrets)
+            .expect("copy secrets.example");
+        std::fs::set_permissions(
+            &secrets,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("chmod 600 secrets.yaml");
         Self {
+            secrets,
             state: dir.path().join("state"),
             phases,
             marker,
@@ -69,7 +81,7 @@ impl World {
             .arg("--phases")
             .arg(&self.phases)
             .arg("--secrets")
-            .arg("secrets.example")
+            .arg(&self.secrets)
             .arg("--state-dir")
             .arg(&self.state)
             .args(args)
