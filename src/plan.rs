@@ -5,9 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
-use genesis_engine::StepSpec;
+use genesis_engine::{ActionError, JournalState, PlanOutcome, Registry, StepSpec, StepState};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::actions::catalog::{self, Params, Preview, Target};
 use crate::inputs::Inputs;
@@ -26,6 +28,9 @@ pub struct Plan {
     /// One chain of steps per inventory item (machine or VM) that steps fan out over.
     pub branches: Vec<Branch>,
     pub totals: Totals,
+    /// Absent with `--offline`; else whether the Platform cluster could be observed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observation: Option<Observation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,6 +62,34 @@ pub struct StepPlan {
     pub actions: Vec<String>,
     pub timeout_seconds: u64,
     pub attempts: u32,
+    /// Live mode only: what the step's plan half observed on the cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+}
+
+/// What a writing step would change, observed on the live cluster (live mode only).
+#[derive(Debug, Clone, Serialize)]
+pub struct Observed {
+    /// `will-change`, `no-change`, `depends-on-earlier`, `cannot-preview` or `not-observed`.
+    pub outcome: &'static str,
+    /// One line per object: `Hardware tink-system/ms-02-1: update`; secrets show per key as
+    /// `changed`/`unchanged`, never by value.
+    pub summary: String,
+    /// A unified diff of the fields that change (live object against a server-side dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+/// How the plan tried to observe the clusters (absent with `--offline`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Observation {
+    /// The Platform cluster: `reachable` or `unreachable`.
+    pub platform: &'static str,
+    /// Why it was not reachable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The bound on reaching it and on each step's observation.
+    pub timeout_seconds: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -143,6 +176,7 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             actions,
             timeout_seconds: step.timeout.as_secs(),
             attempts: step.retry.attempts,
+            observed: None,
         };
         if let Some(phase) = phases.iter_mut().find(|phase| phase.number == step.phase) {
             phase.steps.push(plan);
@@ -184,6 +218,7 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             .into_iter()
             .map(|(item, steps)| Branch { item, steps })
             .collect(),
+        observation: None,
     }
 }
 
@@ -193,6 +228,8 @@ fn preview_text(preview: &str) -> &'static str {
         "unobserved" => "will apply (current state not observed offline)",
         "depends-on-earlier" => "depends on what an earlier step discovers",
         "cannot-preview" => "cannot be previewed",
+        "will-change" => "will change (observed)",
+        "no-change" => "no change (observed)",
         _ => "nothing to do",
     }
 }
@@ -200,11 +237,19 @@ fn preview_text(preview: &str) -> &'static str {
 /// The plan for people: phases, steps with number, id, kind, needs and actions.
 pub fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "genesis plan for lab `{}` ({} mode: nothing was contacted, nothing will change)",
-        plan.lab, plan.mode
-    );
+    if plan.mode == "live" {
+        let _ = writeln!(
+            out,
+            "genesis plan for lab `{}` (live mode: the Platform cluster was observed with server-side dry runs; nothing will change)",
+            plan.lab
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "genesis plan for lab `{}` ({} mode: nothing was contacted, nothing will change)",
+            plan.lab, plan.mode
+        );
+    }
     let all_steps = || plan.phases.iter().flat_map(|phase| &phase.steps);
     let number_width = all_steps().map(|step| step.number.len()).max().unwrap_or(0);
     let id_width = all_steps().map(|step| step.id.len()).max().unwrap_or(0);
@@ -230,7 +275,20 @@ pub fn render_text(plan: &Plan) -> String {
             if !step.needs.is_empty() {
                 let _ = writeln!(out, "{indent}needs: {}", step.needs.join(", "));
             }
-            if step.preview != "nothing" {
+            if let Some(observed) = &step.observed {
+                if observed.outcome == "not-observed" {
+                    let _ = writeln!(out, "{indent}not observed: {}", observed.summary);
+                } else {
+                    for line in observed.summary.split("; ") {
+                        let _ = writeln!(out, "{indent}{line}");
+                    }
+                }
+                for line in observed.diff.iter().flat_map(|diff| diff.lines()) {
+                    let _ = writeln!(out, "{indent}  {line}");
+                }
+            }
+            let show_actions = !matches!(step.preview, "nothing" | "no-change");
+            if show_actions {
                 for action in &step.actions {
                     let _ = writeln!(out, "{indent}- {action}");
                 }
@@ -244,7 +302,15 @@ pub fn render_text(plan: &Plan) -> String {
         }
     }
     if !plan.unobserved.is_empty() {
-        let _ = writeln!(out, "\nNot observed (offline):");
+        let _ = writeln!(
+            out,
+            "\nNot observed{}:",
+            if plan.mode == "live" {
+                ""
+            } else {
+                " (offline)"
+            }
+        );
         for fact in &plan.unobserved {
             let _ = writeln!(out, "  - {fact}");
         }
@@ -263,4 +329,189 @@ pub fn render_text(plan: &Plan) -> String {
         states.join(", ")
     );
     out
+}
+
+/// The Platform cluster as `genesis up` reaches it: the command line's kubeconfig and context
+/// over the lab file's.
+pub fn platform_target(
+    inputs: &Inputs,
+    options: &crate::actions::ClusterOptions,
+) -> crate::clients::kube::KubeTarget {
+    let endpoint = &inputs.lab.endpoints.platform;
+    crate::clients::kube::KubeTarget {
+        cluster: "platform".to_owned(),
+        kubeconfig: options
+            .kubeconfig
+            .clone()
+            .or_else(|| endpoint.kubeconfig.as_ref().map(std::path::PathBuf::from)),
+        context: Some(
+            options
+                .context
+                .clone()
+                .unwrap_or_else(|| endpoint.context.clone()),
+        ),
+    }
+}
+
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// Live mode: reach the Platform cluster (bounded by `timeout`), then ask every pending step
+/// that writes what it would change, each through its read-only plan half (server-side dry
+/// runs) and each bounded by `timeout`. When the cluster is not reachable the plan stays
+/// offline and `plan.observation` says why. Nothing is written.
+pub async fn observe(
+    plan: &mut Plan,
+    inputs: &Inputs,
+    journal: &JournalState,
+    registry: &Registry,
+    platform: &crate::clients::kube::KubeTarget,
+    timeout: Duration,
+) {
+    let probe = async {
+        let client = platform.connect().await.map_err(|error| chain(&error))?;
+        client
+            .apiserver_version()
+            .await
+            .map_err(|error| chain(&error))
+    };
+    let reached = match tokio::time::timeout(timeout, probe).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(format!(
+            "no answer within {}",
+            humantime::format_duration(timeout)
+        )),
+    };
+    if let Err(error) = reached {
+        plan.observation = Some(Observation {
+            platform: "unreachable",
+            error: Some(error),
+            timeout_seconds: timeout.as_secs(),
+        });
+        return;
+    }
+    plan.mode = "live";
+    plan.observation = Some(Observation {
+        platform: "reachable",
+        error: None,
+        timeout_seconds: timeout.as_secs(),
+    });
+    plan.unobserved
+        .retain(|fact| !fact.starts_with("the Platform cluster"));
+
+    let graph = &inputs.graph;
+    let states = journal.states(graph);
+    let cancel = CancellationToken::new();
+    let harvester_api = graph
+        .order()
+        .iter()
+        .copied()
+        .find(|&position| graph.step(position).kind == "harvester.api");
+    let harvester_ready = harvester_api.is_none_or(|position| states[position] == StepState::Done);
+    let mut pending = Vec::new();
+    let mut observed: BTreeMap<String, Observed> = BTreeMap::new();
+    for &position in graph.order() {
+        let step = graph.step(position);
+        let Some(kind) = catalog::find(&step.kind) else {
+            continue;
+        };
+        let writes = matches!(kind.preview, Preview::Apply | Preview::DependsOnEarlier);
+        let remote = matches!(kind.target, Target::Platform | Target::Harvester);
+        if states[position] == StepState::Done || !writes || !remote {
+            continue;
+        }
+        let not_run: Vec<String> = graph
+            .needs_of(position)
+            .filter(|&need| states[need] != StepState::Done)
+            .map(|need| format!("`{}`", graph.step(need).id))
+            .collect();
+        if kind.preview == Preview::DependsOnEarlier && !not_run.is_empty() {
+            observed.insert(
+                step.id.to_string(),
+                Observed {
+                    outcome: "depends-on-earlier",
+                    summary: format!(
+                        "built from what {} discover(s); not run yet",
+                        not_run.join(", ")
+                    ),
+                    diff: None,
+                },
+            );
+            continue;
+        }
+        if kind.target == Target::Harvester && !harvester_ready {
+            let provider = harvester_api
+                .map_or_else(String::new, |position| graph.step(position).id.to_string());
+            observed.insert(
+                step.id.to_string(),
+                Observed {
+                    outcome: "depends-on-earlier",
+                    summary: format!(
+                        "needs the Harvester kubeconfig from step `{provider}`, which has not run"
+                    ),
+                    diff: None,
+                },
+            );
+            continue;
+        }
+        let context =
+            genesis_engine::plan::plan_context(graph, journal, &states, position, &cancel);
+        let action = registry.resolve(&step.kind);
+        pending.push(async move {
+            let result = tokio::time::timeout(timeout, action.plan(step, &context)).await;
+            (step.id.to_string(), observed_from(result, timeout))
+        });
+    }
+    for (id, result) in futures::future::join_all(pending).await {
+        observed.insert(id, result);
+    }
+    let mut by_preview = BTreeMap::new();
+    for step in plan.phases.iter_mut().flat_map(|phase| &mut phase.steps) {
+        if let Some(found) = observed.remove(&step.id) {
+            step.preview = match found.outcome {
+                "not-observed" => step.preview,
+                outcome => outcome,
+            };
+            step.observed = Some(found);
+        }
+        *by_preview.entry(step.preview).or_insert(0) += 1;
+    }
+    plan.totals.by_preview = by_preview;
+}
+
+fn observed_from(
+    result: Result<Result<PlanOutcome, ActionError>, tokio::time::error::Elapsed>,
+    timeout: Duration,
+) -> Observed {
+    let (outcome, summary, diff) = match result {
+        Ok(Ok(PlanOutcome::WillChange { summary, diff })) => ("will-change", summary, diff),
+        Ok(Ok(PlanOutcome::NoChange { summary })) => ("no-change", summary, None),
+        Ok(Ok(PlanOutcome::DependsOnEarlier { what })) => {
+            ("depends-on-earlier", format!("depends on {what}"), None)
+        }
+        Ok(Ok(PlanOutcome::CannotPreview { why })) => ("cannot-preview", why, None),
+        Ok(Err(error)) => ("not-observed", error.full_message(), None),
+        Err(_) => (
+            "not-observed",
+            format!(
+                "no answer within {} (see --observe-timeout)",
+                humantime::format_duration(timeout)
+            ),
+            None,
+        ),
+    };
+    Observed {
+        outcome,
+        summary,
+        diff,
+    }
 }

@@ -11,26 +11,9 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A private (0600) copy of secrets.example in `dir`: genesis refuses a plaintext secrets file
-/// that others may read, and git checks the example out 0644.
-fn private_secrets(dir: &std::path::Path) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("secrets.yaml");
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets.example"),
-        &path,
-    )
-    .expect("copy secrets.example");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
-    path
-}
-
 fn genesis(args: &[&str], state_dir: &std::path::Path) -> Output {
-    let secrets = tempfile::tempdir().expect("temp dir");
     Command::new(env!("CARGO_BIN_EXE_genesis"))
-        .arg("--secrets")
-        .arg(private_secrets(secrets.path()))
-        .arg("--state-dir")
+        .args(["--secrets", "secrets.example", "--state-dir"])
         .arg(state_dir)
         .args(args)
         .current_dir(repo())
@@ -54,7 +37,7 @@ fn text(output: &Output) -> String {
 #[test]
 fn plan_shows_phases_two_to_four_with_step_12_registering_argocd() {
     let state = tempfile::tempdir().expect("temp dir");
-    let plan = text(&genesis(&["plan"], state.path()));
+    let plan = text(&genesis(&["plan", "--offline"], state.path()));
     for phase in ["Phase 2: ", "Phase 3: ", "Phase 4: "] {
         assert!(plan.contains(phase), "missing {phase}:\n{plan}");
     }
@@ -87,8 +70,11 @@ fn plan_shows_phases_two_to_four_with_step_12_registering_argocd() {
 #[test]
 fn plan_json_has_the_documented_shape_and_one_branch_per_machine() {
     let state = tempfile::tempdir().expect("temp dir");
-    let json: Value = serde_json::from_str(&text(&genesis(&["plan", "-o", "json"], state.path())))
-        .expect("plan is JSON");
+    let json: Value = serde_json::from_str(&text(&genesis(
+        &["plan", "-o", "json", "--offline"],
+        state.path(),
+    )))
+    .expect("plan is JSON");
     assert_eq!(json["schema"], "genesis.plan/v1");
     assert_eq!(json["mode"], "offline");
     let phases: Vec<u64> = json["phases"]
@@ -161,17 +147,12 @@ fn plan_json_has_the_documented_shape_and_one_branch_per_machine() {
 
 #[test]
 fn no_secret_value_reaches_any_output() {
-    let example = repo().join("secrets.example");
-    let secrets = Secrets::parse(
-        &example,
-        &std::fs::read_to_string(&example).expect("read secrets.example"),
-    )
-    .expect("secrets.example parses");
+    let secrets = Secrets::load(&repo().join("secrets.example")).expect("secrets.example loads");
     let state = tempfile::tempdir().expect("temp dir");
     let mut outputs = Vec::new();
     for args in [
-        &["plan"][..],
-        &["plan", "-o", "json"],
+        &["plan", "--offline"][..],
+        &["plan", "-o", "json", "--offline"],
         &["validate"],
         &["graph", "-o", "dot"],
         &["graph", "-o", "mermaid"],
@@ -207,8 +188,11 @@ fn graph_draws_every_step_and_need() {
     assert!(dot.contains("12 Register Harvester with Argo CD"));
     let mermaid = text(&genesis(&["graph", "-o", "mermaid"], state.path()));
     assert!(mermaid.starts_with("flowchart LR"));
-    let json: Value = serde_json::from_str(&text(&genesis(&["plan", "-o", "json"], state.path())))
-        .expect("plan is JSON");
+    let json: Value = serde_json::from_str(&text(&genesis(
+        &["plan", "-o", "json", "--offline"],
+        state.path(),
+    )))
+    .expect("plan is JSON");
     let needs: usize = json["phases"]
         .as_array()
         .expect("phases")

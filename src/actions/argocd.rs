@@ -355,12 +355,15 @@ impl genesis_engine::Action for ArgocdClusterSecret {
             };
             let client = platform_client(&self.platform).await?;
             let name = Self::secret_name(&params);
-            let change = apply::preview(
+            let preview = apply::preview_object(
                 &client,
                 &secret_resource(),
                 Some(&params.namespace),
                 &name,
                 &Self::secret_body(&params, &tls),
+                "Secret",
+                // The config holds the credentials: per key changed or unchanged only.
+                &["/data", "/stringData"],
             )
             .await
             .map_err(|error| {
@@ -369,25 +372,7 @@ impl genesis_engine::Action for ArgocdClusterSecret {
                     "cannot preview the Argo CD cluster Secret".to_owned(),
                 )
             })?;
-            let summary = |what: &str| {
-                format!(
-                    "Secret {}/{name} for {}: {what} (values not shown)",
-                    params.namespace, params.server
-                )
-            };
-            Ok(match change {
-                Change::Unchanged => PlanOutcome::NoChange {
-                    summary: summary("unchanged"),
-                },
-                Change::Create => PlanOutcome::WillChange {
-                    summary: summary("create"),
-                    diff: None,
-                },
-                Change::Update => PlanOutcome::WillChange {
-                    summary: summary("update"),
-                    diff: None,
-                },
-            })
+            Ok(apply::outcome(&[preview]))
         })
     }
 

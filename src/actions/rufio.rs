@@ -12,7 +12,7 @@ use kube::runtime::watcher::{self, Event};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apply::{self, Change};
+use super::apply;
 use super::platform::reachable::classify;
 use super::support::{SecretRef, params, platform_client};
 use crate::clients::kube::LazyClient;
@@ -154,12 +154,15 @@ impl genesis_engine::Action for RufioMachine {
         Box::pin(async move {
             let params: MachineParams = params(step)?;
             let client = platform_client(&self.client).await?;
-            let secret = apply::preview(
+            let secret = apply::preview_object(
                 &client,
                 &secret_resource(),
                 Some(&params.namespace),
                 &Self::secret_name(&params),
                 &self.secret_body(&params)?,
+                "Secret",
+                // Per key changed or unchanged, never a value.
+                &["/data", "/stringData"],
             )
             .await
             .map_err(|error| {
@@ -168,39 +171,18 @@ impl genesis_engine::Action for RufioMachine {
                     "cannot preview the BMC credentials Secret".to_owned(),
                 )
             })?;
-            let machine = apply::preview(
+            let machine = apply::preview_object(
                 &client,
                 &machine_resource(),
                 Some(&params.namespace),
                 &params.machine,
                 &Self::machine_body(&params)?,
+                "Machine",
+                &[],
             )
             .await
             .map_err(|error| classify(error, "cannot preview the Rufio Machine".to_owned()))?;
-            let describe = |change: &Change| match change {
-                Change::Create => "create",
-                Change::Update => "update",
-                Change::Unchanged => "unchanged",
-            };
-            let summary = format!(
-                "Secret {}/{}: {} (values not shown); Machine {}/{}: {}",
-                params.namespace,
-                Self::secret_name(&params),
-                describe(&secret),
-                params.namespace,
-                params.machine,
-                describe(&machine)
-            );
-            Ok(
-                if secret == Change::Unchanged && machine == Change::Unchanged {
-                    PlanOutcome::NoChange { summary }
-                } else {
-                    PlanOutcome::WillChange {
-                        summary,
-                        diff: None,
-                    }
-                },
-            )
+            Ok(apply::outcome(&[secret, machine]))
         })
     }
 
@@ -238,14 +220,8 @@ impl genesis_engine::Action for RufioMachine {
                 Api::namespaced_with(client, &params.namespace, &machine_resource());
             let config =
                 watcher::Config::default().fields(&format!("metadata.name={}", params.machine));
-            let address = format!("{}:{}", params.host, params.port);
-            let what = format!(
-                "Machine {} (BMC {address}) to be Contactable",
-                params.machine
-            );
-            // Rufio's last word on the BMC, for the message if the wait runs out.
-            let last = std::sync::Mutex::new(String::new());
-            let waited = context
+            let what = format!("Machine {} to be Contactable", params.machine);
+            context
                 .wait(&what, None, async {
                     let mut stream = std::pin::pin!(watcher::watcher(api, config));
                     while let Some(event) = stream.next().await {
@@ -263,12 +239,7 @@ impl genesis_engine::Action for RufioMachine {
                         match contactable(&machine) {
                             (Some(true), _) => return Ok(()),
                             (Some(false), message) => {
-                                context.set_substate(format!(
-                                    "BMC {address} not contactable yet: {message}"
-                                ));
-                                if let Ok(mut last) = last.lock() {
-                                    *last = message;
-                                }
+                                context.set_substate(format!("BMC not contactable yet: {message}"))
                             }
                             (None, message) => context.set_substate(message),
                         }
@@ -278,27 +249,7 @@ impl genesis_engine::Action for RufioMachine {
                         "the watch on the Machine ended",
                     ))
                 })
-                .await;
-            if let Err(error) = waited {
-                if error.kind() != ErrorKind::Timeout {
-                    return Err(error);
-                }
-                let rufio = match last.lock().map(|last| last.clone()).unwrap_or_default() {
-                    message if message.is_empty() => String::new(),
-                    message => format!(" (Rufio: {message})"),
-                };
-                return Err(ActionError::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "the BMC of {machine} at {address} ({protocol}) did not become contactable within the step's timeout{rufio}: check that {host} is {machine}'s BMC, that it is powered and answers on port {port} from the Platform cluster, and the BMC username and password in the secrets file (Secret {namespace}/{secret_name}); `kubectl -n {namespace} describe machines.bmc.tinkerbell.org {machine}` shows what Rufio sees",
-                        machine = params.machine,
-                        protocol = params.protocol,
-                        host = params.host,
-                        port = params.port,
-                        namespace = params.namespace,
-                    ),
-                ));
-            }
+                .await?;
             let mut outputs = Outputs::new();
             outputs.insert("machine".to_owned(), params.machine.clone().into());
             outputs.insert("namespace".to_owned(), params.namespace.clone().into());

@@ -14,7 +14,7 @@ use kube::runtime::watcher::{self, Event};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apply::{self, Change};
+use super::apply;
 use super::platform::reachable::classify;
 use super::support::{SecretRef, params, platform_client};
 use crate::clients::kube::LazyClient;
@@ -45,15 +45,7 @@ pub fn workflow_resource() -> ApiResource {
     resource("Workflow", "workflows")
 }
 
-fn change_word(change: &Change) -> &'static str {
-    match change {
-        Change::Create => "create",
-        Change::Update => "update",
-        Change::Unchanged => "unchanged",
-    }
-}
-
-/// Plan half shared by the apply-one-object kinds.
+/// Plan half shared by the apply-one-object kinds. `hidden`: JSON pointers of secret fields.
 async fn preview_one(
     lazy: &LazyClient,
     resource: &ApiResource,
@@ -61,19 +53,16 @@ async fn preview_one(
     name: &str,
     body: &Value,
     what: &str,
+    hidden: &[&str],
 ) -> Result<PlanOutcome, ActionError> {
     let client = platform_client(lazy).await?;
-    let change = apply::preview(&client, resource, Some(namespace), name, body)
-        .await
-        .map_err(|error| classify(error, format!("cannot preview {what} {namespace}/{name}")))?;
-    let summary = format!("{what} {namespace}/{name}: {}", change_word(&change));
-    Ok(match change {
-        Change::Unchanged => PlanOutcome::NoChange { summary },
-        _ => PlanOutcome::WillChange {
-            summary,
-            diff: None,
-        },
-    })
+    let preview =
+        apply::preview_object(&client, resource, Some(namespace), name, body, what, hidden)
+            .await
+            .map_err(|error| {
+                classify(error, format!("cannot preview {what} {namespace}/{name}"))
+            })?;
+    Ok(apply::outcome(&[preview]))
 }
 
 /// Run half shared by the apply-one-object kinds: intent, then apply.
@@ -179,6 +168,7 @@ impl genesis_engine::Action for InstallTemplate {
                 &params.name,
                 &params.body(),
                 "Template",
+                &[],
             )
             .await
         })
@@ -343,25 +333,18 @@ impl genesis_engine::Action for Hardware {
     ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
         Box::pin(async move {
             let params: HardwareParams = params(step)?;
-            let outcome = preview_one(
+            // The user data holds the cluster token and password: it shows as changed or
+            // unchanged, never by value.
+            preview_one(
                 &self.client,
                 &hardware_resource(),
                 &params.namespace,
                 &params.machine,
                 &self.body(&params)?,
                 "Hardware",
+                &["/spec/userData"],
             )
-            .await?;
-            // The user data holds the cluster token and password: say whether it changes, never how.
-            Ok(match outcome {
-                PlanOutcome::WillChange { summary, .. } => PlanOutcome::WillChange {
-                    summary: format!(
-                        "{summary} (user data with the Harvester configuration; secret values not shown)"
-                    ),
-                    diff: None,
-                },
-                other => other,
-            })
+            .await
         })
     }
 

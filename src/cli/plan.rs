@@ -1,8 +1,15 @@
 //! `genesis plan`: the dry run. Plan data goes to stdout; nothing is written anywhere.
+//!
+//! With the Platform cluster reachable (kubeconfig and context as for `genesis up`), every
+//! pending step that writes is observed: its plan half compares the live objects with a
+//! server-side dry run of the apply. Unreachable, or with `--offline`, the plan is built from
+//! the inputs and the journal alone.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use genesis_engine::Scrubber;
 
 use super::{Common, exit};
 use crate::plan;
@@ -18,6 +25,24 @@ pub struct PlanArgs {
     /// Output format: text for people, json for machines (see docs/plan-json.md).
     #[arg(short, long, value_enum, default_value_t = PlanFormat::Text)]
     pub output: PlanFormat,
+    /// Contact nothing: plan from the inputs and the journal only.
+    #[arg(long)]
+    pub offline: bool,
+    /// Bound on reaching the Platform cluster and on each step's observation; past it the
+    /// plan falls back to offline (cluster) or says the step was not observed.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s", value_name = "DURATION")]
+    pub observe_timeout: Duration,
+}
+
+impl PlanArgs {
+    /// `genesis up --dry-run`: the default plan in the given format.
+    pub fn with_output(output: PlanFormat) -> Self {
+        Self {
+            output,
+            offline: false,
+            observe_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
@@ -34,7 +59,7 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
         }
     };
     let states = journal.states(&inputs.graph);
-    let plan = plan::build(&inputs, &|step| {
+    let mut plan = plan::build(&inputs, &|step| {
         inputs
             .graph
             .position(&step.id)
@@ -42,6 +67,39 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
             .map_or("pending", genesis_engine::StepState::label)
             .replace(' ', "-")
     });
+    if !args.offline {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                eprintln!("error: could not start the async runtime: {error}");
+                return ExitCode::from(exit::STEP_FAILED);
+            }
+        };
+        let options = common.cluster_options();
+        let registry = crate::actions::registry(&inputs, &options);
+        let target = plan::platform_target(&inputs, &options);
+        runtime.block_on(plan::observe(
+            &mut plan,
+            &inputs,
+            &journal,
+            &registry,
+            &target,
+            args.observe_timeout,
+        ));
+        runtime.shutdown_timeout(Duration::from_millis(200));
+        if let Some(observation) = &plan.observation
+            && let Some(error) = &observation.error
+        {
+            eprintln!(
+                "note: the Platform cluster (context `{}`) is not reachable: {error}; showing the offline plan (use --offline to skip this check)",
+                target.context.as_deref().unwrap_or("(current)")
+            );
+        }
+    }
     let text = match args.output {
         PlanFormat::Text => plan::render_text(&plan),
         PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
@@ -52,6 +110,8 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
             }
         },
     };
-    print!("{text}");
+    // The plan halves never render a secret value; this is the guard in case one slips in.
+    let scrubber = Scrubber::new(inputs.secrets.values().map(|value| value.expose()));
+    print!("{}", scrubber.scrub(&text));
     ExitCode::SUCCESS
 }

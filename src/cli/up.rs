@@ -46,7 +46,7 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
             OutputFormat::Text => super::plan::PlanFormat::Text,
             OutputFormat::Json => super::plan::PlanFormat::Json,
         };
-        return super::plan::run(super::plan::PlanArgs { output }, common);
+        return super::plan::run(super::plan::PlanArgs::with_output(output), common);
     }
     // Signals first, so that a Ctrl-C at any moment of the run is a clean interruption.
     let runtime = match tokio::runtime::Builder::new_multi_thread()

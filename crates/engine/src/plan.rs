@@ -51,24 +51,7 @@ pub async fn plan(
             });
             continue;
         }
-        let needs: BTreeMap<_, _> = graph
-            .needs_of(position)
-            .filter_map(|need| {
-                let id = &graph.step(need).id;
-                (states[need] == StepState::Done)
-                    .then(|| {
-                        journal
-                            .step(id)
-                            .map(|record| (id.clone(), Arc::clone(&record.outputs)))
-                    })
-                    .flatten()
-            })
-            .collect();
-        let context = PlanContext {
-            needs,
-            outcome_unknown: state == StepState::OutcomeUnknown,
-            cancel: cancel.clone(),
-        };
+        let context = plan_context(graph, journal, &states, position, cancel);
         let (outcome, error) = match registry.resolve(&step.kind).plan(step, &context).await {
             Ok(outcome) => (Some(outcome), None),
             Err(error) => (None, Some(error.full_message())),
@@ -82,4 +65,33 @@ pub async fn plan(
         });
     }
     plans
+}
+
+/// What a step's plan half may look at: the outputs of the needed steps that are done in the
+/// journal (`states` from [`JournalState::states`]), and whether its last outcome is unknown.
+pub fn plan_context(
+    graph: &Graph,
+    journal: &JournalState,
+    states: &[StepState],
+    position: usize,
+    cancel: &CancellationToken,
+) -> PlanContext {
+    let needs: BTreeMap<_, _> = graph
+        .needs_of(position)
+        .filter_map(|need| {
+            let id = &graph.step(need).id;
+            (states[need] == StepState::Done)
+                .then(|| {
+                    journal
+                        .step(id)
+                        .map(|record| (id.clone(), Arc::clone(&record.outputs)))
+                })
+                .flatten()
+        })
+        .collect();
+    PlanContext {
+        needs,
+        outcome_unknown: states[position] == StepState::OutcomeUnknown,
+        cancel: cancel.clone(),
+    }
 }
