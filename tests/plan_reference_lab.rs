@@ -11,9 +11,26 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A private (0600) copy of secrets.example in `dir`: genesis refuses a plaintext secrets file
+/// that others may read, and git checks the example out 0644.
+fn private_secrets(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("secrets.yaml");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets.example"),
+        &path,
+    )
+    .expect("copy secrets.example");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    path
+}
+
 fn genesis(args: &[&str], state_dir: &std::path::Path) -> Output {
+    let secrets = tempfile::tempdir().expect("temp dir");
     Command::new(env!("CARGO_BIN_EXE_genesis"))
-        .args(["--secrets", "secrets.example", "--state-dir"])
+        .arg("--secrets")
+        .arg(private_secrets(secrets.path()))
+        .arg("--state-dir")
         .arg(state_dir)
         .args(args)
         .current_dir(repo())
@@ -147,7 +164,12 @@ fn plan_json_has_the_documented_shape_and_one_branch_per_machine() {
 
 #[test]
 fn no_secret_value_reaches_any_output() {
-    let secrets = Secrets::load(&repo().join("secrets.example")).expect("secrets.example loads");
+    let example = repo().join("secrets.example");
+    let secrets = Secrets::parse(
+        &example,
+        &std::fs::read_to_string(&example).expect("read secrets.example"),
+    )
+    .expect("secrets.example parses");
     let state = tempfile::tempdir().expect("temp dir");
     let mut outputs = Vec::new();
     for args in [

@@ -220,8 +220,14 @@ impl genesis_engine::Action for RufioMachine {
                 Api::namespaced_with(client, &params.namespace, &machine_resource());
             let config =
                 watcher::Config::default().fields(&format!("metadata.name={}", params.machine));
-            let what = format!("Machine {} to be Contactable", params.machine);
-            context
+            let address = format!("{}:{}", params.host, params.port);
+            let what = format!(
+                "Machine {} (BMC {address}) to be Contactable",
+                params.machine
+            );
+            // Rufio's last word on the BMC, for the message if the wait runs out.
+            let last = std::sync::Mutex::new(String::new());
+            let waited = context
                 .wait(&what, None, async {
                     let mut stream = std::pin::pin!(watcher::watcher(api, config));
                     while let Some(event) = stream.next().await {
@@ -239,7 +245,12 @@ impl genesis_engine::Action for RufioMachine {
                         match contactable(&machine) {
                             (Some(true), _) => return Ok(()),
                             (Some(false), message) => {
-                                context.set_substate(format!("BMC not contactable yet: {message}"))
+                                context.set_substate(format!(
+                                    "BMC {address} not contactable yet: {message}"
+                                ));
+                                if let Ok(mut last) = last.lock() {
+                                    *last = message;
+                                }
                             }
                             (None, message) => context.set_substate(message),
                         }
@@ -249,7 +260,27 @@ impl genesis_engine::Action for RufioMachine {
                         "the watch on the Machine ended",
                     ))
                 })
-                .await?;
+                .await;
+            if let Err(error) = waited {
+                if error.kind() != ErrorKind::Timeout {
+                    return Err(error);
+                }
+                let rufio = match last.lock().map(|last| last.clone()).unwrap_or_default() {
+                    message if message.is_empty() => String::new(),
+                    message => format!(" (Rufio: {message})"),
+                };
+                return Err(ActionError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the BMC of {machine} at {address} ({protocol}) did not become contactable within the step's timeout{rufio}: check that {host} is {machine}'s BMC, that it is powered and answers on port {port} from the Platform cluster, and the BMC username and password in the secrets file (Secret {namespace}/{secret_name}); `kubectl -n {namespace} describe machines.bmc.tinkerbell.org {machine}` shows what Rufio sees",
+                        machine = params.machine,
+                        protocol = params.protocol,
+                        host = params.host,
+                        port = params.port,
+                        namespace = params.namespace,
+                    ),
+                ));
+            }
             let mut outputs = Outputs::new();
             outputs.insert("machine".to_owned(), params.machine.clone().into());
             outputs.insert("namespace".to_owned(), params.namespace.clone().into());
