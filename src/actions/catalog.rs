@@ -379,10 +379,14 @@ pub static KINDS: &[Kind] = &[
         target: Target::Harvester,
         preview: Preview::Apply,
         required: &["namespace", "name", "vlan"],
-        optional: &[],
+        optional: &["cluster_network"],
         describe: |p| {
+            let cluster_network = match p.0.get("cluster_network") {
+                Some(_) => p.text("cluster_network"),
+                None => "mgmt".to_owned(),
+            };
             vec![format!(
-                "apply NetworkAttachmentDefinition {}/{}: VLAN {} on cluster network mgmt",
+                "apply NetworkAttachmentDefinition {}/{}: bridge {cluster_network}-br, VLAN {}, labelled as a Harvester L2VlanNetwork",
                 p.text("namespace"),
                 p.text("name"),
                 p.text("vlan")
@@ -395,7 +399,7 @@ pub static KINDS: &[Kind] = &[
         target: Target::Harvester,
         preview: Preview::Apply,
         required: &["namespace", "name", "display_name", "url"],
-        optional: &[],
+        optional: &["checksum"],
         describe: |p| {
             vec![
                 format!(
@@ -439,8 +443,18 @@ pub static KINDS: &[Kind] = &[
             "disk",
             "image",
         ],
-        optional: &[],
+        optional: &["manifest"],
         describe: |p| {
+            if p.0.get("manifest").is_some() {
+                return vec![
+                    format!(
+                        "apply VirtualMachine {}/{} from the operator's manifest",
+                        p.text("namespace"),
+                        p.text("name")
+                    ),
+                    "wait until the VM runs and reports ready".to_owned(),
+                ];
+            }
             vec![
                 format!(
                     "apply VirtualMachine {}/{}: {} cores, {} memory, {} root disk from image {}, NIC {} on network {}, runStrategy Always",

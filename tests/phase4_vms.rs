@@ -1,0 +1,579 @@
+//! Cluster test: phase 4 (steps 13–17) run by the real `genesis` binary on the test world with
+//! the lab simulator: the VLAN network, the Talos image (imported by the simulated image
+//! controller), the NoCloud user-data Secrets, the two control-plane VMs (started by the
+//! simulated KubeVirt) and their join to the Platform cluster (simulated Talos).
+//!
+//! Phases 2 and 3 are recorded done in the journal, as their run would have left it, and the
+//! Harvester kubeconfig is put where step 9 writes it (`<state>/harvester.kubeconfig`).
+//! While step 14 waits for the import, the Harvester API server is killed and restarted: the
+//! run must carry on by itself. Then every object is read back field by field from the API
+//! servers, a second `genesis up` must be a no-op, a forced re-run must rewrite nothing, and
+//! the Talos machine configurations must appear in no output and no state file.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use genesis_engine::journal::RecordKind;
+use genesis_engine::{Journal, Scrubber};
+use genesis_testworld::{World, WorldOptions};
+use k8s_openapi::api::core::v1::{Node, Secret};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use serde_json::{Value, json};
+
+const LIMIT: Duration = Duration::from_secs(120);
+const PHASE_4: [&str; 5] = [
+    "vm-network",
+    "vm-image",
+    "vm-userdata",
+    "vm",
+    "platform-join",
+];
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+}
+
+fn nad() -> ApiResource {
+    resource(
+        "k8s.cni.cncf.io",
+        "v1",
+        "NetworkAttachmentDefinition",
+        "network-attachment-definitions",
+    )
+}
+
+fn image() -> ApiResource {
+    resource(
+        "harvesterhci.io",
+        "v1beta1",
+        "VirtualMachineImage",
+        "virtualmachineimages",
+    )
+}
+
+fn vm() -> ApiResource {
+    resource("kubevirt.io", "v1", "VirtualMachine", "virtualmachines")
+}
+
+fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, text).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    secrets: PathBuf,
+    state: PathBuf,
+    platform_kubeconfig: PathBuf,
+    /// Per VM: the Talos machine configuration (secret) and a token unique to this test run.
+    talos: Vec<(String, String, String)>,
+}
+
+impl Setup {
+    fn new(world: &World) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let unique = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos();
+        let mut text =
+            std::fs::read_to_string(repo().join("secrets.example")).expect("secrets.example");
+        let mut talos = Vec::new();
+        for vm in ["cp-2", "cp-3"] {
+            let token = format!("tok{unique:x}{vm}").replace('-', "");
+            let secret = format!("sec{unique:x}{vm}").replace('-', "");
+            let old = format!(
+                "machine: {{type: controlplane, token: fake-machine-token, network: {{hostname: {vm}}}}}\n      cluster: {{id: fake-cluster-id, secret: fake-cluster-secret,"
+            );
+            let new = format!(
+                "machine: {{type: controlplane, token: {token}, network: {{hostname: {vm}}}}}\n      cluster: {{id: fake-cluster-id, secret: {secret},"
+            );
+            assert!(text.contains(&old), "secrets.example has {vm}'s config");
+            text = text.replace(&old, &new);
+            let config = format!(
+                "version: v1alpha1\nmachine: {{type: controlplane, token: {token}, network: {{hostname: {vm}}}}}\ncluster: {{id: fake-cluster-id, secret: {secret}, controlPlane: {{endpoint: \"https://10.10.10.10:6443\"}}}}\n"
+            );
+            talos.push((vm.to_owned(), config, token));
+            talos.push((vm.to_owned(), String::new(), secret));
+        }
+        let secrets = dir.path().join("secrets.yaml");
+        write_private(&secrets, &text);
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&state).expect("state dir");
+        // Where step 9 writes the Harvester kubeconfig.
+        write_private(
+            &state.join("harvester.kubeconfig"),
+            &std::fs::read_to_string(world.harvester.kubeconfig_path()).expect("kubeconfig"),
+        );
+        Self {
+            _dir: dir,
+            secrets,
+            state,
+            platform_kubeconfig: world.platform.kubeconfig_path().to_owned(),
+            talos,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_genesis"));
+        command
+            .arg("--secrets")
+            .arg(&self.secrets)
+            .arg("--state-dir")
+            .arg(&self.state)
+            .args(["--context", "default", "--kubeconfig"])
+            .arg(&self.platform_kubeconfig)
+            .args(args)
+            .current_dir(repo())
+            .env("NO_COLOR", "1")
+            .env_remove("KUBECONFIG")
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn genesis(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.expect("run genesis")
+    }
+
+    /// Records every step of phases 2 and 3 done, as their run would have.
+    fn record_earlier_phases_done(&self) {
+        let inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
+            lab: repo().join("hardware/lab.yaml"),
+            phases: repo().join("phases"),
+            secrets: self.secrets.clone(),
+        })
+        .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
+        let (mut journal, _) =
+            Journal::open(&self.state, std::sync::Arc::new(Scrubber::empty())).expect("journal");
+        let mut recorded = 0;
+        for step in inputs.graph.steps().iter().filter(|step| step.phase < 4) {
+            journal
+                .append(RecordKind::StepSucceeded {
+                    step: step.id.clone(),
+                    attempts: 1,
+                    fingerprint: genesis_engine::fingerprint::of(step),
+                    duration_ms: 0,
+                    outputs: Default::default(),
+                })
+                .expect("journal record");
+            recorded += 1;
+        }
+        assert!(recorded >= 12, "phases 2 and 3 have their steps");
+    }
+
+    fn journal(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.state.join("journal.ndjson"))
+            .expect("journal")
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("journal line"))
+            .collect()
+    }
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn is_phase_4(step: &str) -> bool {
+    PHASE_4
+        .iter()
+        .any(|id| step == *id || step.starts_with(&format!("{id}/")))
+}
+
+async fn get(client: &kube::Client, resource: &ApiResource, name: &str) -> DynamicObject {
+    Api::<DynamicObject>::namespaced_with(client.clone(), "default", resource)
+        .get(name)
+        .await
+        .unwrap_or_else(|error| panic!("{} {name}: {error}", resource.kind))
+}
+
+fn managed_by_genesis(object: &DynamicObject) -> bool {
+    object
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .any(|entry| {
+            entry.manager.as_deref() == Some("genesis")
+                && entry.operation.as_deref() == Some("Apply")
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phase_4_builds_the_vms_and_they_join_even_across_an_api_server_restart() {
+    tokio::time::timeout(LIMIT, phase_4())
+        .await
+        .expect("the test finishes in time");
+}
+
+async fn phase_4() {
+    let started = Instant::now();
+    let mut scenario = labsim::Scenario::reference().expect("reference scenario");
+    // The import takes long enough (25 min of lab time, 3 s here) to restart the API server
+    // while step 14 waits for it.
+    scenario.harvester.image_import = labsim::SimDuration(Duration::from_secs(25 * 60));
+    let mut world = World::start_with(WorldOptions {
+        ssh: false,
+        scenario: Some(scenario),
+        ..WorldOptions::default()
+    })
+    .await
+    .expect("test world starts");
+    let world_up = started.elapsed();
+    let setup = Setup::new(&world);
+    setup.record_earlier_phases_done();
+
+    // The run, and the Harvester API server killed and restarted while step 14 waits.
+    let run_started = Instant::now();
+    let child = setup
+        .command(&["up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start genesis");
+    let events = world
+        .simulator
+        .as_ref()
+        .expect("simulator")
+        .event_log()
+        .clone();
+    events
+        .wait_for(
+            "the image import to start",
+            Duration::from_secs(30),
+            |event| event.kind == "image.initialized",
+        )
+        .await
+        .expect("genesis applied the image and the import started");
+    let restart_at = SystemTime::now();
+    let restart_began = Instant::now();
+    world
+        .harvester
+        .server
+        .restart()
+        .await
+        .expect("the Harvester API server restarts");
+    let restart_took = restart_began.elapsed();
+    let output = child.wait_with_output().await.expect("genesis ends");
+    let run_took = run_started.elapsed();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+
+    // The wait spanned the restart: the import ended, and step 14 finished, after it.
+    let imported = events
+        .snapshot()
+        .into_iter()
+        .find(|event| event.kind == "image.imported")
+        .expect("the image was imported");
+    assert!(
+        imported.system_time > restart_at,
+        "the import ended after the restart began"
+    );
+    let journal = setup.journal();
+    let at_ms =
+        |time: SystemTime| time.duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let succeeded = |step: &str| -> Value {
+        journal
+            .iter()
+            .find(|record| record["record"] == "step_succeeded" && record["step"] == step)
+            .unwrap_or_else(|| panic!("{step} succeeded in the journal"))
+            .clone()
+    };
+    assert!(
+        succeeded("vm-image")["at"].as_u64().expect("at") > at_ms(restart_at),
+        "step 14 was waiting when the server went down"
+    );
+    for step in [
+        "vm-network",
+        "vm-userdata/cp-2",
+        "vm-userdata/cp-3",
+        "vm/cp-2",
+        "vm/cp-3",
+        "platform-join/cp-2",
+        "platform-join/cp-3",
+    ] {
+        succeeded(step);
+    }
+    assert!(
+        !journal
+            .iter()
+            .any(|record| record["record"] == "step_failed"),
+        "no attempt failed, the restart included"
+    );
+    assert_eq!(
+        succeeded("vm-image")["outputs"]["storage_class"],
+        "longhorn-talos-nocloud"
+    );
+    assert_eq!(
+        succeeded("vm/cp-2")["outputs"]["printable_status"],
+        "Running"
+    );
+
+    // Step 13: the network as Harvester writes a VLAN network.
+    let harvester = world.harvester.client.clone();
+    let network = get(&harvester, &nad(), "platform").await;
+    let labels = network.metadata.labels.clone().unwrap_or_default();
+    for (key, value) in [
+        ("network.harvesterhci.io/clusternetwork", "mgmt"),
+        ("network.harvesterhci.io/type", "L2VlanNetwork"),
+        ("network.harvesterhci.io/vlan-id", "30"),
+        ("app.kubernetes.io/managed-by", "genesis"),
+    ] {
+        assert_eq!(labels.get(key).map(String::as_str), Some(value), "{key}");
+    }
+    let config: Value =
+        serde_json::from_str(network.data["spec"]["config"].as_str().expect("config"))
+            .expect("JSON");
+    assert_eq!(
+        config,
+        json!({"cniVersion": "0.3.1", "name": "platform", "type": "bridge", "bridge": "mgmt-br",
+               "promiscMode": true, "vlan": 30, "ipam": {}})
+    );
+    assert!(managed_by_genesis(&network));
+
+    // Step 14: the image, downloaded from the lab's URL, imported.
+    let talos_image = get(&harvester, &image(), "talos-nocloud").await;
+    let spec = &talos_image.data["spec"];
+    assert_eq!(spec["sourceType"], "download");
+    assert_eq!(
+        spec["url"],
+        "http://10.10.10.10:8080/talos/nocloud-amd64.raw.xz"
+    );
+    assert_eq!(
+        spec["displayName"],
+        "Talos (nocloud) for Platform control-plane VMs"
+    );
+    assert_eq!(talos_image.data["status"]["progress"], 100);
+    assert!(managed_by_genesis(&talos_image));
+
+    // Step 15: one Secret per VM, key `userdata`, the Talos machine configuration.
+    let secrets: Api<Secret> = Api::namespaced(harvester.clone(), "default");
+    for (vm_name, config, _) in setup
+        .talos
+        .iter()
+        .filter(|(_, config, _)| !config.is_empty())
+    {
+        let secret = secrets
+            .get(&format!("{vm_name}-userdata"))
+            .await
+            .expect("user-data Secret");
+        assert_eq!(secret.type_.as_deref(), Some("Opaque"));
+        let data = secret.data.clone().unwrap_or_default();
+        assert_eq!(data.keys().collect::<Vec<_>>(), vec!["userdata"]);
+        assert_eq!(
+            String::from_utf8_lossy(&data["userdata"].0),
+            config.as_str()
+        );
+    }
+
+    // Step 16: the VMs, field by field.
+    for (index, vm_name) in ["cp-2", "cp-3"].into_iter().enumerate() {
+        let machine = get(&harvester, &vm(), vm_name).await;
+        assert!(managed_by_genesis(&machine));
+        let spec = &machine.data["spec"];
+        assert_eq!(spec["runStrategy"], "Always");
+        assert!(
+            spec.get("running").is_none(),
+            "the deprecated field is not set"
+        );
+        let template = &spec["template"]["spec"];
+        assert_eq!(template["hostname"], vm_name);
+        assert_eq!(template["domain"]["cpu"]["cores"], 4);
+        assert_eq!(template["domain"]["memory"]["guest"], "16Gi");
+        let mac = format!("52:54:00:0a:1e:0{}", index + 2);
+        assert_eq!(
+            template["domain"]["devices"]["interfaces"],
+            json!([{"name": "platform", "bridge": {}, "model": "virtio", "macAddress": mac}])
+        );
+        assert_eq!(
+            template["networks"],
+            json!([{"name": "platform", "multus": {"networkName": "default/platform"}}])
+        );
+        assert_eq!(
+            template["volumes"],
+            json!([
+                {"name": "rootdisk", "persistentVolumeClaim": {"claimName": format!("{vm_name}-rootdisk")}},
+                {"name": "cloudinitdisk", "cloudInitNoCloud": {"secretRef": {"name": format!("{vm_name}-userdata")}}},
+            ])
+        );
+        let disks = &template["domain"]["devices"]["disks"];
+        assert_eq!(disks[0]["name"], "rootdisk");
+        assert_eq!(disks[0]["bootOrder"], 1);
+        assert_eq!(disks[1]["name"], "cloudinitdisk");
+        assert_eq!(
+            spec["template"]["metadata"]["labels"]["harvesterhci.io/vmName"],
+            vm_name
+        );
+        let annotations = machine.metadata.annotations.clone().unwrap_or_default();
+        let claims: Value = serde_json::from_str(
+            annotations
+                .get("harvesterhci.io/volumeClaimTemplates")
+                .expect("volumeClaimTemplates"),
+        )
+        .expect("JSON");
+        assert_eq!(
+            claims,
+            json!([{
+                "metadata": {"name": format!("{vm_name}-rootdisk"),
+                             "annotations": {"harvesterhci.io/imageId": "default/talos-nocloud"}},
+                "spec": {"accessModes": ["ReadWriteMany"], "volumeMode": "Block",
+                         "storageClassName": "longhorn-talos-nocloud",
+                         "resources": {"requests": {"storage": "40Gi"}}},
+            }])
+        );
+        assert_eq!(machine.data["status"]["printableStatus"], "Running");
+    }
+
+    // Step 17: cp-2 and cp-3 are Ready control-plane nodes of the Platform cluster.
+    let nodes: Api<Node> = Api::all(world.platform.client.clone());
+    for name in ["cp-2", "cp-3"] {
+        let node = nodes.get(name).await.expect("joined node");
+        assert!(
+            node.metadata
+                .labels
+                .unwrap_or_default()
+                .contains_key("node-role.kubernetes.io/control-plane")
+        );
+        let ready = node
+            .status
+            .and_then(|status| status.conditions)
+            .unwrap_or_default()
+            .into_iter()
+            .any(|condition| condition.type_ == "Ready" && condition.status == "True");
+        assert!(ready, "{name} Ready");
+    }
+
+    // Re-run: everything is done, nothing is started.
+    let versions = |objects: Vec<DynamicObject>| -> Vec<(String, String)> {
+        objects
+            .into_iter()
+            .map(|object| {
+                (
+                    object.metadata.name.unwrap_or_default(),
+                    object.metadata.resource_version.unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let snapshot = || async {
+        let mut all = Vec::new();
+        for resource in [nad(), image(), vm()] {
+            let list = Api::<DynamicObject>::all_with(harvester.clone(), &resource)
+                .list(&ListParams::default())
+                .await
+                .expect("list");
+            all.push(versions(list.items));
+        }
+        let secrets = secrets
+            .list(&ListParams::default().labels("app.kubernetes.io/managed-by=genesis"))
+            .await
+            .expect("list Secrets");
+        all.push(
+            secrets
+                .items
+                .into_iter()
+                .map(|secret| {
+                    (
+                        secret.metadata.name.unwrap_or_default(),
+                        secret.metadata.resource_version.unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        );
+        all
+    };
+    let before = snapshot().await;
+    assert_eq!(
+        before.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![1, 1, 2, 2],
+        "one network, one image, two VMs, two Secrets: {before:?}"
+    );
+    let records_before = setup.journal().len();
+    let again = setup.genesis(&["up"]).await;
+    let (stdout_again, stderr_again) = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{stderr_again}");
+    let started_again = setup.journal()[records_before..]
+        .iter()
+        .filter(|record| {
+            record["record"] == "step_started" && record["step"].as_str().is_some_and(is_phase_4)
+        })
+        .count();
+    assert_eq!(started_again, 0, "a second run starts no phase-4 step");
+    assert_eq!(snapshot().await, before, "nothing rewritten");
+
+    // Forced: every phase-4 step runs again; the applies change nothing.
+    let mut only = Vec::new();
+    for id in PHASE_4 {
+        only.extend(["--only", id]);
+    }
+    let forced = setup.genesis(&[&["up"], only.as_slice()].concat()).await;
+    let (stdout_forced, stderr_forced) = text(&forced);
+    assert_eq!(forced.status.code(), Some(0), "{stderr_forced}");
+    assert_eq!(snapshot().await, before, "a forced re-run rewrites nothing");
+
+    // The plan (whatever it can observe) shows no secret either.
+    let plan = setup.genesis(&["plan"]).await;
+    let (stdout_plan, stderr_plan) = text(&plan);
+
+    // The Talos machine configurations reach no output and no state file.
+    let mut places = vec![
+        ("stdout".to_owned(), stdout),
+        ("stderr".to_owned(), stderr),
+        ("stdout (2nd run)".to_owned(), stdout_again),
+        ("stderr (2nd run)".to_owned(), stderr_again),
+        ("stdout (forced)".to_owned(), stdout_forced),
+        ("stderr (forced)".to_owned(), stderr_forced),
+        ("stdout (plan)".to_owned(), stdout_plan),
+        ("stderr (plan)".to_owned(), stderr_plan),
+    ];
+    let mut stack = vec![setup.state.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("state dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("read");
+                places.push((
+                    path.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+    }
+    let mut leaks: Vec<String> = setup
+        .talos
+        .iter()
+        .map(|(_, _, token)| token.clone())
+        .collect();
+    for (_, config, _) in setup
+        .talos
+        .iter()
+        .filter(|(_, config, _)| !config.is_empty())
+    {
+        leaks.push(base64::engine::general_purpose::STANDARD.encode(config));
+    }
+    for (place, text) in &places {
+        for leak in &leaks {
+            assert!(
+                !text.contains(leak.as_str()),
+                "a Talos secret reached {place}"
+            );
+        }
+    }
+    eprintln!(
+        "world {world_up:?}, phase 4 {run_took:?} (API server restart {restart_took:?}), total {:?}",
+        started.elapsed()
+    );
+    world.shutdown().await;
+}
