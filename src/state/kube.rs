@@ -317,6 +317,10 @@ async fn ensure_namespace(client: kube::Client, namespace: String) -> Result<(),
         },
         ..Namespace::default()
     };
+    // Read first: an operator may grant genesis its namespace without the right to create one.
+    if let Ok(Some(_)) = api.get_opt(&namespace).await {
+        return Ok(());
+    }
     match api.create(&post_params(), &object).await {
         Ok(_) => Ok(()),
         Err(error) if is_code(&error, 409) => Ok(()),
@@ -595,8 +599,6 @@ pub struct LeaseGuard {
     state: Arc<KubeStateShared>,
     holder: LockHolder,
     renewal: Option<tokio::task::JoinHandle<()>>,
-    /// The last Lease written by this holder (the renewal task keeps it current).
-    lease: Arc<Mutex<Lease>>,
 }
 
 /// What the guard needs of [`KubeState`] after `acquire` returns.
@@ -629,19 +631,37 @@ impl Drop for LeaseGuard {
         if self.state.lost.load(Ordering::SeqCst) {
             return;
         }
-        let Ok(lease) = self.lease.lock().map(|lease| lease.clone()) else {
-            return;
-        };
         let api: Api<Lease> = Api::namespaced(self.state.client.clone(), &self.state.namespace);
-        let result = self.state.worker.call(async move {
-            api.replace(LEASE_NAME, &post_params(), &released_lease(lease))
-                .await
-        });
-        if !matches!(result, Ok(Ok(_))) {
+        let holder = self.holder.clone();
+        let result = self.state.worker.call(release(api, holder));
+        if !matches!(result, Ok(Ok(()))) {
             eprintln!(
                 "warning: could not release Lease {}/{LEASE_NAME}; it expires by itself",
                 self.state.namespace
             );
+        }
+    }
+}
+
+/// Clears the Lease if `holder` still holds it. Reads it first (an aborted renewal may have
+/// written a newer version) and tries again when a concurrent write wins.
+async fn release(api: Api<Lease>, holder: LockHolder) -> Result<(), kube::Error> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let Some(lease) = api.get_opt(LEASE_NAME).await? else {
+            return Ok(());
+        };
+        if LeaseView::of(&lease).map(|view| view.holder) != Some(holder.clone()) {
+            return Ok(());
+        }
+        match api
+            .replace(LEASE_NAME, &post_params(), &released_lease(lease))
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(error) if is_code(&error, 409) && attempts < 3 => continue,
+            Err(error) => return Err(error),
         }
     }
 }
@@ -651,7 +671,7 @@ impl Drop for LeaseGuard {
 async fn renew(
     client: kube::Client,
     namespace: String,
-    lease: Arc<Mutex<Lease>>,
+    mut lease: Lease,
     lease_seconds: u32,
     lost: Arc<AtomicBool>,
 ) {
@@ -661,18 +681,13 @@ async fn renew(
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
         ticks.tick().await;
-        let Ok(mut current) = lease.lock().map(|lease| lease.clone()) else {
-            return;
-        };
-        if let Some(spec) = current.spec.as_mut() {
+        if let Some(spec) = lease.spec.as_mut() {
             spec.renew_time = Some(micro_now());
         }
-        match api.replace(LEASE_NAME, &post_params(), &current).await {
+        match api.replace(LEASE_NAME, &post_params(), &lease).await {
             Ok(written) => {
                 last_renewed = std::time::Instant::now();
-                if let Ok(mut held) = lease.lock() {
-                    *held = written;
-                }
+                lease = written;
             }
             Err(error) if is_code(&error, 409) || is_code(&error, 404) => {
                 lost.store(true, Ordering::SeqCst);
@@ -731,11 +746,10 @@ impl StateBackend for KubeState {
             Err(error) => return Err(self.lock_error(error)),
         };
         self.lost.store(false, Ordering::SeqCst);
-        let lease = Arc::new(Mutex::new(written));
         let renewal = self.worker.handle.spawn(renew(
             self.client.clone(),
             self.options.namespace.clone(),
-            Arc::clone(&lease),
+            written,
             self.options.lease_seconds,
             Arc::clone(&self.lost),
         ));
@@ -749,7 +763,6 @@ impl StateBackend for KubeState {
                 }),
                 holder: me,
                 renewal: Some(renewal),
-                lease,
             }),
             taken_over: previous.map(|view| view.holder),
         })

@@ -121,3 +121,53 @@ impl StateOptions {
         self.backend_of(self.kind())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(kind: Option<StateKind>, lab: &Path) -> StateOptions {
+        StateOptions {
+            kind,
+            state_dir: PathBuf::from(".genesis"),
+            lab: lab.to_owned(),
+            kubeconfig: None,
+            context: None,
+        }
+    }
+
+    #[test]
+    fn the_flag_wins_then_the_lab_file_then_local() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lab = dir.path().join("lab.yaml");
+        std::fs::write(
+            &lab,
+            "schema: 1\nstate: kubernetes\nendpoints:\n  platform:\n    context: lab-ctx\n    kubeconfig: /etc/lab.kubeconfig\n  other: {}\nmachines: []\n",
+        )
+        .expect("write");
+        assert_eq!(options(None, &lab).kind(), StateKind::Kubernetes);
+        assert_eq!(
+            options(Some(StateKind::Local), &lab).kind(),
+            StateKind::Local
+        );
+        let target = options(None, &lab).platform_target();
+        assert_eq!(target.context.as_deref(), Some("lab-ctx"));
+        assert_eq!(
+            target.kubeconfig.as_deref(),
+            Some(Path::new("/etc/lab.kubeconfig"))
+        );
+        let mut flagged = options(None, &lab);
+        flagged.context = Some("flag-ctx".into());
+        assert_eq!(
+            flagged.platform_target().context.as_deref(),
+            Some("flag-ctx")
+        );
+        // No lab file (or one without `state:`): local.
+        assert_eq!(
+            options(None, &dir.path().join("missing.yaml")).kind(),
+            StateKind::Local
+        );
+        std::fs::write(&lab, "schema: 1\nname: x\n").expect("write");
+        assert_eq!(options(None, &lab).kind(), StateKind::Local);
+    }
+}
