@@ -1,6 +1,7 @@
 //! The command line: clap definitions and dispatch. Each subcommand lives in its own file.
 
 pub mod completions;
+pub mod diagnose;
 pub mod graph;
 pub mod man;
 pub mod plan;
@@ -166,6 +167,9 @@ pub enum Command {
     Reset(reset::ResetArgs),
     /// Release the lock of a run that is gone (for a holder on another host).
     Unlock(unlock::UnlockArgs),
+    /// Collect a bundle for a failed run: journal, logs, status, objects of both clusters and
+    /// the first Harvester node's service logs, secrets scrubbed (see docs/diagnose.md).
+    Diagnose(diagnose::DiagnoseArgs),
     /// Move the journal between the state directory and the Platform cluster (push|pull).
     State(state::StateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -185,6 +189,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::run(args, &cli.common),
         Command::Reset(args) => reset::run(args, &cli.common),
         Command::Unlock(args) => unlock::run(args, &cli.common),
+        Command::Diagnose(args) => diagnose::run(args, &cli.common),
         Command::State(args) => state::run(args, &cli.common),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),

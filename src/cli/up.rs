@@ -149,17 +149,23 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
         eprintln!("run log: {}", log.path().display());
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
-    match result {
-        Ok(summary) => ExitCode::from(match summary.outcome {
+    let code = match result {
+        Ok(summary) => match summary.outcome {
             RunOutcome::Succeeded => exit::OK,
             RunOutcome::Failed => exit::STEP_FAILED,
             RunOutcome::Interrupted => exit::INTERRUPTED,
-        }),
+        },
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));
-            ExitCode::from(exit::STEP_FAILED)
+            exit::STEP_FAILED
         }
+    };
+    if code == exit::STEP_FAILED {
+        eprintln!(
+            "hint: `genesis diagnose` collects the journal, run logs, both clusters' objects and the first node's service logs into one bundle (secrets scrubbed)"
+        );
     }
+    ExitCode::from(code)
 }
 
 /// First Ctrl-C (or SIGTERM): cancel cleanly. Second: exit at once; every journal record is a
