@@ -177,6 +177,95 @@ impl Setup {
     }
 }
 
+/// A copy of the shipped phases whose step 16 takes the VMs from an operator's manifest.
+fn gitops_phases(_setup: &Setup) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let phases = dir.path().join("phases");
+    std::fs::create_dir_all(phases.join("templates")).expect("phases dir");
+    std::fs::create_dir_all(dir.path().join("gitops")).expect("gitops dir");
+    for entry in std::fs::read_dir(repo().join("phases")).expect("phases") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, phases.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    for entry in std::fs::read_dir(repo().join("phases/templates")).expect("templates") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(
+            &path,
+            phases
+                .join("templates")
+                .join(path.file_name().expect("name")),
+        )
+        .expect("copy");
+    }
+    let phase_4 = std::fs::read_to_string(phases.join("phase-4.yaml")).expect("phase 4");
+    let marker = "      image: ${vm.image}\n";
+    assert!(phase_4.contains(marker));
+    std::fs::write(
+        phases.join("phase-4.yaml"),
+        phase_4.replace(
+            marker,
+            &format!("{marker}      manifest: {{file: ../gitops/vms.yaml}}\n"),
+        ),
+    )
+    .expect("write phase 4");
+    let vm = |name: &str| {
+        format!(
+            "apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: {name}
+  labels:
+    example.org/source: gitops
+spec:
+  runStrategy: Always
+  template:
+    metadata:
+      labels:
+        harvesterhci.io/vmName: {name}
+    spec:
+      hostname: {name}
+      domain:
+        cpu:
+          cores: 2
+        memory:
+          guest: 8Gi
+        devices:
+          disks:
+            - name: rootdisk
+              bootOrder: 1
+              disk:
+                bus: virtio
+            - name: cloudinitdisk
+              disk:
+                bus: virtio
+          interfaces:
+            - name: platform
+              bridge: {{}}
+      networks:
+        - name: platform
+          multus:
+            networkName: default/platform
+      volumes:
+        - name: rootdisk
+          persistentVolumeClaim:
+            claimName: {name}-rootdisk
+        - name: cloudinitdisk
+          cloudInitNoCloud:
+            secretRef:
+              name: {name}-userdata
+"
+        )
+    };
+    std::fs::write(
+        dir.path().join("gitops/vms.yaml"),
+        format!("{}---\n{}", vm("cp-2"), vm("cp-3")),
+    )
+    .expect("write manifest");
+    dir
+}
+
 fn text(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -521,6 +610,47 @@ async fn phase_4() {
     assert_eq!(forced.status.code(), Some(0), "{stderr_forced}");
     assert_eq!(snapshot().await, before, "a forced re-run rewrites nothing");
 
+    // The operator's GitOps manifest (both VMs in one YAML stream) instead of the built VM:
+    // applied unchanged, waited for the same way.
+    let phases = gitops_phases(&setup);
+    let phases_arg = phases.path().join("phases");
+    let gitops = setup
+        .genesis(&[
+            "--phases",
+            phases_arg.to_str().expect("utf-8"),
+            "up",
+            "--only",
+            "vm",
+        ])
+        .await;
+    let (stdout_gitops, stderr_gitops) = text(&gitops);
+    assert_eq!(
+        gitops.status.code(),
+        Some(0),
+        "{stdout_gitops}\n{stderr_gitops}"
+    );
+    for vm_name in ["cp-2", "cp-3"] {
+        let machine = get(&harvester, &vm(), vm_name).await;
+        let labels = machine.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(
+            labels.get("example.org/source").map(String::as_str),
+            Some("gitops")
+        );
+        let template = &machine.data["spec"]["template"]["spec"];
+        assert_eq!(template["domain"]["memory"]["guest"], "8Gi");
+        assert_eq!(template["domain"]["cpu"]["cores"], 2);
+        assert_eq!(machine.data["spec"]["runStrategy"], "Always");
+        assert_eq!(machine.data["status"]["printableStatus"], "Running");
+        assert!(managed_by_genesis(&machine));
+    }
+    let journal = setup.journal();
+    let last_vm = journal
+        .iter()
+        .rev()
+        .find(|record| record["record"] == "step_succeeded" && record["step"] == "vm/cp-3")
+        .expect("vm/cp-3 succeeded again");
+    assert_eq!(last_vm["outputs"]["source"], "manifest");
+
     // The plan (whatever it can observe) shows no secret either.
     let plan = setup.genesis(&["plan"]).await;
     let (stdout_plan, stderr_plan) = text(&plan);
@@ -534,6 +664,8 @@ async fn phase_4() {
         ("stdout (forced)".to_owned(), stdout_forced),
         ("stderr (forced)".to_owned(), stderr_forced),
         ("stdout (plan)".to_owned(), stdout_plan),
+        ("stdout (gitops)".to_owned(), stdout_gitops),
+        ("stderr (gitops)".to_owned(), stderr_gitops),
         ("stderr (plan)".to_owned(), stderr_plan),
     ];
     let mut stack = vec![setup.state.clone()];
@@ -551,6 +683,13 @@ async fn phase_4() {
             }
         }
     }
+    // The run log shows step 14's watch broken by the restart, and the step carrying on.
+    assert!(
+        places
+            .iter()
+            .any(|(_, text)| text.contains("[vm-image] watch interrupted")),
+        "step 14's watch saw the restart"
+    );
     let mut leaks: Vec<String> = setup
         .talos
         .iter()

@@ -8,9 +8,10 @@
 //! with the lab's MAC, and a `cloudInitNoCloud` volume whose `secretRef` names step 15's Secret.
 //! Talos reads the NoCloud user data as its machine configuration.
 //!
-//! An operator who keeps the VM in a GitOps repository passes it instead as `manifest:
-//! {file: <path below the phases directory>}`; genesis then applies that manifest unchanged
-//! (after checking its kind, name and namespace) and waits for it the same way.
+//! An operator who keeps the VMs in a GitOps repository passes them instead as `manifest:
+//! {file: <path relative to the phases directory>}`, one VM or a YAML stream of all of them;
+//! genesis then applies the VM named like the step's unchanged (after checking its kind, name
+//! and namespace) and waits for it the same way.
 
 use std::sync::Arc;
 
@@ -275,7 +276,8 @@ impl VmParams {
         })
     }
 
-    /// The operator's manifest, checked to be this step's VirtualMachine.
+    /// This step's VirtualMachine from the operator's manifest: one object, or a YAML stream
+    /// (`---`-separated) holding every VM, from which the one named like this step's is taken.
     fn checked_manifest(&self, step: &StepSpec, text: &str) -> Result<Value, ActionError> {
         let bad = |what: String| {
             ActionError::new(
@@ -283,25 +285,47 @@ impl VmParams {
                 format!("step `{}`: the VM manifest {what}", step.id),
             )
         };
-        let mut manifest: Value =
-            serde_saphyr::from_str(text).map_err(|error| bad(format!("is not YAML ({error})")))?;
-        if manifest.get("apiVersion").and_then(Value::as_str) != Some("kubevirt.io/v1")
-            || manifest.get("kind").and_then(Value::as_str) != Some("VirtualMachine")
-        {
-            return Err(bad(
-                "is not a kubevirt.io/v1 VirtualMachine (one object per file)".to_owned(),
-            ));
+        let documents: Vec<Value> = serde_saphyr::from_multiple(text)
+            .map_err(|error| bad(format!("is not YAML ({error})")))?;
+        let is_vm = |document: &Value| {
+            document.get("apiVersion").and_then(Value::as_str) == Some("kubevirt.io/v1")
+                && document.get("kind").and_then(Value::as_str) == Some("VirtualMachine")
+        };
+        let name_of = |document: &Value| {
+            document
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("(no name)")
+                .to_owned()
+        };
+        let vms: Vec<&Value> = documents
+            .iter()
+            .filter(|document| is_vm(document))
+            .collect();
+        if vms.is_empty() {
+            return Err(bad("holds no kubevirt.io/v1 VirtualMachine".to_owned()));
         }
+        let mut matching = vms.iter().filter(|document| name_of(document) == self.name);
+        let mut manifest = match (matching.next(), matching.next()) {
+            (Some(vm), None) => (*vm).clone(),
+            (Some(_), Some(_)) => {
+                return Err(bad(format!("holds VirtualMachine `{}` twice", self.name)));
+            }
+            (None, _) => {
+                return Err(bad(format!(
+                    "holds no VirtualMachine named `{}` (it has: {}); metadata.name must match the lab's VM",
+                    self.name,
+                    vms.iter()
+                        .map(|vm| name_of(vm))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        };
         let metadata = manifest
             .get_mut("metadata")
             .and_then(Value::as_object_mut)
             .ok_or_else(|| bad("has no metadata".to_owned()))?;
-        if metadata.get("name").and_then(Value::as_str) != Some(self.name.as_str()) {
-            return Err(bad(format!(
-                "names another VM than `{}` (metadata.name must match the lab's VM)",
-                self.name
-            )));
-        }
         match metadata.get("namespace").and_then(Value::as_str) {
             None => {
                 metadata.insert("namespace".to_owned(), json!(self.namespace));
@@ -612,6 +636,16 @@ mod tests {
             .expect("accepted");
         assert_eq!(vm["metadata"]["namespace"], "default");
         assert!(vm.get("status").is_none() && vm["metadata"].get("resourceVersion").is_none());
+        let stream = format!(
+            "{}---\n{good}---\n",
+            good.replace("name: cp-2", "name: cp-3")
+        );
+        let picked = params(Some(&stream))
+            .checked_manifest(&step, &stream)
+            .expect("cp-2 picked from the stream");
+        assert_eq!(picked["metadata"]["name"], "cp-2");
+        let twice = format!("{good}---\n{good}");
+        assert!(params(None).checked_manifest(&step, &twice).is_err());
         for bad in [
             good.replace("name: cp-2", "name: cp-3"),
             good.replace("kind: VirtualMachine", "kind: VirtualMachineInstance"),
