@@ -58,30 +58,233 @@ impl fmt::Debug for Secrets {
     }
 }
 
-/// Why a secrets file could not be used. Messages carry positions and names only.
+/// Why a secrets file (or the age identity or recipients that go with it) could not be used.
+/// Messages carry file names, positions, modes and public keys only, never a value.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
-    #[error("cannot read secrets file {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "{path}: mode {mode:04o} is too open ({who}); a plaintext secrets file must be private \
-         to its owner, like an SSH private key: run `chmod 600 {quoted}`",
-        mode = mode & 0o7777,
-        who = too_open(*mode).unwrap_or_default(),
-        quoted = shell_quote(path)
-    )]
-    Permissions { path: PathBuf, mode: u32 },
-    #[error("{path}:{line}:{column}: {problem}")]
+    /// Group or others may access a file that holds secrets in plaintext.
+    Permissions {
+        path: PathBuf,
+        mode: u32,
+        /// What the file is: `a plaintext secrets file`, `an age identity file`.
+        what: &'static str,
+    },
     Malformed {
         path: PathBuf,
         line: u64,
         column: u64,
         problem: String,
     },
+    /// The file is not UTF-8 text (after decryption, for an age file).
+    NotText {
+        path: PathBuf,
+    },
+    /// An encrypted secrets file, but nowhere to look for the identity.
+    NoIdentity {
+        secrets: PathBuf,
+    },
+    IdentityRead {
+        path: PathBuf,
+        origin: IdentityOrigin,
+        secrets: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line of the identity file that is not an X25519 identity (1-based).
+    IdentityMalformed {
+        path: PathBuf,
+        line: usize,
+    },
+    IdentityEmpty {
+        path: PathBuf,
+    },
+    /// None of the identity's keys is a recipient of the file.
+    WrongIdentity {
+        path: PathBuf,
+        identity: PathBuf,
+        public_keys: Vec<String>,
+    },
+    /// Encrypted with a passphrase (scrypt) instead of to recipients.
+    Passphrase {
+        path: PathBuf,
+    },
+    /// Not an age file, or damaged.
+    Corrupt {
+        path: PathBuf,
+        reason: &'static str,
+    },
+    /// A line of a recipients file that is not an X25519 recipient (1-based).
+    RecipientsMalformed {
+        path: PathBuf,
+        line: usize,
+    },
+    /// Encryption failed (no recipients, or writing the output).
+    Encrypt {
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+impl SecretsError {
+    /// The file the problem is in.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Read { path, .. }
+            | Self::Permissions { path, .. }
+            | Self::Malformed { path, .. }
+            | Self::NotText { path }
+            | Self::IdentityRead { path, .. }
+            | Self::IdentityMalformed { path, .. }
+            | Self::IdentityEmpty { path }
+            | Self::WrongIdentity { path, .. }
+            | Self::Passphrase { path }
+            | Self::Corrupt { path, .. }
+            | Self::RecipientsMalformed { path, .. }
+            | Self::Encrypt { path, .. } => path,
+            Self::NoIdentity { secrets } => secrets,
+        }
+    }
+
+    /// Line and column in [`SecretsError::path`], `(0, 0)` for the whole file.
+    pub fn position(&self) -> (u64, u64) {
+        match self {
+            Self::Malformed { line, column, .. } => (*line, *column),
+            Self::IdentityMalformed { line, .. } | Self::RecipientsMalformed { line, .. } => {
+                (u64::try_from(*line).unwrap_or(0), 1)
+            }
+            _ => (0, 0),
+        }
+    }
+
+    /// What is wrong, without the file name.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Read { source, .. } => format!("cannot read the secrets file: {source}"),
+            Self::Permissions { path, mode, what } => format!(
+                "mode {:04o} is too open ({}); {what} must be private to its owner, like an SSH \
+                 private key: run `chmod 600 {}`",
+                mode & 0o7777,
+                too_open(*mode).unwrap_or_default(),
+                shell_quote(path)
+            ),
+            Self::Malformed { problem, .. } => problem.clone(),
+            Self::NotText { .. } => "the secrets are not UTF-8 text".to_owned(),
+            Self::NoIdentity { .. } => "the file is encrypted with age, and there is no identity \
+                 to decrypt it: no --age-identity, no GENESIS_AGE_IDENTITY and no HOME"
+                .to_owned(),
+            Self::IdentityRead {
+                origin,
+                secrets,
+                source,
+                ..
+            } => format!(
+                "cannot read the age identity ({origin}) needed to decrypt {}: {source}",
+                secrets.display()
+            ),
+            Self::IdentityMalformed { line, .. } => format!(
+                "line {line} is not an age X25519 identity (`AGE-SECRET-KEY-1…`); the line is \
+                 not shown"
+            ),
+            Self::IdentityEmpty { .. } => "the age identity file holds no identity".to_owned(),
+            Self::WrongIdentity {
+                identity,
+                public_keys,
+                ..
+            } => format!(
+                "the file is not encrypted to the age identity in {} (public key {})",
+                identity.display(),
+                public_keys.join(", ")
+            ),
+            Self::Passphrase { .. } => "the file is encrypted with a passphrase; genesis reads \
+                 age files encrypted to X25519 recipients"
+                .to_owned(),
+            Self::Corrupt { reason, .. } => format!("not a readable age file: {reason}"),
+            Self::RecipientsMalformed { line, .. } => {
+                format!("line {line} is not an age X25519 recipient (`age1…`)")
+            }
+            Self::Encrypt { reason, .. } => format!("cannot encrypt: {reason}"),
+        }
+    }
+
+    /// What to do about it.
+    pub fn help(&self) -> String {
+        match self {
+            Self::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "copy secrets.example to a private secrets.yaml (`install -m 600 secrets.example \
+                 secrets.yaml`) and fill in your values, keep it encrypted as secrets.yaml.age \
+                 (`genesis secrets encrypt`), or pass --secrets FILE"
+                    .to_owned()
+            }
+            Self::Read { .. } => "check that the file is readable by you".to_owned(),
+            Self::Permissions { path, what, .. } => {
+                let fix = format!("run `chmod 600 {}`", shell_quote(path));
+                if what.contains("secrets") {
+                    format!("{fix}, or keep the secrets encrypted: `genesis secrets encrypt`")
+                } else {
+                    fix
+                }
+            }
+            Self::Malformed { .. } | Self::NotText { .. } => {
+                "see secrets.example for the layout".to_owned()
+            }
+            Self::NoIdentity { .. } => {
+                "pass --age-identity FILE or set GENESIS_AGE_IDENTITY (docs/secrets.md)".to_owned()
+            }
+            Self::IdentityRead { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "put the identity the file was encrypted to there, or pass --age-identity FILE \
+                 or set GENESIS_AGE_IDENTITY; a new identity (`age-keygen -o FILE`) must first \
+                 be added as a recipient by someone who can decrypt the file (docs/secrets.md)"
+                    .to_owned()
+            }
+            Self::IdentityRead { .. } => "check that the file is readable by you".to_owned(),
+            Self::IdentityMalformed { .. } | Self::IdentityEmpty { .. } => {
+                "an identity file holds `AGE-SECRET-KEY-1…` lines as age-keygen writes them; \
+                 comments start with #"
+                    .to_owned()
+            }
+            Self::WrongIdentity { path, .. } => format!(
+                "use the identity it was encrypted to (--age-identity FILE or \
+                 GENESIS_AGE_IDENTITY), or ask someone who can decrypt it to add your public key \
+                 to {} and run `genesis secrets edit`",
+                recipients_file(path).display()
+            ),
+            Self::Passphrase { path } => format!(
+                "decrypt it with age and encrypt the plaintext again with `genesis secrets \
+                 encrypt -o {}`",
+                shell_quote(path)
+            ),
+            Self::Corrupt { .. } => "restore the file from version control, or encrypt the \
+                 plaintext again with `genesis secrets encrypt`"
+                .to_owned(),
+            Self::RecipientsMalformed { .. } => {
+                "a recipients file holds `age1…` public keys, one a line; comments start with #"
+                    .to_owned()
+            }
+            Self::Encrypt { .. } => {
+                "give recipients with --recipient or --recipients-file, and a writable output"
+                    .to_owned()
+            }
+        }
+    }
+}
+
+impl fmt::Display for SecretsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position() {
+            (0, _) => write!(f, "{}: {}", self.path().display(), self.detail()),
+            (line, column) => write!(
+                f,
+                "{}:{line}:{column}: {}",
+                self.path().display(),
+                self.detail()
+            ),
+        }
+    }
 }
 
 impl Secrets {
@@ -100,6 +303,19 @@ impl Secrets {
     pub fn load(path: &Path) -> Result<Self, SecretsError> {
         let text = read_private_text(path)?;
         Self::parse(path, &text)
+    }
+
+    /// Reads the secrets genesis runs with: the file [`choose_file`] picks for `path`, decrypted
+    /// with the age identity when it is an age file, else as a private plaintext file.
+    pub fn read(path: &Path, identity_flag: Option<&Path>) -> Result<Self, SecretsError> {
+        let file = choose_file(path, Path::exists);
+        if is_age_file(&file) {
+            let (mut plaintext, _) = decrypt_file(&file, identity_flag)?;
+            let text = into_text(&file, &mut plaintext)?;
+            Self::parse(&file, &text)
+        } else {
+            Self::load(&file)
+        }
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, SecretsError> {
@@ -161,6 +377,7 @@ pub fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
         return Err(SecretsError::Permissions {
             path: path.to_owned(),
             mode: metadata.mode(),
+            what: "a plaintext secrets file",
         });
     }
     // Sized up front so that the buffer is not reallocated (and copies left behind) while
@@ -176,15 +393,19 @@ pub fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
 /// Reads a plaintext secrets file as UTF-8 text (see [`read_private`]).
 fn read_private_text(path: &Path) -> Result<Zeroizing<String>, SecretsError> {
     let mut bytes = read_private(path)?;
-    let text = String::from_utf8(std::mem::take(&mut *bytes)).map_err(|error| {
-        // Wipe the rejected bytes too.
-        drop(Zeroizing::new(error.into_bytes()));
-        SecretsError::Read {
-            path: path.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
-        }
-    })?;
-    Ok(Zeroizing::new(text))
+    into_text(path, &mut bytes)
+}
+
+/// Moves bytes into wiped-on-drop text, wiping them too when they are not UTF-8.
+fn into_text(path: &Path, bytes: &mut Vec<u8>) -> Result<Zeroizing<String>, SecretsError> {
+    String::from_utf8(std::mem::take(bytes))
+        .map(Zeroizing::new)
+        .map_err(|error| {
+            drop(Zeroizing::new(error.into_bytes()));
+            SecretsError::NotText {
+                path: path.to_owned(),
+            }
+        })
 }
 
 /// Who besides the owner may use a file with this mode (`group may read, others may read`),
@@ -218,6 +439,375 @@ pub fn too_open(mode: u32) -> Option<String> {
 pub fn shell_quote(path: &Path) -> String {
     let text = path.to_string_lossy();
     shlex::try_quote(&text).map_or_else(|_| text.clone().into_owned(), |quoted| quoted.into_owned())
+}
+
+// ---- age: encrypted secrets files -------------------------------------------------------
+
+/// The environment variable naming the age identity file.
+pub const IDENTITY_ENV: &str = "GENESIS_AGE_IDENTITY";
+
+/// The identity file below the home directory when neither flag nor variable names one.
+pub const DEFAULT_IDENTITY: &str = ".config/genesis/age.txt";
+
+/// Whether a path names an age file (`.age`).
+pub fn is_age_file(path: &Path) -> bool {
+    path.extension().is_some_and(|extension| extension == "age")
+}
+
+/// `path` with `.age` appended: `secrets.yaml` → `secrets.yaml.age`.
+pub fn age_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".age");
+    PathBuf::from(name)
+}
+
+/// The recipients file kept beside an encrypted file: `secrets.yaml.age.recipients`.
+pub fn recipients_file(encrypted: &Path) -> PathBuf {
+    let mut name = encrypted.as_os_str().to_owned();
+    name.push(".recipients");
+    PathBuf::from(name)
+}
+
+/// Which file to read for `--secrets PATH`: the path itself when it exists or ends in `.age`;
+/// otherwise `PATH.age` when that exists (so the default `secrets.yaml` finds
+/// `secrets.yaml.age`); otherwise the path, whose absence is then reported.
+pub fn choose_file(given: &Path, exists: impl Fn(&Path) -> bool) -> PathBuf {
+    if is_age_file(given) || exists(given) {
+        return given.to_owned();
+    }
+    let encrypted = age_path(given);
+    if exists(&encrypted) {
+        encrypted
+    } else {
+        given.to_owned()
+    }
+}
+
+/// Where the identity path came from, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityOrigin {
+    Flag,
+    Environment,
+    Default,
+}
+
+impl fmt::Display for IdentityOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Flag => "given by --age-identity",
+            Self::Environment => "given by GENESIS_AGE_IDENTITY",
+            Self::Default => "the default ~/.config/genesis/age.txt",
+        })
+    }
+}
+
+/// The identity file to use and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityLocation {
+    pub path: PathBuf,
+    pub origin: IdentityOrigin,
+}
+
+/// The lookup order: the flag, then the variable (when not empty), then the home directory's
+/// `.config/genesis/age.txt`. `None` only without all three.
+pub fn identity_location(
+    flag: Option<&Path>,
+    environment: Option<&std::ffi::OsStr>,
+    home: Option<&Path>,
+) -> Option<IdentityLocation> {
+    if let Some(path) = flag {
+        return Some(IdentityLocation {
+            path: path.to_owned(),
+            origin: IdentityOrigin::Flag,
+        });
+    }
+    if let Some(value) = environment.filter(|value| !value.is_empty()) {
+        return Some(IdentityLocation {
+            path: PathBuf::from(value),
+            origin: IdentityOrigin::Environment,
+        });
+    }
+    home.filter(|home| !home.as_os_str().is_empty())
+        .map(|home| IdentityLocation {
+            path: home.join(DEFAULT_IDENTITY),
+            origin: IdentityOrigin::Default,
+        })
+}
+
+impl IdentityLocation {
+    /// [`identity_location`] with this process's environment.
+    pub fn find(flag: Option<&Path>) -> Option<Self> {
+        let environment = std::env::var_os(IDENTITY_ENV);
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        identity_location(flag, environment.as_deref(), home.as_deref())
+    }
+}
+
+/// The X25519 identities of an identity file. `Debug` shows the file and public keys only.
+pub struct AgeIdentity {
+    file: PathBuf,
+    keys: Vec<age::x25519::Identity>,
+}
+
+impl fmt::Debug for AgeIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgeIdentity")
+            .field("file", &self.file)
+            .field("public_keys", &self.public_keys())
+            .finish()
+    }
+}
+
+impl AgeIdentity {
+    /// Reads the identity file, which must be private like a plaintext secrets file.
+    pub fn load(location: &IdentityLocation, secrets: &Path) -> Result<Self, SecretsError> {
+        let bytes = read_private(&location.path).map_err(|error| match error {
+            SecretsError::Read { source, .. } => SecretsError::IdentityRead {
+                path: location.path.clone(),
+                origin: location.origin,
+                secrets: secrets.to_owned(),
+                source,
+            },
+            SecretsError::Permissions { path, mode, .. } => SecretsError::Permissions {
+                path,
+                mode,
+                what: "an age identity file",
+            },
+            other => other,
+        })?;
+        Self::parse(&location.path, &bytes)
+    }
+
+    /// Parses `AGE-SECRET-KEY-1…` lines; blank lines and `#` comments are skipped. An error
+    /// names the line number, never its text.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self, SecretsError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| SecretsError::IdentityMalformed {
+            path: path.to_owned(),
+            line: 1,
+        })?;
+        let mut keys = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let key = line.parse::<age::x25519::Identity>().map_err(|_| {
+                SecretsError::IdentityMalformed {
+                    path: path.to_owned(),
+                    line: index + 1,
+                }
+            })?;
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            return Err(SecretsError::IdentityEmpty {
+                path: path.to_owned(),
+            });
+        }
+        Ok(Self {
+            file: path.to_owned(),
+            keys,
+        })
+    }
+
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The recipients (public keys) of the identities.
+    pub fn recipients(&self) -> Vec<age::x25519::Recipient> {
+        self.keys
+            .iter()
+            .map(age::x25519::Identity::to_public)
+            .collect()
+    }
+
+    pub fn public_keys(&self) -> Vec<String> {
+        self.recipients().iter().map(ToString::to_string).collect()
+    }
+}
+
+/// Parses one `age1…` recipient.
+pub fn parse_recipient(text: &str) -> Option<age::x25519::Recipient> {
+    text.trim().parse().ok()
+}
+
+/// Parses a recipients file: `age1…` lines, blank lines and `#` comments.
+pub fn parse_recipients(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<age::x25519::Recipient>, SecretsError> {
+    let mut recipients = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        recipients.push(parse_recipient(line).ok_or_else(|| {
+            SecretsError::RecipientsMalformed {
+                path: path.to_owned(),
+                line: index + 1,
+            }
+        })?);
+    }
+    Ok(recipients)
+}
+
+/// Decrypts an age file's bytes with the identity, into wiped-on-drop memory.
+pub fn decrypt(
+    path: &Path,
+    ciphertext: &[u8],
+    identity: &AgeIdentity,
+) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
+    use std::io::Read;
+
+    let corrupt = |reason| SecretsError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|error| {
+        corrupt(match error {
+            age::DecryptError::UnknownFormat => "an unknown age version",
+            age::DecryptError::InvalidMac => "the header was altered (its MAC does not match)",
+            _ => "it does not start with a valid age header",
+        })
+    })?;
+    if decryptor.is_scrypt() {
+        return Err(SecretsError::Passphrase {
+            path: path.to_owned(),
+        });
+    }
+    let mut reader = decryptor
+        .decrypt(identity.keys.iter().map(|key| key as &dyn age::Identity))
+        .map_err(|error| match error {
+            age::DecryptError::NoMatchingKeys => SecretsError::WrongIdentity {
+                path: path.to_owned(),
+                identity: identity.file.clone(),
+                public_keys: identity.public_keys(),
+            },
+            age::DecryptError::InvalidMac => {
+                corrupt("the header was altered (its MAC does not match)")
+            }
+            _ => corrupt("its header cannot be decrypted"),
+        })?;
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
+    reader
+        .read_to_end(&mut plaintext)
+        .map_err(|_| corrupt("the encrypted content was altered or cut short"))?;
+    Ok(plaintext)
+}
+
+/// Encrypts bytes to the recipients (binary age format).
+pub fn encrypt(
+    path: &Path,
+    plaintext: &[u8],
+    recipients: &[age::x25519::Recipient],
+) -> Result<Vec<u8>, SecretsError> {
+    use std::io::Write;
+
+    let failed = |reason: String| SecretsError::Encrypt {
+        path: path.to_owned(),
+        reason,
+    };
+    if recipients.is_empty() {
+        return Err(failed("no recipients".to_owned()));
+    }
+    let encryptor = age::Encryptor::with_recipients(
+        recipients
+            .iter()
+            .map(|recipient| recipient as &dyn age::Recipient),
+    )
+    .map_err(|error| failed(error.to_string()))?;
+    let mut out = Vec::with_capacity(plaintext.len() + 512);
+    let mut writer = encryptor
+        .wrap_output(&mut out)
+        .map_err(|error| failed(error.to_string()))?;
+    writer
+        .write_all(plaintext)
+        .and_then(|()| writer.finish().map(drop))
+        .map_err(|error| failed(error.to_string()))?;
+    Ok(out)
+}
+
+/// Reads and decrypts an age file with the identity found for `identity_flag`.
+pub fn decrypt_file(
+    path: &Path,
+    identity_flag: Option<&Path>,
+) -> Result<(Zeroizing<Vec<u8>>, AgeIdentity), SecretsError> {
+    let ciphertext = std::fs::read(path).map_err(|source| SecretsError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let location =
+        IdentityLocation::find(identity_flag).ok_or_else(|| SecretsError::NoIdentity {
+            secrets: path.to_owned(),
+        })?;
+    let identity = AgeIdentity::load(&location, path)?;
+    let plaintext = decrypt(path, &ciphertext, &identity)?;
+    Ok((plaintext, identity))
+}
+
+// ---- well-formed values ------------------------------------------------------------------
+
+/// What shape a secret's value must have, from the parameter that uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretFormat {
+    /// One line without surrounding white space: passwords, tokens, user names.
+    Line,
+    /// An unencrypted OpenSSH private key (`ssh_key` parameters).
+    SshPrivateKey,
+    /// A YAML mapping, such as a machine configuration (`user_data` parameters).
+    YamlMapping,
+}
+
+impl SecretFormat {
+    /// The format of a secret used as parameter `param` (its last key decides).
+    pub fn of_param(param: &str) -> Self {
+        match param.rsplit('.').next().unwrap_or(param) {
+            "ssh_key" | "private_key" => Self::SshPrivateKey,
+            "user_data" | "machine_config" => Self::YamlMapping,
+            _ => Self::Line,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Line => "one line",
+            Self::SshPrivateKey => "OpenSSH private key",
+            Self::YamlMapping => "YAML mapping",
+        }
+    }
+
+    /// Checks a value; the reason never quotes it.
+    pub fn check(self, value: &SecretString) -> Result<(), &'static str> {
+        let text = value.expose();
+        if text.trim().is_empty() {
+            return Err("empty");
+        }
+        match self {
+            Self::Line => {
+                if text.contains(['\n', '\r']) {
+                    Err(
+                        "spans several lines; a block scalar (`|`) keeps the final newline, so \
+                         quote the value instead",
+                    )
+                } else if text.trim() != text {
+                    Err("starts or ends with white space")
+                } else {
+                    Ok(())
+                }
+            }
+            Self::SshPrivateKey => russh::keys::decode_secret_key(text, None)
+                .map(drop)
+                .map_err(|_| "not an unencrypted OpenSSH private key"),
+            Self::YamlMapping => {
+                match serde_saphyr::from_str::<BTreeMap<String, serde_json::Value>>(text) {
+                    Ok(map) if !map.is_empty() => Ok(()),
+                    _ => Err("not a YAML mapping"),
+                }
+            }
+        }
+    }
 }
 
 /// The YAML shape of the secrets file, read without ever holding a value in a printable type.
@@ -356,6 +946,170 @@ mod tests {
         assert_eq!(
             secrets.get("harvester.token").map(SecretString::expose),
             Some("sup3rs3cret")
+        );
+    }
+
+    #[test]
+    fn the_age_file_is_read_when_the_plaintext_is_absent() {
+        let present = |existing: &'static [&'static str]| {
+            move |path: &Path| existing.iter().any(|known| Path::new(known) == path)
+        };
+        let given = Path::new("secrets.yaml");
+        assert_eq!(
+            choose_file(given, present(&["secrets.yaml", "secrets.yaml.age"])),
+            given
+        );
+        assert_eq!(
+            choose_file(given, present(&["secrets.yaml.age"])),
+            Path::new("secrets.yaml.age")
+        );
+        assert_eq!(choose_file(given, present(&[])), given);
+        let encrypted = Path::new("team/s.yaml.age");
+        assert_eq!(choose_file(encrypted, present(&[])), encrypted);
+        assert!(is_age_file(encrypted) && !is_age_file(given));
+        assert_eq!(
+            recipients_file(encrypted),
+            Path::new("team/s.yaml.age.recipients")
+        );
+    }
+
+    #[test]
+    fn identity_lookup_is_flag_then_variable_then_home() {
+        let home = Path::new("/home/op");
+        let variable = std::ffi::OsStr::new("/keys/env.txt");
+        let found = |flag: Option<&str>, env: Option<&std::ffi::OsStr>, home: Option<&Path>| {
+            identity_location(flag.map(Path::new), env, home)
+                .map(|location| (location.path, location.origin))
+        };
+        assert_eq!(
+            found(Some("/keys/flag.txt"), Some(variable), Some(home)),
+            Some((PathBuf::from("/keys/flag.txt"), IdentityOrigin::Flag))
+        );
+        assert_eq!(
+            found(None, Some(variable), Some(home)),
+            Some((PathBuf::from("/keys/env.txt"), IdentityOrigin::Environment))
+        );
+        assert_eq!(
+            found(None, Some(std::ffi::OsStr::new("")), Some(home)),
+            Some((
+                PathBuf::from("/home/op/.config/genesis/age.txt"),
+                IdentityOrigin::Default
+            ))
+        );
+        assert_eq!(found(None, None, None), None);
+    }
+
+    fn identity() -> (String, AgeIdentity) {
+        use age::secrecy::ExposeSecret;
+        let key = age::x25519::Identity::generate();
+        let text = format!(
+            "# created: now\n# public key: {}\n{}\n",
+            key.to_public(),
+            key.to_string().expose_secret()
+        );
+        let identity = AgeIdentity::parse(Path::new("age.txt"), text.as_bytes()).expect("parses");
+        (text, identity)
+    }
+
+    #[test]
+    fn age_round_trip_wrong_identity_and_corruption() {
+        let (_, mine) = identity();
+        let (_, theirs) = identity();
+        let plaintext = b"harvester:\n  token: sup3rs3cret\n";
+        let path = Path::new("s.yaml.age");
+        let ciphertext = encrypt(path, plaintext, &mine.recipients()).expect("encrypts");
+        assert!(
+            !ciphertext
+                .windows(b"sup3rs3cret".len())
+                .any(|window| window == b"sup3rs3cret")
+        );
+        assert_eq!(
+            decrypt(path, &ciphertext, &mine)
+                .expect("decrypts")
+                .as_slice(),
+            plaintext
+        );
+
+        let wrong = decrypt(path, &ciphertext, &theirs).expect_err("not a recipient");
+        assert!(
+            matches!(wrong, SecretsError::WrongIdentity { .. }),
+            "{wrong}"
+        );
+        assert!(
+            wrong.to_string().contains(&theirs.public_keys()[0]),
+            "{wrong}"
+        );
+
+        let mut damaged = ciphertext.clone();
+        let last = damaged.len() - 3;
+        damaged[last] ^= 0x55;
+        let corrupt = decrypt(path, &damaged, &mine).expect_err("altered payload");
+        assert!(matches!(corrupt, SecretsError::Corrupt { .. }), "{corrupt}");
+        let not_age = decrypt(path, plaintext, &mine).expect_err("plaintext is no age file");
+        assert!(matches!(not_age, SecretsError::Corrupt { .. }), "{not_age}");
+        assert!(matches!(
+            encrypt(path, plaintext, &[]),
+            Err(SecretsError::Encrypt { .. })
+        ));
+    }
+
+    #[test]
+    fn identity_and_recipient_files_name_the_bad_line_only() {
+        let (text, identity) = identity();
+        let public = identity.public_keys().remove(0);
+        let broken = text.replace("AGE-SECRET-KEY-1", "AGE-SECRET-KEY-X");
+        let error = AgeIdentity::parse(Path::new("age.txt"), broken.as_bytes())
+            .expect_err("not an identity");
+        let message = error.to_string();
+        assert!(message.starts_with("age.txt:3:1: line 3 "), "{message}");
+        assert!(!message.contains("AGE-SECRET-KEY-X"), "{message}");
+        assert!(matches!(
+            AgeIdentity::parse(Path::new("age.txt"), b"# nothing\n"),
+            Err(SecretsError::IdentityEmpty { .. })
+        ));
+        assert!(!format!("{identity:?}").contains("AGE-SECRET-KEY"));
+
+        let recipients = parse_recipients(Path::new("r.txt"), &format!("# team\n\n{public}\n"))
+            .expect("recipients");
+        assert_eq!(recipients.len(), 1);
+        let error = parse_recipients(Path::new("r.txt"), &format!("{public}\nage1nope\n"))
+            .expect_err("bad recipient");
+        assert!(error.to_string().starts_with("r.txt:2:1: "), "{error}");
+    }
+
+    #[test]
+    fn values_are_checked_by_the_parameter_that_uses_them() {
+        assert_eq!(
+            SecretFormat::of_param("params.ssh_key"),
+            SecretFormat::SshPrivateKey
+        );
+        assert_eq!(
+            SecretFormat::of_param("params.user_data"),
+            SecretFormat::YamlMapping
+        );
+        assert_eq!(
+            SecretFormat::of_param("params.password"),
+            SecretFormat::Line
+        );
+        let check = |format: SecretFormat, value: &str| format.check(&SecretString::new(value));
+        assert_eq!(check(SecretFormat::Line, "pw"), Ok(()));
+        assert_eq!(check(SecretFormat::Line, " "), Err("empty"));
+        assert!(check(SecretFormat::Line, "pw\n").is_err());
+        assert!(check(SecretFormat::Line, " pw").is_err());
+        assert_eq!(
+            check(
+                SecretFormat::YamlMapping,
+                "version: v1alpha1\nmachine: {type: controlplane}\n"
+            ),
+            Ok(())
+        );
+        assert!(check(SecretFormat::YamlMapping, "just text").is_err());
+        assert!(
+            check(
+                SecretFormat::SshPrivateKey,
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nFAKE\n-----END OPENSSH PRIVATE KEY-----\n"
+            )
+            .is_err()
         );
     }
 

@@ -5,6 +5,7 @@ pub mod diagnose;
 pub mod graph;
 pub mod man;
 pub mod plan;
+pub mod secrets;
 pub mod reset;
 pub mod state;
 pub mod status;
@@ -66,6 +67,10 @@ pub struct Common {
         default_value = "secrets.yaml"
     )]
     pub secrets: PathBuf,
+    /// The age identity that decrypts an encrypted secrets file (default:
+    /// GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub age_identity: Option<PathBuf>,
     /// Where the journal, lock and run logs live.
     #[arg(
         long,
@@ -142,9 +147,16 @@ impl Common {
         }
     }
 
+    /// How the secrets are read (the age identity).
+    pub fn load_options(&self) -> inputs::LoadOptions {
+        inputs::LoadOptions {
+            age_identity: self.age_identity.clone(),
+        }
+    }
+
     /// Loads and checks the inputs; on failure prints every problem to stderr.
     pub fn load_inputs(&self) -> Result<Inputs, ExitCode> {
-        inputs::load(&self.input_paths()).map_err(|diagnostics| {
+        inputs::load_with(&self.input_paths(), &self.load_options()).map_err(|diagnostics| {
             eprint!("{}", diagnostics.render(self.stderr_color()));
             ExitCode::from(exit::BAD_INPUT)
         })
@@ -167,6 +179,8 @@ pub enum Command {
     Reset(reset::ResetArgs),
     /// Release the lock of a run that is gone (for a holder on another host).
     Unlock(unlock::UnlockArgs),
+    /// The secrets file: encrypt it with age, edit the encrypted file, check every reference.
+    Secrets(secrets::SecretsArgs),
     /// Collect a bundle for a failed run: journal, logs, status, objects of both clusters and
     /// the first Harvester node's service logs, secrets scrubbed (see docs/diagnose.md).
     Diagnose(diagnose::DiagnoseArgs),
@@ -189,6 +203,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::run(args, &cli.common),
         Command::Reset(args) => reset::run(args, &cli.common),
         Command::Unlock(args) => unlock::run(args, &cli.common),
+        Command::Secrets(args) => secrets::run(args, &cli.common),
         Command::Diagnose(args) => diagnose::run(args, &cli.common),
         Command::State(args) => state::run(args, &cli.common),
         Command::Completions(args) => completions::run(args),

@@ -18,7 +18,7 @@ pub use diagnostics::{Diagnostic, Diagnostics};
 use expand::LoadedPhase;
 use lab::Lab;
 
-use crate::secrets::{Secrets, SecretsError};
+use crate::secrets::{SecretFormat, Secrets, SecretsError};
 
 /// Where the inputs are.
 #[derive(Debug, Clone)]
@@ -57,8 +57,29 @@ pub struct PhaseInfo {
     pub file: PathBuf,
 }
 
+/// How to read the secrets beyond their path.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--age-identity`: the identity file for an encrypted secrets file (else
+    /// `GENESIS_AGE_IDENTITY`, else `~/.config/genesis/age.txt`).
+    pub age_identity: Option<PathBuf>,
+}
+
 /// Loads and checks all inputs; on any problem returns every diagnostic found.
 pub fn load(paths: &InputPaths) -> Result<Inputs, Diagnostics> {
+    load_with(paths, &LoadOptions::default())
+}
+
+/// Everything read and expanded, before the graph is built.
+struct Parts {
+    lab: Option<Lab>,
+    phases: Vec<LoadedPhase>,
+    secrets: Option<Secrets>,
+    steps: Vec<genesis_engine::StepSpec>,
+    out: Diagnostics,
+}
+
+fn load_parts(paths: &InputPaths, options: &LoadOptions) -> Parts {
     let mut out = Diagnostics::default();
 
     let lab: Option<Lab> = parse_file(&paths.lab, &mut out);
@@ -68,68 +89,117 @@ pub fn load(paths: &InputPaths) -> Result<Inputs, Diagnostics> {
 
     let phases = load_phases(&paths.phases, &mut out);
 
-    let secrets = match Secrets::load(&paths.secrets) {
+    // The plaintext file, or the age file it falls back to, decrypted in memory.
+    let secrets = match Secrets::read(&paths.secrets, options.age_identity.as_deref()) {
         Ok(secrets) => Some(secrets),
-        Err(SecretsError::Read { source, .. }) => {
-            let help = if source.kind() == std::io::ErrorKind::NotFound {
-                "copy secrets.example to secrets.yaml, fill in your values and `chmod 600` it, or pass --secrets FILE".to_owned()
-            } else {
-                "check that the file is readable by you".to_owned()
-            };
-            out.push(
-                Diagnostic::new(
-                    &paths.secrets,
-                    (0, 0),
-                    "",
-                    format!("cannot read the secrets file: {source}"),
-                )
-                .help(help),
-            );
-            None
-        }
-        Err(SecretsError::Permissions { mode, .. }) => {
-            let fix = crate::secrets::shell_quote(&paths.secrets);
-            out.push(
-                Diagnostic::new(
-                    &paths.secrets,
-                    (0, 0),
-                    "",
-                    format!(
-                        "mode {:04o} is too open ({}); a plaintext secrets file must be private \
-                         to its owner, like an SSH private key: run `chmod 600 {fix}`",
-                        mode & 0o7777,
-                        crate::secrets::too_open(mode).unwrap_or_default(),
-                    ),
-                )
-                .help(format!(
-                    "run `chmod 600 {fix}`, or keep the secrets encrypted with \
-                     `genesis secrets encrypt` (docs/secrets.md)"
-                )),
-            );
-            None
-        }
-        Err(SecretsError::Malformed {
-            line,
-            column,
-            problem,
-            ..
-        }) => {
-            out.push(
-                Diagnostic::new(&paths.secrets, (line, column), "", problem)
-                    .help("see secrets.example for the layout"),
-            );
+        Err(error) => {
+            out.push(secrets_diagnostic(&error));
             None
         }
     };
+    let secrets_file = secrets
+        .as_ref()
+        .and_then(Secrets::file)
+        .unwrap_or(&paths.secrets)
+        .to_owned();
 
     let steps = expand::expand(
         &paths.phases,
         &phases,
         lab.as_ref(),
         secrets.as_ref(),
-        &paths.secrets,
+        &secrets_file,
         &mut out,
     );
+    Parts {
+        lab,
+        phases,
+        secrets,
+        steps,
+        out,
+    }
+}
+
+/// A secrets-file problem as a diagnostic: the file, what is wrong, what to do.
+pub fn secrets_diagnostic(error: &SecretsError) -> Diagnostic {
+    Diagnostic::new(error.path(), error.position(), "", error.detail()).help(error.help())
+}
+
+/// One use of a secret by a step's parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretUse {
+    pub name: String,
+    pub step: String,
+    /// The parameter's key path, e.g. `params.password`.
+    pub param: String,
+    pub format: SecretFormat,
+}
+
+/// What `genesis secrets check` reports.
+#[derive(Debug)]
+pub struct SecretsCheck {
+    /// The secrets, when the file could be read.
+    pub secrets: Option<Secrets>,
+    /// Every reference of every expanded step, in step order.
+    pub uses: Vec<SecretUse>,
+    /// Every input problem (including absent secrets), as `genesis validate` reports them.
+    pub problems: Diagnostics,
+}
+
+/// Loads the inputs and lists every secret reference of the expanded steps.
+pub fn check_secrets(paths: &InputPaths, options: &LoadOptions) -> SecretsCheck {
+    let Parts {
+        secrets,
+        steps,
+        mut out,
+        ..
+    } = load_parts(paths, options);
+    let mut uses = Vec::new();
+    for step in &steps {
+        collect_uses(&step.params, "params", &step.id.to_string(), &mut uses);
+    }
+    out.sort();
+    SecretsCheck {
+        secrets,
+        uses,
+        problems: out,
+    }
+}
+
+fn collect_uses(value: &serde_json::Value, path: &str, step: &str, into: &mut Vec<SecretUse>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let (1, Some(serde_json::Value::String(name))) = (map.len(), map.get("secret")) {
+                into.push(SecretUse {
+                    name: name.clone(),
+                    step: step.to_owned(),
+                    param: path.to_owned(),
+                    format: SecretFormat::of_param(path),
+                });
+                return;
+            }
+            for (key, child) in map {
+                collect_uses(child, &format!("{path}.{key}"), step, into);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                collect_uses(child, &format!("{path}[{index}]"), step, into);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// [`load`] with options for the secrets.
+pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Diagnostics> {
+    let Parts {
+        lab,
+        phases,
+        secrets,
+        steps,
+        mut out,
+    } = load_parts(paths, options);
 
     let (Some(lab), Some(secrets)) = (lab, secrets) else {
         out.sort();
