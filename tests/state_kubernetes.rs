@@ -254,7 +254,7 @@ fn two_runs_at_once_one_exits_3_naming_the_holder(env: &Env) {
     // status names the live holder; unlock refuses it without --force.
     let status = env.run(&["--state", "kubernetes", "status"]);
     assert!(
-        stdout(&status).contains(&format!("running: `genesis up` on host")),
+        stdout(&status).contains("running: `genesis up` on host"),
         "{}",
         stdout(&status)
     );
@@ -407,7 +407,7 @@ fn a_journal_larger_than_one_object_round_trips(env: &Env) {
         for _ in 0..records {
             at += 1;
             let mut outputs = Outputs::new();
-            let size = if at % 5 == 0 { 300_000 } else { 900 };
+            let size = if at.is_multiple_of(5) { 300_000 } else { 900 };
             outputs.insert("blob".to_owned(), "x".repeat(size).into());
             batch.extend(encoded(
                 at,
@@ -436,7 +436,7 @@ fn a_journal_larger_than_one_object_round_trips(env: &Env) {
             .flatten()
             .map(|(_, value)| value.0.len())
             .sum();
-        assert!(size <= CHUNK_BYTES && size < 1024 * 1024, "{size}");
+        assert!(size <= CHUNK_BYTES, "{size}");
     }
     // A fresh client reads back exactly what was written.
     let fresh = env.backend();

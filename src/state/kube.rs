@@ -51,6 +51,7 @@ pub const LEASE_NAME: &str = "genesis-lock";
 pub const CHUNK_PREFIX: &str = "journal-";
 /// Most bytes of journal in one chunk Secret (the API server refuses Secrets above 1 MiB).
 pub const CHUNK_BYTES: usize = 256 * 1024;
+const _: () = assert!(CHUNK_BYTES < 1024 * 1024, "a chunk must fit in one Secret");
 /// Data key of a chunk's bytes.
 pub const CHUNK_KEY: &str = "records";
 /// Label on every chunk, with the value `journal`.

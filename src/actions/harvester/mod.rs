@@ -76,14 +76,25 @@ pub(crate) fn no_kubeconfig(step: &StepSpec) -> ActionError {
 /// before phase 4 starts, possibly in an earlier run), so the kubeconfig comes from a needed
 /// step's `kubeconfig` output when there is one, else from the file step 9 writes into the
 /// state directory ([`KUBECONFIG_FILE`]).
+/// With `--harvester-context` ([`OperatorContext`]) every client comes from that context
+/// instead.
 #[derive(Debug, Clone)]
 pub struct HarvesterAccess {
     state_dir: PathBuf,
+    operator: OperatorContext,
 }
 
 impl HarvesterAccess {
     pub fn new(state_dir: PathBuf) -> Arc<Self> {
-        Arc::new(Self { state_dir })
+        Self::with_operator(state_dir, OperatorContext::default())
+    }
+
+    /// Reaching Harvester through the operator's context when one is named.
+    pub fn with_operator(state_dir: PathBuf, operator: OperatorContext) -> Arc<Self> {
+        Arc::new(Self {
+            state_dir,
+            operator,
+        })
     }
 
     /// Where step 9 writes the kubeconfig.
@@ -103,6 +114,9 @@ impl HarvesterAccess {
         step: &StepSpec,
         needs: &BTreeMap<StepId, Arc<Outputs>>,
     ) -> Result<kube::Client, ActionError> {
+        if let Some(client) = self.operator.client().await {
+            return client;
+        }
         let kubeconfig = self
             .kubeconfig(needs)
             .ok_or_else(|| missing_kubeconfig(step, &self.kubeconfig_file()))?;
@@ -114,6 +128,9 @@ impl HarvesterAccess {
         &self,
         needs: &BTreeMap<StepId, Arc<Outputs>>,
     ) -> Result<Option<kube::Client>, ActionError> {
+        if let Some(client) = self.operator.client().await {
+            return client.map(Some);
+        }
         match self.kubeconfig(needs) {
             Some(kubeconfig) => harvester_client(kubeconfig).await.map(Some),
             None => Ok(None),
@@ -198,5 +215,52 @@ pub(crate) fn test_step(kind: &str, params: Value) -> StepSpec {
         needs: vec![],
         timeout: std::time::Duration::from_secs(5),
         retry: genesis_engine::RetryPolicy::default(),
+    }
+}
+
+/// The operator's own Harvester context (`--harvester-context`), from the same kubeconfig as
+/// the Platform's: when given, the Harvester steps reach the cluster through it instead of
+/// the kubeconfig step 9 fetched over SSH (step 12 still mints Argo CD's credentials from
+/// step 9's kubeconfig: Argo CD needs the certificates inline).
+#[derive(Debug, Clone, Default)]
+pub struct OperatorContext(Option<std::sync::Arc<crate::clients::kube::LazyClient>>);
+
+impl OperatorContext {
+    /// `context` of the kubeconfig found as for the Platform (`kubeconfig`, else KUBECONFIG or
+    /// ~/.kube/config); nothing when `context` is `None`.
+    pub fn new(kubeconfig: Option<PathBuf>, context: Option<String>) -> Self {
+        Self(context.map(|context| {
+            std::sync::Arc::new(crate::clients::kube::LazyClient::new(KubeTarget {
+                cluster: "harvester".to_owned(),
+                kubeconfig,
+                context: Some(context),
+            }))
+        }))
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// For plan and run output: "context `x` of KUBECONFIG=… (--harvester-context)".
+    pub fn describe(&self) -> Option<String> {
+        self.0
+            .as_ref()
+            .map(|lazy| format!("{} (--harvester-context)", lazy.target().describe()))
+    }
+
+    /// The client, when the operator named a context.
+    pub(crate) async fn client(&self) -> Option<Result<kube::Client, ActionError>> {
+        let lazy = self.0.as_ref()?;
+        Some(lazy.get().await.map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::InvalidParams,
+                format!(
+                    "cannot use {} for the Harvester cluster; check the name with `kubectl config get-contexts`, or leave out --harvester-context to use the kubeconfig step 9 fetches",
+                    self.describe().unwrap_or_default()
+                ),
+                error,
+            )
+        }))
     }
 }
