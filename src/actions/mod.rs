@@ -90,9 +90,14 @@ pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
                 .with_operator_context(options.harvester_context.clone()),
         ),
     );
+    // --harvester-context: the operator's context for every Harvester step.
+    let operator = harvester::OperatorContext::new(
+        platform.target().kubeconfig.clone(),
+        options.harvester_context.clone(),
+    );
     registry.register(
         "harvester.quorum",
-        Arc::new(harvester::quorum::HarvesterQuorum),
+        Arc::new(harvester::quorum::HarvesterQuorum::new(operator.clone())),
     );
     registry.register(
         "argocd.cluster-secret",
@@ -117,7 +122,7 @@ pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
         Arc::new(preflight::ArgocdPresent::new(Arc::clone(&platform))),
     );
     registry.register("http.artifacts", Arc::new(preflight::HttpArtifacts));
-    register_phase_4(&mut registry, inputs, options, platform);
+    register_phase_4(&mut registry, inputs, options, platform, operator);
     registry
 }
 
@@ -127,8 +132,10 @@ fn register_phase_4(
     inputs: &Inputs,
     options: &ClusterOptions,
     platform: Arc<LazyClient>,
+    operator: harvester::OperatorContext,
 ) {
-    let harvester_access = harvester::HarvesterAccess::new(options.state_dir.clone());
+    let harvester_access =
+        harvester::HarvesterAccess::with_operator(options.state_dir.clone(), operator);
     registry.register(
         "harvester.vm-network",
         Arc::new(harvester::network::VmNetwork::new(Arc::clone(

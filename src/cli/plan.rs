@@ -67,6 +67,23 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
             .map_or("pending", genesis_engine::StepState::label)
             .replace(' ', "-")
     });
+    // With --harvester-context the run reaches Harvester through the operator's context.
+    let harvester = crate::actions::harvester::OperatorContext::new(
+        plan::platform_target(&inputs, &common.cluster_options()).kubeconfig,
+        common.harvester_context.clone(),
+    );
+    if let Some(how) = harvester.describe() {
+        for fact in &mut plan.unobserved {
+            if let Some(cluster) = fact
+                .strip_prefix("the Harvester cluster")
+                .and_then(|rest| rest.split(": ").next())
+            {
+                *fact = format!(
+                    "the Harvester cluster{cluster}: the run reaches it through {how}, not the kubeconfig step 9 fetches"
+                );
+            }
+        }
+    }
     if !args.offline {
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

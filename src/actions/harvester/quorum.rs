@@ -14,7 +14,7 @@ use kube::api::Api;
 use kube::runtime::watcher::{self, Event};
 use serde::Deserialize;
 
-use super::{harvester_client, kubeconfig_from_needs, no_kubeconfig, params};
+use super::{OperatorContext, harvester_client, kubeconfig_from_needs, no_kubeconfig, params};
 
 pub const CONTROL_PLANE: &str = "node-role.kubernetes.io/control-plane";
 pub const PROMOTE_STATUS: &str = "harvesterhci.io/promote-status";
@@ -27,7 +27,38 @@ struct QuorumParams {
 
 /// The `harvester.quorum` action.
 #[derive(Debug, Default)]
-pub struct HarvesterQuorum;
+pub struct HarvesterQuorum {
+    operator: OperatorContext,
+}
+
+impl HarvesterQuorum {
+    /// With `--harvester-context`, the Nodes are watched through the operator's context.
+    pub fn new(operator: OperatorContext) -> Self {
+        Self { operator }
+    }
+
+    /// The client: the operator's context when given, else step 9's kubeconfig (`None` when
+    /// there is none), and how it was reached, for output.
+    async fn client(
+        &self,
+        kubeconfig: Option<&std::path::Path>,
+    ) -> Result<Option<(kube::Client, String)>, ActionError> {
+        if let Some(client) = self.operator.client().await {
+            let how = self.operator.describe().unwrap_or_default();
+            return client.map(|client| Some((client, how)));
+        }
+        match kubeconfig {
+            Some(path) => {
+                let client = harvester_client(path.to_owned()).await?;
+                Ok(Some((
+                    client,
+                    format!("the kubeconfig step 9 fetched ({})", path.display()),
+                )))
+            }
+            None => Ok(None),
+        }
+    }
+}
 
 /// Where one Node stands.
 #[derive(Debug, PartialEq, Eq)]
@@ -135,14 +166,13 @@ impl genesis_engine::Action for HarvesterQuorum {
     ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
         Box::pin(async move {
             let params: QuorumParams = params(step)?;
-            let Some(kubeconfig) =
-                kubeconfig_from_needs(context.needs.values().map(|outputs| outputs.as_ref()))
-            else {
+            let kubeconfig =
+                kubeconfig_from_needs(context.needs.values().map(|outputs| outputs.as_ref()));
+            let Some((client, how)) = self.client(kubeconfig.as_deref()).await? else {
                 return Ok(PlanOutcome::DependsOnEarlier {
                     what: "the Harvester kubeconfig that step 9 fetches".to_owned(),
                 });
             };
-            let client = harvester_client(kubeconfig).await?;
             let list = Api::<Node>::all(client)
                 .list(&Default::default())
                 .await
@@ -163,10 +193,10 @@ impl genesis_engine::Action for HarvesterQuorum {
                 .collect();
             Ok(match assess(&nodes, params.nodes, cluster_init)? {
                 Ok(members) => PlanOutcome::NoChange {
-                    summary: format!("quorum holds: {}", members.join(", ")),
+                    summary: format!("quorum holds: {} (through {how})", members.join(", ")),
                 },
                 Err(note) => PlanOutcome::WillChange {
-                    summary: format!("wait for the quorum ({note})"),
+                    summary: format!("wait for the quorum ({note}; through {how})"),
                     diff: None,
                 },
             })
@@ -181,14 +211,21 @@ impl genesis_engine::Action for HarvesterQuorum {
         Box::pin(async move {
             let params: QuorumParams = params(step)?;
             let kubeconfig =
-                kubeconfig_from_needs(context.needs().values().map(|outputs| outputs.as_ref()))
-                    .ok_or_else(|| no_kubeconfig(step))?;
+                kubeconfig_from_needs(context.needs().values().map(|outputs| outputs.as_ref()));
             let cluster_init = context
                 .needs()
                 .values()
                 .find_map(|outputs| outputs.get("first_node").and_then(|v| v.as_str()))
                 .map(str::to_owned);
-            let client = harvester_client(kubeconfig.clone()).await?;
+            let (client, how) = self
+                .client(kubeconfig.as_deref())
+                .await?
+                .ok_or_else(|| no_kubeconfig(step))?;
+            if self.operator.is_set() {
+                let line = format!("reaching Harvester through {how}, not step 9's kubeconfig");
+                context.set_substate(line.clone());
+                context.output(genesis_engine::events::Stream::Stderr, line);
+            }
             let api = Api::<Node>::all(client);
             let what = format!(
                 "{} Harvester nodes to be Ready control-plane members",
@@ -244,10 +281,14 @@ impl genesis_engine::Action for HarvesterQuorum {
                 })
                 .await?;
             let mut outputs = Outputs::new();
-            outputs.insert(
-                "kubeconfig".to_owned(),
-                kubeconfig.display().to_string().into(),
-            );
+            // Passed on for step 12, which mints Argo CD's credentials from it.
+            if let Some(kubeconfig) = &kubeconfig {
+                outputs.insert(
+                    "kubeconfig".to_owned(),
+                    kubeconfig.display().to_string().into(),
+                );
+            }
+            outputs.insert("harvester_access".to_owned(), how.into());
             outputs.insert("nodes".to_owned(), members.into());
             Ok(outputs)
         })
