@@ -322,6 +322,55 @@ async fn phase_4() {
     let setup = Setup::new(&world);
     setup.record_earlier_phases_done();
 
+    // The live plan before the run: the plan halves observe Harvester (server-side dry runs).
+    let plan_before = setup.genesis(&["plan", "-o", "json"]).await;
+    let (stdout_plan_before, stderr_plan_before) = text(&plan_before);
+    assert_eq!(plan_before.status.code(), Some(0), "{stderr_plan_before}");
+    let planned: Value = serde_json::from_str(&stdout_plan_before).expect("plan JSON");
+    let observed = |id: &str| -> Value {
+        planned["phases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|phase| phase["steps"].as_array().into_iter().flatten())
+            .find(|step| step["id"] == id)
+            .unwrap_or_else(|| panic!("step {id} in the plan"))["observed"]
+            .clone()
+    };
+    for (id, outcome, says) in [
+        (
+            "vm-network",
+            "will-change",
+            "NetworkAttachmentDefinition default/platform: create",
+        ),
+        (
+            "vm-image",
+            "will-change",
+            "VirtualMachineImage default/talos-nocloud: create",
+        ),
+        (
+            "vm-userdata/cp-2",
+            "will-change",
+            "Secret default/cp-2-userdata: create",
+        ),
+        (
+            "vm/cp-3",
+            "depends-on-earlier",
+            "StorageClass of image talos-nocloud",
+        ),
+    ] {
+        let found = observed(id);
+        assert_eq!(found["outcome"], outcome, "{id}: {found}");
+        let summary = found["summary"].as_str().unwrap_or_default();
+        assert!(summary.contains(says), "{id}: {summary}");
+    }
+    assert!(
+        observed("vm-userdata/cp-3")["summary"]
+            .as_str()
+            .is_some_and(|summary| summary.contains("value not shown")),
+        "the plan names the secret, not its value"
+    );
+
     // The run, and the Harvester API server killed and restarted while step 14 waits.
     let run_started = Instant::now();
     let child = setup
@@ -664,6 +713,8 @@ async fn phase_4() {
         ("stdout (forced)".to_owned(), stdout_forced),
         ("stderr (forced)".to_owned(), stderr_forced),
         ("stdout (plan)".to_owned(), stdout_plan),
+        ("stdout (plan before)".to_owned(), stdout_plan_before),
+        ("stderr (plan before)".to_owned(), stderr_plan_before),
         ("stdout (gitops)".to_owned(), stdout_gitops),
         ("stderr (gitops)".to_owned(), stderr_gitops),
         ("stderr (plan)".to_owned(), stderr_plan),

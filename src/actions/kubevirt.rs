@@ -139,10 +139,6 @@ impl genesis_engine::Action for UserdataSecret {
                     params.namespace, params.user_data.secret
                 )));
             };
-            let note = format!(
-                " (key {USERDATA_KEY} from secret `{}`; value not shown)",
-                params.user_data.secret
-            );
             let (_, outcome) = plan_apply(
                 &client,
                 &secret_resource(),
@@ -150,10 +146,24 @@ impl genesis_engine::Action for UserdataSecret {
                 &name,
                 &body,
                 "Secret",
-                &note,
+                // Per key changed or unchanged, never a value.
+                &["/data", "/stringData"],
             )
             .await?;
-            Ok(outcome)
+            let source = format!(
+                " [{USERDATA_KEY} from secret `{}`, value not shown]",
+                params.user_data.secret
+            );
+            Ok(match outcome {
+                PlanOutcome::WillChange { summary, diff } => PlanOutcome::WillChange {
+                    summary: summary + &source,
+                    diff,
+                },
+                PlanOutcome::NoChange { summary } => PlanOutcome::NoChange {
+                    summary: summary + &source,
+                },
+                other => other,
+            })
         })
     }
 
@@ -468,7 +478,7 @@ impl genesis_engine::Action for VirtualMachine {
                 &params.name,
                 &body,
                 "VirtualMachine",
-                source,
+                &[],
             )
             .await?;
             let running = match change {
@@ -485,14 +495,16 @@ impl genesis_engine::Action for VirtualMachine {
             };
             Ok(match outcome {
                 PlanOutcome::NoChange { summary } if running => PlanOutcome::NoChange {
-                    summary: format!("{summary}; running"),
+                    summary: format!("{summary}{source}; running"),
                 },
-                PlanOutcome::NoChange { summary } | PlanOutcome::WillChange { summary, .. } => {
-                    PlanOutcome::WillChange {
-                        summary: format!("{summary}; then wait until it runs"),
-                        diff: None,
-                    }
-                }
+                PlanOutcome::NoChange { summary } => PlanOutcome::WillChange {
+                    summary: format!("{summary}{source}; wait until it runs"),
+                    diff: None,
+                },
+                PlanOutcome::WillChange { summary, diff } => PlanOutcome::WillChange {
+                    summary: format!("{summary}{source}; then wait until it runs"),
+                    diff,
+                },
                 other => other,
             })
         })

@@ -161,7 +161,7 @@ impl genesis_engine::Action for VmImage {
                 &params.name,
                 &params.body(),
                 "VirtualMachineImage",
-                "",
+                &[],
             )
             .await?;
             let api: Api<DynamicObject> =

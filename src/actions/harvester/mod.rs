@@ -162,8 +162,9 @@ fn missing_kubeconfig(step: &StepSpec, file: &Path) -> ActionError {
 /// The label genesis puts on every object it writes.
 pub(crate) const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "genesis");
 
-/// The plan of one server-side apply: a dry run against the object as it is. `note` is added
-/// to the summary (for example, that secret values are not shown).
+/// The plan of one server-side apply on Harvester: a dry run against the object as it is, with
+/// the changed fields as a diff. `hidden` lists JSON pointers whose values are secret (a
+/// Secret's `/data`): the plan says per key whether it changes, never the value.
 pub(crate) async fn plan_apply(
     client: &kube::Client,
     resource: &ApiResource,
@@ -171,25 +172,19 @@ pub(crate) async fn plan_apply(
     name: &str,
     body: &Value,
     what: &str,
-    note: &str,
+    hidden: &[&str],
 ) -> Result<(Change, PlanOutcome), ActionError> {
-    let change = apply::preview(client, resource, Some(namespace), name, body)
-        .await
-        .map_err(|error| classify(error, format!("cannot preview {what} {namespace}/{name}")))?;
-    let word = match change {
-        Change::Create => "create",
-        Change::Update => "update",
-        Change::Unchanged => "unchanged",
-    };
-    let summary = format!("{what} {namespace}/{name} on Harvester: {word}{note}");
-    let outcome = match change {
-        Change::Unchanged => PlanOutcome::NoChange { summary },
-        _ => PlanOutcome::WillChange {
-            summary,
-            diff: None,
-        },
-    };
-    Ok((change, outcome))
+    let preview =
+        apply::preview_object(client, resource, Some(namespace), name, body, what, hidden)
+            .await
+            .map_err(|error| {
+                classify(
+                    error,
+                    format!("cannot preview {what} {namespace}/{name} on Harvester"),
+                )
+            })?;
+    let change = preview.change.clone();
+    Ok((change, apply::outcome(&[preview])))
 }
 
 /// A `name` or `namespace/name` reference, the namespace defaulting to `namespace`.

@@ -117,7 +117,6 @@ impl genesis_engine::Action for VmNetwork {
                     params.namespace, params.name, params.vlan
                 )));
             };
-            let note = format!(" (VLAN {} on {}-br)", params.vlan, params.cluster_network);
             let (_, outcome) = plan_apply(
                 &client,
                 &nad_resource(),
@@ -125,7 +124,7 @@ impl genesis_engine::Action for VmNetwork {
                 &params.name,
                 &params.body(),
                 "NetworkAttachmentDefinition",
-                &note,
+                &[],
             )
             .await?;
             Ok(outcome)
