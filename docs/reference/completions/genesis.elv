@@ -21,6 +21,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -39,6 +40,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand status 'Show the journal as a table: what is done, failed, pending or changed'
             cand reset 'Forget steps in the journal so that the next `genesis up` runs them again'
             cand unlock 'Release the lock of a run that is gone (for a holder on another host)'
+            cand secrets 'The secrets file: encrypt it with age, edit the encrypted file, check every reference'
             cand diagnose 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node''s service logs, secrets scrubbed (see docs/diagnose.md)'
             cand state 'Move the journal between the state directory and the Platform cluster (push|pull)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
@@ -49,6 +51,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -66,6 +69,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -83,6 +87,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -105,6 +110,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -123,6 +129,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -137,6 +144,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -151,6 +159,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -162,12 +171,95 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'genesis;secrets'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand encrypt 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
+            cand edit 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
+            cand check 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'genesis;secrets;encrypt'= {
+            cand -o 'The encrypted file to write (default: INPUT.age)'
+            cand --output 'The encrypted file to write (default: INPUT.age)'
+            cand --recipient 'An age X25519 recipient (`age1…`); repeat for several'
+            cand --recipients-file 'A file of recipients, one `age1…` a line (`#` comments); repeatable'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;secrets;edit'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;secrets;check'= {
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;secrets;help'= {
+            cand encrypt 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
+            cand edit 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
+            cand check 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'genesis;secrets;help;encrypt'= {
+        }
+        &'genesis;secrets;help;edit'= {
+        }
+        &'genesis;secrets;help;check'= {
+        }
+        &'genesis;secrets;help;help'= {
+        }
         &'genesis;diagnose'= {
             cand --out 'Directory to create the bundle in (default: `<state dir>/diagnose`)'
             cand --timeout 'Bound on reaching each cluster, each list and each SSH command'
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -183,6 +275,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -200,6 +293,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -215,6 +309,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -241,6 +336,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -256,6 +352,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
             cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
             cand --state-dir 'Where the journal, lock and run logs live'
             cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
             cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
@@ -275,6 +372,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand status 'Show the journal as a table: what is done, failed, pending or changed'
             cand reset 'Forget steps in the journal so that the next `genesis up` runs them again'
             cand unlock 'Release the lock of a run that is gone (for a holder on another host)'
+            cand secrets 'The secrets file: encrypt it with age, edit the encrypted file, check every reference'
             cand diagnose 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node''s service logs, secrets scrubbed (see docs/diagnose.md)'
             cand state 'Move the journal between the state directory and the Platform cluster (push|pull)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
@@ -294,6 +392,17 @@ set edit:completion:arg-completer[genesis] = {|@words|
         &'genesis;help;reset'= {
         }
         &'genesis;help;unlock'= {
+        }
+        &'genesis;help;secrets'= {
+            cand encrypt 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
+            cand edit 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
+            cand check 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+        }
+        &'genesis;help;secrets;encrypt'= {
+        }
+        &'genesis;help;secrets;edit'= {
+        }
+        &'genesis;help;secrets;check'= {
         }
         &'genesis;help;diagnose'= {
         }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_genesis_global_optspecs
-    string join \n lab= phases= secrets= state-dir= state= kubeconfig= context= harvester-context= write-harvester-kubeconfig= color= h/help V/version
+    string join \n lab= phases= secrets= age-identity= state-dir= state= kubeconfig= context= harvester-context= write-harvester-kubeconfig= color= h/help V/version
 end
 
 function __fish_genesis_needs_command
@@ -27,6 +27,7 @@ end
 complete -c genesis -n "__fish_genesis_needs_command" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_needs_command" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_needs_command" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_needs_command" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_needs_command" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_needs_command" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -46,6 +47,7 @@ complete -c genesis -n "__fish_genesis_needs_command" -f -a "up" -d 'Run the pha
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "status" -d 'Show the journal as a table: what is done, failed, pending or changed'
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "reset" -d 'Forget steps in the journal so that the next `genesis up` runs them again'
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "unlock" -d 'Release the lock of a run that is gone (for a holder on another host)'
+complete -c genesis -n "__fish_genesis_needs_command" -f -a "secrets" -d 'The secrets file: encrypt it with age, edit the encrypted file, check every reference'
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "diagnose" -d 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node\'s service logs, secrets scrubbed (see docs/diagnose.md)'
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "state" -d 'Move the journal between the state directory and the Platform cluster (push|pull)'
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
@@ -54,6 +56,7 @@ complete -c genesis -n "__fish_genesis_needs_command" -f -a "help" -d 'Print thi
 complete -c genesis -n "__fish_genesis_using_subcommand validate" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand validate" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand validate" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand validate" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand validate" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand validate" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -71,6 +74,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand plan" -l observe-timeout
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand plan" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -88,6 +92,7 @@ mermaid\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand graph" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand graph" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand graph" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand graph" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand graph" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand graph" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -109,6 +114,7 @@ json\t'One JSON event per line on stdout'"
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -127,6 +133,7 @@ json\t'One JSON event per line on stdout'"
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand status" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -141,6 +148,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand status" -s h -l help -d 
 complete -c genesis -n "__fish_genesis_using_subcommand reset" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand reset" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand reset" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand reset" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand reset" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand reset" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -155,6 +163,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand reset" -s h -l help -d '
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -167,11 +176,83 @@ always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l force -d 'With `--state kubernetes`: release the Lease even though it has not expired (its holder may still be running: make sure it is gone). The state directory\'s lock is never taken from a run alive on this host'
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
+kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l kubeconfig -d 'Kubeconfig for the Platform cluster (default: the lab file\'s, else KUBECONFIG or ~/.kube/config)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -f -a "encrypt" -d 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -f -a "edit" -d 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -f -a "check" -d 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -s o -l output -d 'The encrypted file to write (default: INPUT.age)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l recipient -d 'An age X25519 recipient (`age1…`); repeat for several' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l recipients-file -d 'A file of recipients, one `age1…` a line (`#` comments); repeatable' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
+kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l kubeconfig -d 'Kubeconfig for the Platform cluster (default: the lab file\'s, else KUBECONFIG or ~/.kube/config)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
+kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l kubeconfig -d 'Kubeconfig for the Platform cluster (default: the lab file\'s, else KUBECONFIG or ~/.kube/config)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
+kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l kubeconfig -d 'Kubeconfig for the Platform cluster (default: the lab file\'s, else KUBECONFIG or ~/.kube/config)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "encrypt" -d 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l out -d 'Directory to create the bundle in (default: `<state dir>/diagnose`)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l timeout -d 'Bound on reaching each cluster, each list and each SSH command' -r
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -187,6 +268,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -s h -l help -
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -204,6 +286,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_se
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -219,6 +302,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_s
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -237,6 +321,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_s
 complete -c genesis -n "__fish_genesis_using_subcommand completions" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand completions" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand completions" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand completions" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand completions" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand completions" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -252,6 +337,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand man" -l out-dir -d 'Writ
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand man" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
@@ -264,17 +350,21 @@ always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l markdown -d 'Print the Markdown command reference (docs/reference/cli.md) instead'
 complete -c genesis -n "__fish_genesis_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "validate" -d 'Check the lab, phase and secrets files offline; exit 2 naming file, line and field'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "plan" -d 'Show what `genesis up` would do, step by step, without changing anything'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "graph" -d 'Print the step DAG as Graphviz dot or Mermaid'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "up" -d 'Run the phases to completion, continuing from the journal'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "status" -d 'Show the journal as a table: what is done, failed, pending or changed'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "reset" -d 'Forget steps in the journal so that the next `genesis up` runs them again'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "unlock" -d 'Release the lock of a run that is gone (for a holder on another host)'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "diagnose" -d 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node\'s service logs, secrets scrubbed (see docs/diagnose.md)'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "state" -d 'Move the journal between the state directory and the Platform cluster (push|pull)'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "man" -d 'Print the man page (or write one per command with --out-dir, or the Markdown reference)'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock diagnose state completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "validate" -d 'Check the lab, phase and secrets files offline; exit 2 naming file, line and field'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "plan" -d 'Show what `genesis up` would do, step by step, without changing anything'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "graph" -d 'Print the step DAG as Graphviz dot or Mermaid'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "up" -d 'Run the phases to completion, continuing from the journal'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "status" -d 'Show the journal as a table: what is done, failed, pending or changed'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "reset" -d 'Forget steps in the journal so that the next `genesis up` runs them again'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "unlock" -d 'Release the lock of a run that is gone (for a holder on another host)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "secrets" -d 'The secrets file: encrypt it with age, edit the encrypted file, check every reference'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "diagnose" -d 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node\'s service logs, secrets scrubbed (see docs/diagnose.md)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "state" -d 'Move the journal between the state directory and the Platform cluster (push|pull)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "man" -d 'Print the man page (or write one per command with --out-dir, or the Markdown reference)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "encrypt" -d 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "edit" -d 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "check" -d 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
 complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "push" -d 'Copy the local state directory\'s journal into the Platform cluster'
 complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "pull" -d 'Copy the Platform cluster\'s journal into the local state directory'
