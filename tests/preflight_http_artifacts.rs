@@ -244,3 +244,207 @@ fn a_server_that_refuses_head_is_asked_with_get() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 }
+
+/// An HTTPS server (Python's `http.server` wrapped in its `ssl` module) with the given
+/// certificate chain and key.
+const TLS_SERVER: &str = "\
+import functools, http.server, ssl, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])
+server = http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[3], sys.argv[4])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+";
+
+/// A test CA and a server certificate it signed for 127.0.0.1 and localhost, as PEM files in
+/// `dir`: (ca.pem, server.pem, server.key).
+fn test_pki(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca.distinguished_name
+        .push(DnType::CommonName, "genesis test artifacts CA");
+    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(ca, ca_key);
+
+    let server_key = KeyPair::generate().expect("server key");
+    let mut server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("server params");
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    server
+        .distinguished_name
+        .push(DnType::CommonName, "artifacts.test");
+    let server_cert = server
+        .signed_by(&server_key, &issuer)
+        .expect("server certificate");
+
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    );
+    std::fs::write(&paths.0, ca_cert.pem()).expect("write CA");
+    std::fs::write(&paths.1, server_cert.pem()).expect("write certificate");
+    std::fs::write(&paths.2, server_key.serialize_pem()).expect("write key");
+    (paths.0, paths.1, paths.2)
+}
+
+impl Server {
+    fn start_tls(dir: &Path, certificate: &Path, key: &Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new("python3")
+            .args(["-c", TLS_SERVER])
+            .arg(port.to_string())
+            .arg(dir)
+            .arg(certificate)
+            .arg(key)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the python3 HTTPS server");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the HTTPS server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            base_url: format!("https://127.0.0.1:{port}/harvester/v1.7.0"),
+        }
+    }
+}
+
+/// `lab` with `endpoints.pxe.ca_file` set.
+fn lab_with_ca(
+    dir: &Path,
+    base_url: &str,
+    expected: &[(u64, String)],
+    ca_file: &Path,
+) -> std::path::PathBuf {
+    let path = lab(dir, base_url, expected);
+    let text = std::fs::read_to_string(&path).expect("lab");
+    let needle = format!("base_url: {base_url}");
+    assert!(text.contains(&needle), "the PXE base_url line");
+    let text: String = text
+        .lines()
+        .flat_map(|line| {
+            let mut lines = vec![format!("{line}\n")];
+            if line.trim_start().starts_with(&needle) {
+                let indent = &line[..line.len() - line.trim_start().len()];
+                lines.push(format!("{indent}ca_file: {}\n", ca_file.display()));
+            }
+            lines
+        })
+        .collect();
+    std::fs::write(&path, text).expect("write lab");
+    path
+}
+
+#[test]
+fn https_artifacts_need_a_trusted_certificate() {
+    let served = tempfile::tempdir().expect("served dir");
+    let expected = write_artifacts(served.path());
+    let pki = tempfile::tempdir().expect("pki dir");
+    let (ca, certificate, key) = test_pki(pki.path());
+    let server = Server::start_tls(served.path(), &certificate, &key);
+
+    // The test CA is in no trust store: refused at once (not retried), saying how to trust it.
+    let work = tempfile::tempdir().expect("work dir");
+    let untrusted = lab(work.path(), &server.base_url, &expected);
+    let state = tempfile::tempdir().expect("state");
+    let (output, took) = genesis(state.path(), &untrusted);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("TLS certificate is not trusted") && stderr.contains("UnknownIssuer"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("endpoints.pxe.ca_file"), "{stderr}");
+    assert!(
+        took < Duration::from_secs(2),
+        "an untrusted certificate is not retried (the step's backoff is 2 s): took {took:?}"
+    );
+
+    // endpoints.pxe.ca_file names the CA: trusted, and sizes and checksums are checked.
+    let work = tempfile::tempdir().expect("work dir");
+    let trusted = lab_with_ca(work.path(), &server.base_url, &expected, &ca);
+    let state = tempfile::tempdir().expect("state");
+    let (output, _) = genesis(state.path(), &trusted);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let journal = std::fs::read_to_string(state.path().join("journal.ndjson")).expect("journal");
+    for (_, sum) in &expected {
+        assert!(journal.contains(sum.as_str()), "each checksum is journaled");
+    }
+    let mut wrong = expected.clone();
+    wrong[2].1 = "f".repeat(64);
+    wrong[1].0 -= 1;
+    let work = tempfile::tempdir().expect("work dir");
+    let wrong_lab = lab_with_ca(work.path(), &server.base_url, &wrong, &ca);
+    let state = tempfile::tempdir().expect("state");
+    let (output, _) = genesis(state.path(), &wrong_lab);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(FILES[2].1) && stderr.contains("SHA-256"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(FILES[1].1) && stderr.contains("bytes"),
+        "{stderr}"
+    );
+
+    // A ca_file that is not PEM: said plainly, naming the field.
+    let work = tempfile::tempdir().expect("work dir");
+    let bogus = work.path().join("not-a-ca.pem");
+    std::fs::write(&bogus, "hello\n").expect("write");
+    let bogus_lab = lab_with_ca(work.path(), &server.base_url, &expected, &bogus);
+    let state = tempfile::tempdir().expect("state");
+    let (output, _) = genesis(state.path(), &bogus_lab);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("endpoints.pxe.ca_file") && stderr.contains("no CERTIFICATE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn ssl_cert_file_replaces_the_system_trust_store() {
+    let served = tempfile::tempdir().expect("served dir");
+    let expected = write_artifacts(served.path());
+    let pki = tempfile::tempdir().expect("pki dir");
+    let (ca, certificate, key) = test_pki(pki.path());
+    let server = Server::start_tls(served.path(), &certificate, &key);
+    let work = tempfile::tempdir().expect("work dir");
+    let plain = lab(work.path(), &server.base_url, &expected);
+    let secrets_dir = tempfile::tempdir().expect("temp dir");
+    let secrets = private_secrets(secrets_dir.path());
+    let state = tempfile::tempdir().expect("state");
+    let output = Command::new(env!("CARGO_BIN_EXE_genesis"))
+        .arg("--secrets")
+        .arg(&secrets)
+        .arg("--lab")
+        .arg(&plain)
+        .arg("--state-dir")
+        .arg(state.path())
+        .args(["up", "--only", "pxe-artifacts"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("SSL_CERT_FILE", &ca)
+        .env_remove("SSL_CERT_DIR")
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run genesis");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

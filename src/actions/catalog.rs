@@ -147,7 +147,7 @@ pub static KINDS: &[Kind] = &[
         target: Target::Http,
         preview: Preview::Check,
         required: &["base_url", "artifacts"],
-        optional: &[],
+        optional: &["ca_file"],
         describe: |p| {
             let base = p.text("base_url");
             let artifacts = p.0.get("artifacts").and_then(Value::as_array);

@@ -388,6 +388,9 @@ impl genesis_engine::Action for ArgocdPresent {
 struct ArtifactsParams {
     base_url: String,
     artifacts: Vec<ArtifactParam>,
+    /// `endpoints.pxe.ca_file`: CA certificates (PEM) trusted besides the system's.
+    #[serde(default)]
+    ca_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -421,23 +424,37 @@ const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl HttpArtifacts {
     /// A client with rustls on the `ring` provider and the platform's certificate verifier (the
-    /// same crypto the Kubernetes client uses; no aws-lc C build).
-    fn client() -> Result<reqwest::Client, ActionError> {
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .and_then(|builder| {
-            use rustls_platform_verifier::BuilderVerifierExt;
-            builder.with_platform_verifier()
-        })
-        .map_err(|error| {
+    /// same crypto the Kubernetes client uses; no aws-lc C build). On Linux the verifier trusts
+    /// the system's CA store, which `SSL_CERT_FILE` / `SSL_CERT_DIR` replace when set; a
+    /// `ca_file` adds its CAs to whichever store that is.
+    fn client(ca_file: Option<&str>) -> Result<reqwest::Client, ActionError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls_error = |error| {
             ActionError::with_source(
                 ErrorKind::InvalidParams,
                 "cannot set up TLS certificate verification for the artifact server",
                 error,
             )
-        })?
+        };
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(tls_error)?;
+        let tls = match ca_file {
+            None => {
+                use rustls_platform_verifier::BuilderVerifierExt;
+                builder.with_platform_verifier().map_err(tls_error)?
+            }
+            Some(path) => {
+                let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(
+                    read_ca_file(path)?,
+                    provider,
+                )
+                .map_err(tls_error)?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(verifier))
+            }
+        }
         .with_no_client_auth();
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
@@ -456,7 +473,7 @@ impl HttpArtifacts {
     }
 
     async fn check(&self, params: &ArtifactsParams, hash: bool) -> Result<Outputs, ActionError> {
-        let client = &Self::client()?;
+        let client = &Self::client(params.ca_file.as_deref())?;
         let base = params.base_url.trim_end_matches('/');
         let checks = params.artifacts.iter().map(|artifact| {
             let url = format!("{base}/{}", artifact.file.trim_start_matches('/'));
@@ -609,8 +626,64 @@ fn status_ok(
     })
 }
 
-/// A request that did not get an answer: worth retrying.
+/// The CA certificates of `endpoints.pxe.ca_file`.
+fn read_ca_file(
+    path: &str,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, ActionError> {
+    use rustls::pki_types::pem::PemObject as _;
+    let problem = |what: String| {
+        ActionError::new(
+            ErrorKind::InvalidParams,
+            format!(
+                "endpoints.pxe.ca_file `{path}`: {what}; it must be a PEM file of the CA certificates that signed the artifact server's certificate"
+            ),
+        )
+    };
+    let certificates = rustls::pki_types::CertificateDer::pem_file_iter(path)
+        .map_err(|error| problem(format!("cannot read it ({error})")))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| problem(format!("not valid PEM ({error})")))?;
+    if certificates.is_empty() {
+        return Err(problem("no CERTIFICATE block in it".to_owned()));
+    }
+    Ok(certificates)
+}
+
+/// The certificate problem behind a failed request, if that is what it was.
+fn certificate_problem(error: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        // rustls errors travel inside io::Errors, whose `source` skips the error they carry.
+        let inner = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map_or(cause, |inner| inner as &(dyn std::error::Error + 'static));
+        if let Some(rustls::Error::InvalidCertificate(problem)) =
+            inner.downcast_ref::<rustls::Error>()
+        {
+            return Some(format!("{problem:?}"));
+        }
+        // Some layers box the error on the way (its type is then out of reach): rustls's own
+        // wording of an invalid certificate.
+        if let Some(problem) = cause.to_string().strip_prefix("invalid peer certificate: ") {
+            return Some(problem.to_owned());
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// A request that did not get an answer: worth retrying. An untrusted certificate is not: it
+/// says what to trust instead.
 fn transport(url: &str, role: &str, error: &reqwest::Error) -> Problem {
+    if let Some(problem) = certificate_problem(error) {
+        return Problem {
+            kind: ErrorKind::PermissionDenied,
+            message: format!(
+                "{url} ({role}): the server's TLS certificate is not trusted ({problem}). If it comes from a private CA, name that CA's PEM file as endpoints.pxe.ca_file in the lab file (trusted in addition to the system's CAs), or add the CA to the system trust store (SSL_CERT_FILE / SSL_CERT_DIR replace that store when set)"
+            ),
+        };
+    }
     let what = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {

@@ -125,6 +125,10 @@ pub struct PxeEndpoint {
     /// Where the Harvester boot artifacts are served over HTTP(S).
     pub base_url: Spanned<String>,
     pub artifacts: Vec<Artifact>,
+    /// A PEM file of CA certificates trusted for an HTTPS `base_url`, in addition to the
+    /// system's (for a server whose certificate comes from a private CA).
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
