@@ -237,8 +237,9 @@ impl SecretsError {
             }
             Self::IdentityRead { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 "put the identity the file was encrypted to there, or pass --age-identity FILE \
-                 or set GENESIS_AGE_IDENTITY; a new identity (`age-keygen -o FILE`) must first \
-                 be added as a recipient by someone who can decrypt the file (docs/secrets.md)"
+                 or set GENESIS_AGE_IDENTITY; a new identity (`genesis secrets keygen`) must \
+                 first be added as a recipient by someone who can decrypt the file \
+                 (docs/secrets.md)"
                     .to_owned()
             }
             Self::IdentityRead { .. } => "check that the file is readable by you".to_owned(),

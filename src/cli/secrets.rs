@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -36,6 +36,9 @@ pub enum SecretsCommand {
     /// Check that every secret the lab and phases reference is present and well formed
     /// (names only, never values); exit 2 on any problem.
     Check(CheckArgs),
+    /// Create a new age identity (0600; default ~/.config/genesis/age.txt) and print its
+    /// public key, the recipient to encrypt to.
+    Keygen(KeygenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -63,11 +66,20 @@ pub struct EditArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {}
 
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the identity (default: --age-identity, GENESIS_AGE_IDENTITY or
+    /// ~/.config/genesis/age.txt); an existing file is never overwritten.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 pub fn run(args: SecretsArgs, common: &Common) -> ExitCode {
     let result = match args.command {
         SecretsCommand::Encrypt(args) => encrypt(&args, common),
         SecretsCommand::Edit(args) => edit(&args, common),
         SecretsCommand::Check(_) => return check(common),
+        SecretsCommand::Keygen(args) => keygen(&args, common),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -201,7 +213,18 @@ fn encrypt_recipients(
             format!("from {}", existing.display()),
         ));
     }
-    let identity = identity(common, output)?;
+    let identity = identity(common, output).map_err(|error| match error {
+        CommandError::Secrets(SecretsError::IdentityRead { path, .. }) => CommandError::usage(
+            format!(
+                "no recipients: none given, no {} and no identity at {}",
+                existing.display(),
+                path.display()
+            ),
+            "pass --recipient age1… or --recipients-file FILE, or create your identity with \
+             `genesis secrets keygen` and encrypt to it",
+        ),
+        other => other,
+    })?;
     Ok((
         identity.recipients(),
         format!("the public key of {}", identity.file().display()),
@@ -268,6 +291,64 @@ fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CommandE
     file.write_all(bytes).map_err(failed)?;
     file.as_file().sync_all().map_err(failed)?;
     file.persist(path).map_err(|error| failed(error.error))?;
+    Ok(())
+}
+
+fn keygen(args: &KeygenArgs, common: &Common) -> Result<(), CommandError> {
+    use age::secrecy::ExposeSecret;
+
+    let path = match &args.output {
+        Some(path) => path.clone(),
+        None => {
+            IdentityLocation::find(common.age_identity.as_deref())
+                .ok_or_else(|| {
+                    CommandError::usage(
+                        "no place for the identity: HOME is not set",
+                        "pass -o FILE",
+                    )
+                })?
+                .path
+        }
+    };
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|source| SecretsError::Read {
+                path: parent.to_owned(),
+                source,
+            })?;
+    }
+    let key = age::x25519::Identity::generate();
+    let public = key.to_public().to_string();
+    let text = Zeroizing::new(format!(
+        "# age identity for genesis; public key: {public}\n{}\n",
+        key.to_string().expose_secret()
+    ));
+    write_private_new(&path, text.as_bytes()).map_err(|error| match error {
+        CommandError::Secrets(SecretsError::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            CommandError::usage(
+                format!(
+                    "{} exists; genesis never overwrites an identity",
+                    path.display()
+                ),
+                "pass -o FILE for a new one",
+            )
+        }
+        other => other,
+    })?;
+    eprintln!(
+        "Wrote a new age identity to {} (mode 0600). Its public key, the recipient to encrypt \
+         to:",
+        path.display()
+    );
+    println!("{public}");
     Ok(())
 }
 
