@@ -439,10 +439,17 @@ pub async fn observe(
                 step.id.to_string(),
                 Observed {
                     outcome: "depends-on-earlier",
-                    summary: format!(
-                        "built from what {} discover(s); not run yet",
-                        not_run.join(", ")
-                    ),
+                    summary: if not_run.len() == 1 {
+                        format!(
+                            "built from what {} discovers, which has not run yet",
+                            not_run[0]
+                        )
+                    } else {
+                        format!(
+                            "built from what {} discover, which have not run yet",
+                            not_run.join(", ")
+                        )
+                    },
                     diff: None,
                 },
             );

@@ -204,7 +204,7 @@ fn chain(error: &dyn std::error::Error) -> String {
 pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
     // The inputs name the clusters, the node and the secrets; without them only the local
     // files can be collected.
-    let inputs = match crate::inputs::load(&common.input_paths()) {
+    let inputs = match crate::inputs::load_with(&common.input_paths(), &common.load_options()) {
         Ok(inputs) => Some(inputs),
         Err(_) => {
             eprintln!(
@@ -326,7 +326,8 @@ fn collect_local(bundle: &mut Bundle, common: &Common) {
     let outcome = std::env::current_exe()
         .map_err(|error| format!("cannot find the genesis binary: {error}"))
         .and_then(|exe| {
-            std::process::Command::new(exe)
+            let mut command = std::process::Command::new(exe);
+            command
                 .arg("--lab")
                 .arg(&common.lab)
                 .arg("--phases")
@@ -334,7 +335,11 @@ fn collect_local(bundle: &mut Bundle, common: &Common) {
                 .arg("--secrets")
                 .arg(&common.secrets)
                 .arg("--state-dir")
-                .arg(&common.state_dir)
+                .arg(&common.state_dir);
+            if let Some(identity) = &common.age_identity {
+                command.arg("--age-identity").arg(identity);
+            }
+            command
                 .args(["--color", "never", "status"])
                 .env("NO_COLOR", "1")
                 .output()
