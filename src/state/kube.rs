@@ -36,7 +36,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, PostParams, Preconditions};
 use thiserror::Error;
 
 use crate::clients::kube::{KubeClientError, KubeTarget};
@@ -365,20 +365,28 @@ async fn write_chunk(
     Ok(written.metadata.resource_version)
 }
 
+/// Deletes chunk `index` if it is still at resourceVersion `rv` (a 409 otherwise, as for writes).
 async fn delete_chunk(
     client: kube::Client,
     namespace: String,
     index: usize,
+    rv: Option<String>,
 ) -> Result<(), KubeStateError> {
     let api: Api<Secret> = Api::namespaced(client, &namespace);
     let name = chunk_name(index);
-    match api.delete(&name, &DeleteParams::default()).await {
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            resource_version: rv,
+            uid: None,
+        }),
+        ..DeleteParams::default()
+    };
+    match api.delete(&name, &params).await {
         Ok(_) => Ok(()),
         Err(error) if is_code(&error, 404) => Ok(()),
-        Err(source) => Err(KubeStateError::Api {
-            what: format!("cannot delete the journal's Secret {namespace}/{name}"),
-            source,
-        }),
+        Err(source) => Err(api_error(format!(
+            "cannot delete the journal's Secret {namespace}/{name}"
+        ))(source)),
     }
 }
 
@@ -829,7 +837,13 @@ impl StateBackend for KubeState {
             .collect();
         self.run(async move {
             for chunk in chunks.iter().rev() {
-                delete_chunk(client.clone(), namespace.clone(), chunk.index).await?;
+                delete_chunk(
+                    client.clone(),
+                    namespace.clone(),
+                    chunk.index,
+                    chunk.resource_version.clone(),
+                )
+                .await?;
             }
             for (index, piece) in pieces.into_iter().enumerate() {
                 write_chunk(client.clone(), namespace.clone(), index, piece, None).await?;
@@ -900,19 +914,27 @@ impl KubeJournalStore {
     }
 
     /// Writes the last chunk as `tail` now says.
-    fn write_tail(&mut self, index: usize, rv: Option<String>) -> Result<(), JournalError> {
+    /// Writes `tail` as chunk `index` (the last one); only once the server has it does the
+    /// store's view change, so a failed write leaves nothing half-remembered.
+    fn write_tail(
+        &mut self,
+        index: usize,
+        rv: Option<String>,
+        tail: Vec<u8>,
+    ) -> Result<(), JournalError> {
         let written = self.call(write_chunk(
             self.client.clone(),
             self.namespace.clone(),
             index,
-            self.tail.clone(),
+            tail.clone(),
             rv,
         ))?;
-        let entry = (index, self.tail.len(), written);
+        let entry = (index, tail.len(), written);
         match self.chunks.last_mut() {
             Some(last) if last.0 == index => *last = entry,
             _ => self.chunks.push(entry),
         }
+        self.tail = tail;
         Ok(())
     }
 }
@@ -961,6 +983,7 @@ impl JournalStore for KubeJournalStore {
                 self.client.clone(),
                 self.namespace.clone(),
                 chunk.index,
+                chunk.resource_version.clone(),
             ))?;
         }
         self.chunks = chunks[..keep]
@@ -981,8 +1004,9 @@ impl JournalStore for KubeJournalStore {
         if end > len
             && let Some(last) = chunks[..keep].last()
         {
-            self.tail.truncate(self.tail.len() - (end - len));
-            self.write_tail(last.index, last.resource_version.clone())?;
+            let mut tail = last.data.clone();
+            tail.truncate(tail.len() - (end - len));
+            self.write_tail(last.index, last.resource_version.clone(), tail)?;
         }
         Ok(())
     }
@@ -994,22 +1018,17 @@ impl JournalStore for KubeJournalStore {
         self.ensure_loaded()?;
         let mut rest = bytes;
         while !rest.is_empty() {
-            let (index, rv) = match self.chunks.last() {
-                Some((index, len, rv)) if *len < self.chunk_bytes => (*index, rv.clone()),
-                Some((index, _, _)) => {
-                    self.tail.clear();
-                    (index + 1, None)
+            let (index, rv, mut tail) = match self.chunks.last() {
+                Some((index, len, rv)) if *len < self.chunk_bytes => {
+                    (*index, rv.clone(), self.tail.clone())
                 }
-                None => {
-                    self.tail.clear();
-                    (0, None)
-                }
+                Some((index, _, _)) => (index + 1, None, Vec::new()),
+                None => (0, None, Vec::new()),
             };
-            let room = self.chunk_bytes - self.tail.len();
-            let take = room.min(rest.len());
-            self.tail.extend_from_slice(&rest[..take]);
+            let take = (self.chunk_bytes - tail.len()).min(rest.len());
+            tail.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
-            self.write_tail(index, rv)?;
+            self.write_tail(index, rv, tail)?;
         }
         Ok(())
     }
