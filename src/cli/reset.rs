@@ -40,7 +40,7 @@ pub fn run(args: ResetArgs, common: &Common) -> ExitCode {
             return ExitCode::from(exit::STEP_FAILED);
         }
     };
-    let graph = inputs::load(&common.input_paths())
+    let graph = inputs::load_with(&common.input_paths(), &common.load_options())
         .ok()
         .map(|inputs| inputs.graph);
     let mut targets: Vec<StepId> = Vec::new();

@@ -64,7 +64,7 @@ pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
             None
         }
     };
-    let rows = match inputs::load(&common.input_paths()) {
+    let rows = match inputs::load_with(&common.input_paths(), &common.load_options()) {
         Ok(inputs) => rows_with_inputs(&journal, &inputs.graph),
         Err(_) => {
             eprintln!(
