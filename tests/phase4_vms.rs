@@ -177,12 +177,10 @@ impl Setup {
     }
 }
 
-/// A copy of the shipped phases whose step 16 takes the VMs from an operator's manifest.
-fn gitops_phases(_setup: &Setup) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let phases = dir.path().join("phases");
+/// A copy of the shipped phases in `dir/phases`, phase 4 edited by `edit`.
+fn phases_copy(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let phases = dir.join("phases");
     std::fs::create_dir_all(phases.join("templates")).expect("phases dir");
-    std::fs::create_dir_all(dir.path().join("gitops")).expect("gitops dir");
     for entry in std::fs::read_dir(repo().join("phases")).expect("phases") {
         let path = entry.expect("entry").path();
         if path.is_file() {
@@ -200,16 +198,23 @@ fn gitops_phases(_setup: &Setup) -> tempfile::TempDir {
         .expect("copy");
     }
     let phase_4 = std::fs::read_to_string(phases.join("phase-4.yaml")).expect("phase 4");
+    let edited = edit(phase_4.clone());
+    assert_ne!(edited, phase_4, "the edit applies");
+    std::fs::write(phases.join("phase-4.yaml"), edited).expect("write phase 4");
+    phases
+}
+
+/// A copy of the shipped phases whose step 16 takes the VMs from an operator's manifest.
+fn gitops_phases(_setup: &Setup) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("gitops")).expect("gitops dir");
     let marker = "      image: ${vm.image}\n";
-    assert!(phase_4.contains(marker));
-    std::fs::write(
-        phases.join("phase-4.yaml"),
-        phase_4.replace(
+    phases_copy(dir.path(), |text| {
+        text.replace(
             marker,
             &format!("{marker}      manifest: {{file: ../gitops/vms.yaml}}\n"),
-        ),
-    )
-    .expect("write phase 4");
+        )
+    });
     let vm = |name: &str| {
         format!(
             "apiVersion: kubevirt.io/v1
@@ -311,6 +316,9 @@ async fn phase_4() {
     // The import takes long enough (25 min of lab time, 3 s here) to restart the API server
     // while step 14 waits for it.
     scenario.harvester.image_import = labsim::SimDuration(Duration::from_secs(25 * 60));
+    let scenario = scenario.with_fault(labsim::Fault::ImageImportFails {
+        image: "broken-image".to_owned(),
+    });
     let mut world = World::start_with(WorldOptions {
         ssh: false,
         scenario: Some(scenario),
@@ -700,6 +708,56 @@ async fn phase_4() {
         .expect("vm/cp-3 succeeded again");
     assert_eq!(last_vm["outputs"]["source"], "manifest");
 
+    // An image Harvester cannot download (the simulator's `image_import_fails` fault): step 14
+    // fails for good, saying what to do, and is not retried.
+    let broken = tempfile::tempdir().expect("temp dir");
+    let broken_phases = phases_copy(broken.path(), |text| {
+        text.replace("name: ${lab.vm_images.0.name}", "name: broken-image")
+    });
+    let records_before = setup.journal().len();
+    let failing = setup
+        .genesis(&[
+            "--phases",
+            broken_phases.to_str().expect("utf-8"),
+            "up",
+            "--only",
+            "vm-image",
+        ])
+        .await;
+    let (stdout_failing, stderr_failing) = text(&failing);
+    assert_eq!(
+        failing.status.code(),
+        Some(1),
+        "{stdout_failing}\n{stderr_failing}"
+    );
+    let journal = setup.journal();
+    let failure = journal[records_before..]
+        .iter()
+        .find(|record| record["record"] == "step_failed" && record["step"] == "vm-image")
+        .unwrap_or_else(|| panic!("step 14 failed in the journal: {journal:?}"))
+        .to_string();
+    assert!(
+        failure.contains("gave up importing")
+            && failure.contains("delete virtualmachineimage broken-image"),
+        "{failure}"
+    );
+    assert!(failure.contains("\"permanent\""), "{failure}");
+    assert!(
+        !journal[records_before..]
+            .iter()
+            .any(|record| record["record"] == "step_retrying"),
+        "a permanent failure is not retried"
+    );
+    let failed_attempts = events
+        .snapshot()
+        .iter()
+        .filter(|event| event.kind == "image.failed" && event.object == "default/broken-image")
+        .count();
+    assert_eq!(
+        failed_attempts, 3,
+        "Harvester's three attempts, then genesis stopped"
+    );
+
     // The plan (whatever it can observe) shows no secret either.
     let plan = setup.genesis(&["plan"]).await;
     let (stdout_plan, stderr_plan) = text(&plan);
@@ -716,6 +774,8 @@ async fn phase_4() {
         ("stdout (plan before)".to_owned(), stdout_plan_before),
         ("stderr (plan before)".to_owned(), stderr_plan_before),
         ("stdout (gitops)".to_owned(), stdout_gitops),
+        ("stdout (failing image)".to_owned(), stdout_failing),
+        ("stderr (failing image)".to_owned(), stderr_failing),
         ("stderr (gitops)".to_owned(), stderr_gitops),
         ("stderr (plan)".to_owned(), stderr_plan),
     ];

@@ -3,6 +3,9 @@
 //! over `harvester.image_import` of scenario time (progress 0 → 50 → 100), then reports
 //! `Imported=True` with its size. The CRD has no status subresource, so the status is
 //! merge-patched on the object itself, as Harvester's controller updates it.
+//!
+//! With the `image_import_fails` fault every attempt fails (`Imported=False`, `failed` counting
+//! up to `spec.retry`, default 3) and the image ends with `RetryLimitExceeded=True`.
 
 use std::sync::Arc;
 
@@ -11,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::resources::{self, namespaced};
 use crate::util::{key, log_error, name, now_rfc3339, uid, watch_objects};
-use crate::{Error, Shared};
+use crate::{Error, Fault, Shared};
 
 /// The size the simulated download reports (a Talos nocloud raw image is about this big).
 const IMAGE_SIZE: u64 = 1_306_525_696;
@@ -79,6 +82,11 @@ async fn import(shared: &Shared, image: DynamicObject) -> Result<(), Error> {
     )
     .await?;
     shared.record("harvester", "image.initialized", &key(&image), &url);
+    let image_name = name(&image);
+    if shared.has_fault(|f| matches!(f, Fault::ImageImportFails { image } if *image == image_name))
+    {
+        return fail(shared, &image, initialized, &url).await;
+    }
     let half = shared
         .scenario
         .scaled(shared.scenario.harvester.image_import)
@@ -95,5 +103,42 @@ async fn import(shared: &Shared, image: DynamicObject) -> Result<(), Error> {
     )
     .await?;
     shared.record("harvester", "image.imported", &key(&image), storage_class);
+    Ok(())
+}
+
+/// Every attempt fails: `failed` counts up to the image's retry limit, then Harvester gives up.
+async fn fail(
+    shared: &Shared,
+    image: &DynamicObject,
+    initialized: Value,
+    url: &str,
+) -> Result<(), Error> {
+    let retries = image.data["spec"]["retry"].as_u64().unwrap_or(3).max(1);
+    let attempt = shared
+        .scenario
+        .scaled(shared.scenario.harvester.image_import)
+        / 4;
+    let message = format!("failed to download {url}: 404 Not Found");
+    for failed in 1..=retries {
+        tokio::time::sleep(attempt).await;
+        let mut conditions = vec![
+            initialized.clone(),
+            condition("Imported", "False", &message),
+        ];
+        if failed == retries {
+            conditions.push(condition(
+                "RetryLimitExceeded",
+                "True",
+                &format!("the image failed {failed} times, the limit"),
+            ));
+        }
+        set_status(
+            shared,
+            image,
+            json!({ "progress": 0, "failed": failed, "conditions": conditions }),
+        )
+        .await?;
+        shared.record("harvester", "image.failed", &key(image), failed.to_string());
+    }
     Ok(())
 }

@@ -114,6 +114,9 @@ pub enum Fault {
     NodeNeverComesUp { node: String },
     /// The named VM runs but its Node never joins the Platform cluster.
     VmNeverJoins { vm: String },
+    /// Every download of the named VirtualMachineImage fails, until Harvester gives up
+    /// (`RetryLimitExceeded`).
+    ImageImportFails { image: String },
 }
 
 impl Scenario {
@@ -257,10 +260,10 @@ mod tests {
     fn faults_parse_and_unknown_fields_are_rejected() {
         let text = REFERENCE.replace(
             "faults: []",
-            "faults:\n  - workflow_fails_once: {workflow: hv-2, action: stream-harvester}\n  - bmc_unreachable: {machine: hv-3, for: 2m}\n  - node_never_comes_up: {node: hv-3}\n  - vm_never_joins: {vm: cp-3}\n",
+            "faults:\n  - workflow_fails_once: {workflow: hv-2, action: stream-harvester}\n  - bmc_unreachable: {machine: hv-3, for: 2m}\n  - node_never_comes_up: {node: hv-3}\n  - vm_never_joins: {vm: cp-3}\n  - image_import_fails: {image: talos-nocloud}\n",
         );
         let scenario = Scenario::from_yaml(&text).unwrap();
-        assert_eq!(scenario.faults.len(), 4);
+        assert_eq!(scenario.faults.len(), 5);
         assert_eq!(
             scenario.faults[1],
             Fault::BmcUnreachable {
