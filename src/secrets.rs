@@ -251,7 +251,7 @@ impl SecretsError {
             Self::WrongIdentity { path, .. } => format!(
                 "use the identity it was encrypted to (--age-identity FILE or \
                  GENESIS_AGE_IDENTITY), or ask someone who can decrypt it to add your public key \
-                 to {} and run `genesis secrets edit`",
+                 to {} and run `genesis secrets edit --rekey`",
                 recipients_file(path).display()
             ),
             Self::Passphrase { path } => format!(

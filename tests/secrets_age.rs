@@ -494,6 +494,21 @@ fn edit_re_encrypts_what_the_editor_wrote_and_wipes_the_temporary_file() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(std::fs::read(&encrypted).expect("read"), before);
 
+    // A new teammate: their key added to the recipients file, then --rekey (no editor).
+    let (third_public, third_key) = lab.identity("newcomer.txt");
+    let list = lab.path("secrets.yaml.age.recipients");
+    let mut recipients = std::fs::read_to_string(&list).expect("recipients file");
+    recipients.push_str(&format!("{third_public}\n"));
+    std::fs::write(&list, recipients).expect("add recipient");
+    let output = lab.genesis(
+        &["--secrets", plaintext_arg, "secrets", "edit", "--rekey"],
+        &[("EDITOR", "false")],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for key in [&secret_key, &second_key, &third_key] {
+        assert!(decrypt(&encrypted, key).contains(ROTATED));
+    }
+
     lab.assert_no_leak(&secrets, &[ROTATED]);
 }
 

@@ -61,6 +61,10 @@ pub struct EditArgs {
     /// The encrypted secrets file (default: the --secrets file's `.age`, normally
     /// secrets.yaml.age).
     pub file: Option<PathBuf>,
+    /// Do not start the editor: only encrypt again to the recipients file (after adding or
+    /// removing someone).
+    #[arg(long)]
+    pub rekey: bool,
 }
 
 #[derive(Debug, Args)]
@@ -395,6 +399,17 @@ fn edit(args: &EditArgs, common: &Common) -> Result<(), CommandError> {
         );
     }
 
+    if args.rekey {
+        let ciphertext = secrets::encrypt(&file, &plaintext, &recipients)?;
+        write_atomically(&file, &ciphertext, 0o600)?;
+        eprintln!(
+            "Encrypted {} again for {} recipient{}.",
+            file.display(),
+            recipients.len(),
+            if recipients.len() == 1 { "" } else { "s" }
+        );
+        return Ok(());
+    }
     let scratch = Scratch::new()?;
     let temp = scratch.dir.path().join(
         file.file_stem()
