@@ -28,7 +28,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 
-const LEASE_SECONDS: u64 = 6;
+const LEASE_SECONDS: u64 = 8;
 
 /// One scenario's inputs, state directory and namespace.
 struct Env {
