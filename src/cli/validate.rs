@@ -18,7 +18,8 @@ pub fn run(_args: ValidateArgs, common: &Common) -> ExitCode {
                 "{}, {} and {} are valid: {} machines, {} VMs, {} steps in {} phases.",
                 common.lab.display(),
                 common.phases.display(),
-                common.secrets.display(),
+                // The file read: secrets.yaml.age when secrets.yaml does not exist.
+                inputs.secrets.file().unwrap_or(&common.secrets).display(),
                 machines,
                 vms,
                 inputs.graph.len(),
