@@ -199,6 +199,7 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('encrypt', 'encrypt', [CompletionResultType]::ParameterValue, 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)')
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Create a new age identity (0600; default ~/.config/genesis/age.txt) and print its public key, the recipient to encrypt to')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -234,6 +235,7 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
             [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--rekey', '--rekey', [CompletionResultType]::ParameterName, 'Do not start the editor: only encrypt again to the recipients file (after adding or removing someone)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -254,10 +256,29 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'genesis;secrets;keygen' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the identity (default: --age-identity, GENESIS_AGE_IDENTITY or ~/.config/genesis/age.txt); an existing file is never overwritten')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the identity (default: --age-identity, GENESIS_AGE_IDENTITY or ~/.config/genesis/age.txt); an existing file is never overwritten')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--age-identity', '--age-identity', [CompletionResultType]::ParameterName, 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'genesis;secrets;help' {
             [CompletionResult]::new('encrypt', 'encrypt', [CompletionResultType]::ParameterValue, 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)')
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Create a new age identity (0600; default ~/.config/genesis/age.txt) and print its public key, the recipient to encrypt to')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -268,6 +289,9 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             break
         }
         'genesis;secrets;help;check' {
+            break
+        }
+        'genesis;secrets;help;keygen' {
             break
         }
         'genesis;secrets;help;help' {
@@ -435,6 +459,7 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('encrypt', 'encrypt', [CompletionResultType]::ParameterValue, 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)')
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Create a new age identity (0600; default ~/.config/genesis/age.txt) and print its public key, the recipient to encrypt to')
             break
         }
         'genesis;help;secrets;encrypt' {
@@ -444,6 +469,9 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             break
         }
         'genesis;help;secrets;check' {
+            break
+        }
+        'genesis;help;secrets;keygen' {
             break
         }
         'genesis;help;diagnose' {

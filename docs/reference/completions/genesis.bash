@@ -103,6 +103,9 @@ _genesis() {
             genesis__subcmd__help__subcmd__secrets,encrypt)
                 cmd="genesis__subcmd__help__subcmd__secrets__subcmd__encrypt"
                 ;;
+            genesis__subcmd__help__subcmd__secrets,keygen)
+                cmd="genesis__subcmd__help__subcmd__secrets__subcmd__keygen"
+                ;;
             genesis__subcmd__help__subcmd__state,pull)
                 cmd="genesis__subcmd__help__subcmd__state__subcmd__pull"
                 ;;
@@ -121,6 +124,9 @@ _genesis() {
             genesis__subcmd__secrets,help)
                 cmd="genesis__subcmd__secrets__subcmd__help"
                 ;;
+            genesis__subcmd__secrets,keygen)
+                cmd="genesis__subcmd__secrets__subcmd__keygen"
+                ;;
             genesis__subcmd__secrets__subcmd__help,check)
                 cmd="genesis__subcmd__secrets__subcmd__help__subcmd__check"
                 ;;
@@ -132,6 +138,9 @@ _genesis() {
                 ;;
             genesis__subcmd__secrets__subcmd__help,help)
                 cmd="genesis__subcmd__secrets__subcmd__help__subcmd__help"
+                ;;
+            genesis__subcmd__secrets__subcmd__help,keygen)
+                cmd="genesis__subcmd__secrets__subcmd__help__subcmd__keygen"
                 ;;
             genesis__subcmd__state,help)
                 cmd="genesis__subcmd__state__subcmd__help"
@@ -518,7 +527,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__help__subcmd__secrets)
-            opts="encrypt edit check"
+            opts="encrypt edit check keygen"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -560,6 +569,20 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__help__subcmd__secrets__subcmd__encrypt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        genesis__subcmd__help__subcmd__secrets__subcmd__keygen)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -862,7 +885,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__secrets)
-            opts="-h --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help encrypt edit check help"
+            opts="-h --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help encrypt edit check keygen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -978,7 +1001,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__secrets__subcmd__edit)
-            opts="-h --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
+            opts="-h --rekey --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1110,7 +1133,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__secrets__subcmd__help)
-            opts="encrypt edit check help"
+            opts="encrypt edit check keygen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1172,6 +1195,86 @@ _genesis() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        genesis__subcmd__secrets__subcmd__help__subcmd__keygen)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        genesis__subcmd__secrets__subcmd__keygen)
+            opts="-o -h --output --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lab)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --phases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secrets)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --age-identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -W "local kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --harvester-context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write-harvester-kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

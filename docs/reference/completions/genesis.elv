@@ -188,6 +188,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand encrypt 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
             cand edit 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
             cand check 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+            cand keygen 'Create a new age identity (0600; default ~/.config/genesis/age.txt) and print its public key, the recipient to encrypt to'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'genesis;secrets;encrypt'= {
@@ -221,6 +222,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
             cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
             cand --color 'When to use colour on stderr'
+            cand --rekey 'Do not start the editor: only encrypt again to the recipients file (after adding or removing someone)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -239,10 +241,28 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'genesis;secrets;keygen'= {
+            cand -o 'Where to write the identity (default: --age-identity, GENESIS_AGE_IDENTITY or ~/.config/genesis/age.txt); an existing file is never overwritten'
+            cand --output 'Where to write the identity (default: --age-identity, GENESIS_AGE_IDENTITY or ~/.config/genesis/age.txt); an existing file is never overwritten'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'genesis;secrets;help'= {
             cand encrypt 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
             cand edit 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
             cand check 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+            cand keygen 'Create a new age identity (0600; default ~/.config/genesis/age.txt) and print its public key, the recipient to encrypt to'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'genesis;secrets;help;encrypt'= {
@@ -250,6 +270,8 @@ set edit:completion:arg-completer[genesis] = {|@words|
         &'genesis;secrets;help;edit'= {
         }
         &'genesis;secrets;help;check'= {
+        }
+        &'genesis;secrets;help;keygen'= {
         }
         &'genesis;secrets;help;help'= {
         }
@@ -397,12 +419,15 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand encrypt 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
             cand edit 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
             cand check 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+            cand keygen 'Create a new age identity (0600; default ~/.config/genesis/age.txt) and print its public key, the recipient to encrypt to'
         }
         &'genesis;help;secrets;encrypt'= {
         }
         &'genesis;help;secrets;edit'= {
         }
         &'genesis;help;secrets;check'= {
+        }
+        &'genesis;help;secrets;keygen'= {
         }
         &'genesis;help;diagnose'= {
         }

@@ -176,25 +176,26 @@ always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l force -d 'With `--state kubernetes`: release the Lease even though it has not expired (its holder may still be running: make sure it is gone). The state directory\'s lock is never taken from a run alive on this host'
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
 kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l kubeconfig -d 'Kubeconfig for the Platform cluster (default: the lab file\'s, else KUBECONFIG or ~/.kube/config)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l kubeconfig -d 'Kubeconfig for the Platform cluster (default: the lab file\'s, else KUBECONFIG or ~/.kube/config)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -f -a "encrypt" -d 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -f -a "edit" -d 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -f -a "check" -d 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -f -a "encrypt" -d 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -f -a "edit" -d 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -f -a "check" -d 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -f -a "keygen" -d 'Create a new age identity (0600; default ~/.config/genesis/age.txt) and print its public key, the recipient to encrypt to'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -s o -l output -d 'The encrypted file to write (default: INPUT.age)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l recipient -d 'An age X25519 recipient (`age1…`); repeat for several' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l recipients-file -d 'A file of recipients, one `age1…` a line (`#` comments); repeatable' -r -F
@@ -227,6 +228,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l rekey -d 'Do not start the editor: only encrypt again to the recipients file (after adding or removing someone)'
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
@@ -243,9 +245,26 @@ complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -s o -l output -d 'Where to write the identity (default: --age-identity, GENESIS_AGE_IDENTITY or ~/.config/genesis/age.txt); an existing file is never overwritten' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
+kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l kubeconfig -d 'Kubeconfig for the Platform cluster (default: the lab file\'s, else KUBECONFIG or ~/.kube/config)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "encrypt" -d 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "keygen" -d 'Create a new age identity (0600; default ~/.config/genesis/age.txt) and print its public key, the recipient to encrypt to'
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l out -d 'Directory to create the bundle in (default: `<state dir>/diagnose`)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l timeout -d 'Bound on reaching each cluster, each list and each SSH command' -r
@@ -366,5 +385,6 @@ complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_see
 complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "encrypt" -d 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
 complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "edit" -d 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
 complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "check" -d 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "keygen" -d 'Create a new age identity (0600; default ~/.config/genesis/age.txt) and print its public key, the recipient to encrypt to'
 complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "push" -d 'Copy the local state directory\'s journal into the Platform cluster'
 complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "pull" -d 'Copy the Platform cluster\'s journal into the local state directory'
