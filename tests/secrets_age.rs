@@ -412,8 +412,9 @@ fn edit_re_encrypts_what_the_editor_wrote_and_wipes_the_temporary_file() {
     std::fs::remove_file(&plaintext).expect("only the encrypted file is left");
     let encrypted = lab.path("secrets.yaml.age");
 
-    // The editor: records where it was given the file and with which modes, then rotates
-    // the Harvester token.
+    // The editor: records where it was given the file and with which modes, sends genesis
+    // the Ctrl-C a terminal would (genesis must live on to wipe the file), then rotates the
+    // Harvester token.
     let log = lab.path("editor.log");
     let editor = lab.path("rotate token.sh");
     std::fs::write(
@@ -421,6 +422,7 @@ fn edit_re_encrypts_what_the_editor_wrote_and_wipes_the_temporary_file() {
         format!(
             "#!/bin/sh\nset -e\necho \"$1\" > '{log}'\nstat -c %a \"$1\" >> '{log}'\n\
              stat -c %a \"$(dirname \"$1\")\" >> '{log}'\n\
+             kill -INT $PPID\n\
              sed -i 's/fake-harvester-cluster-token/{ROTATED}/' \"$1\"\n",
             log = log.display()
         ),

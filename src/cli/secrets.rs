@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -484,16 +485,26 @@ fn run_editor(file: &Path) -> Result<(), CommandError> {
             "set EDITOR to a command such as `vi` or `code --wait`",
         )
     })?;
-    let status = std::process::Command::new(&words[0])
-        .args(&words[1..])
-        .arg(file)
-        .status()
-        .map_err(|error| {
-            CommandError::usage(
-                format!("cannot start the editor `{}`: {error}", words[0]),
-                "set VISUAL or EDITOR to an editor that is installed",
-            )
-        })?;
+    let mut command = std::process::Command::new(&words[0]);
+    command.args(&words[1..]).arg(file);
+    // SAFETY: between fork and exec, only signal(2), which is async-signal-safe, restores the
+    // default disposition that `IgnoreInterrupts` changed in genesis.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let ignoring = IgnoreInterrupts::new();
+    let status = command.status();
+    drop(ignoring);
+    let status = status.map_err(|error| {
+        CommandError::usage(
+            format!("cannot start the editor `{}`: {error}", words[0]),
+            "set VISUAL or EDITOR to an editor that is installed",
+        )
+    })?;
     if !status.success() {
         return Err(CommandError::usage(
             format!(
@@ -504,6 +515,37 @@ fn run_editor(file: &Path) -> Result<(), CommandError> {
         ));
     }
     Ok(())
+}
+
+/// While the editor runs, Ctrl-C and Ctrl-\\ (sent to the terminal's whole foreground group)
+/// are for the editor: genesis ignores them, so that it always lives to wipe the temporary
+/// file. The previous dispositions come back on drop.
+struct IgnoreInterrupts {
+    interrupt: libc::sighandler_t,
+    quit: libc::sighandler_t,
+}
+
+impl IgnoreInterrupts {
+    fn new() -> Self {
+        // SAFETY: signal(2) with SIG_IGN installs no handler code; the old dispositions are
+        // kept to be restored.
+        unsafe {
+            Self {
+                interrupt: libc::signal(libc::SIGINT, libc::SIG_IGN),
+                quit: libc::signal(libc::SIGQUIT, libc::SIG_IGN),
+            }
+        }
+    }
+}
+
+impl Drop for IgnoreInterrupts {
+    fn drop(&mut self) {
+        // SAFETY: restores the dispositions signal(2) returned in `new`.
+        unsafe {
+            libc::signal(libc::SIGINT, self.interrupt);
+            libc::signal(libc::SIGQUIT, self.quit);
+        }
+    }
 }
 
 /// Creates a new file readable by its owner only.
