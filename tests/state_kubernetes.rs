@@ -533,6 +533,28 @@ fn push_and_pull_round_trip(env: &Env) {
     // reset through the cluster's journal, then pull it into the (non-empty) local dir.
     let reset = env.run(&["--state", "kubernetes", "reset", "two"]);
     assert_eq!(code(&reset), 0, "{}", stderr(&reset));
+    // plan reads the same journal (the local one still says both are done); --offline
+    // contacts no cluster, so it cannot read it and says so.
+    let plan_states = |args: &[&str]| {
+        let plan = env.run(args);
+        assert_eq!(code(&plan), 0, "{}", stderr(&plan));
+        let document: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("plan JSON");
+        let states: Vec<String> = document["phases"]
+            .as_array()
+            .expect("phases")
+            .iter()
+            .flat_map(|phase| phase["steps"].as_array().expect("steps").clone())
+            .map(|step| step["state"].as_str().expect("state").to_owned())
+            .collect();
+        (states, stderr(&plan))
+    };
+    let (states, _) = plan_states(&["--state", "kubernetes", "plan", "-o", "json"]);
+    assert_eq!(states, ["done", "pending"]);
+    let (states, _) = plan_states(&["plan", "-o", "json", "--offline"]);
+    assert_eq!(states, ["done", "done"]);
+    let (states, said) = plan_states(&["--state", "kubernetes", "plan", "-o", "json", "--offline"]);
+    assert_eq!(states, ["pending", "pending"]);
+    assert!(said.contains("was not read"), "{said}");
     let refused = env.run(&["state", "pull"]);
     assert_eq!(code(&refused), 2, "{}", stderr(&refused));
     assert_eq!(

@@ -295,10 +295,21 @@ pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
 
 /// The journal, the run logs and `genesis status`.
 fn collect_local(bundle: &mut Bundle, common: &Common) {
-    let journal = common.state_dir.join("journal.ndjson");
-    let outcome = std::fs::read(&journal)
-        .map(|bytes| bundle.write("journal.ndjson", &String::from_utf8_lossy(&bytes)))
-        .map_err(|error| format!("cannot read {}: {error}", journal.display()));
+    // The journal from the selected state backend (the state directory or, with
+    // `--state kubernetes`, the Platform cluster's chunk Secrets).
+    let outcome = super::state::options(common)
+        .backend()
+        .map_err(|error| super::up::error_chain(&error))
+        .and_then(|backend| {
+            backend.read_journal().map_err(|error| {
+                format!(
+                    "cannot read {}: {}",
+                    backend.describe(),
+                    super::up::error_chain(&error)
+                )
+            })
+        })
+        .map(|bytes| bundle.write("journal.ndjson", &String::from_utf8_lossy(&bytes)));
     bundle.record("journal", outcome);
 
     let logs = common.state_dir.join("logs");

@@ -50,12 +50,24 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
         Ok(inputs) => inputs,
         Err(code) => return code,
     };
-    // The journal says what is done already; reading it changes nothing.
-    let journal = match genesis_engine::journal::load(&common.state_dir) {
-        Ok(journal) => journal,
-        Err(error) => {
-            eprintln!("error: {}", super::up::error_chain(&error));
-            return ExitCode::from(exit::STEP_FAILED);
+    // The journal says what is done already; reading it changes nothing. It comes from the
+    // selected state backend (`--state`), except that `--offline` contacts no cluster.
+    let state = super::state::options(common);
+    let journal = if args.offline && state.kind() == crate::state::StateKind::Kubernetes {
+        eprintln!(
+            "note: --offline: the journal is kept in the Platform cluster (--state kubernetes) and was not read; every step shows as pending"
+        );
+        genesis_engine::journal::JournalState::default()
+    } else {
+        let loaded = super::state::backend(common).and_then(|backend| {
+            backend.load_journal().map_err(|error| {
+                eprintln!("error: {}", super::up::error_chain(&error));
+                ExitCode::from(exit::STEP_FAILED)
+            })
+        });
+        match loaded {
+            Ok(journal) => journal,
+            Err(code) => return code,
         }
     };
     let states = journal.states(&inputs.graph);
