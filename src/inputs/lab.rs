@@ -126,9 +126,10 @@ pub struct PxeEndpoint {
     pub base_url: Spanned<String>,
     pub artifacts: Vec<Artifact>,
     /// A PEM file of CA certificates trusted for an HTTPS `base_url`, in addition to the
-    /// system's (for a server whose certificate comes from a private CA).
+    /// system's (for a server whose certificate comes from a private CA). A relative path is
+    /// relative to the lab file's directory; loading makes it so (see `resolve_paths`).
     #[serde(default)]
-    pub ca_file: Option<String>,
+    pub ca_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

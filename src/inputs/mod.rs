@@ -82,9 +82,15 @@ struct Parts {
 fn load_parts(paths: &InputPaths, options: &LoadOptions) -> Parts {
     let mut out = Diagnostics::default();
 
-    let lab: Option<Lab> = parse_file(&paths.lab, &mut out);
-    if let Some(lab) = &lab {
+    let mut lab: Option<Lab> = parse_file(&paths.lab, &mut out);
+    if let Some(lab) = &mut lab {
         out.extend(validate::check_lab(&paths.lab, lab));
+        // Paths in the lab file are relative to its directory, wherever genesis runs from.
+        if let Some(ca_file) = &mut lab.endpoints.pxe.ca_file {
+            ca_file.value = validate::relative_to(&paths.lab, &ca_file.value)
+                .to_string_lossy()
+                .into_owned();
+        }
     }
 
     let phases = load_phases(&paths.phases, &mut out);

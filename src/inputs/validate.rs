@@ -14,6 +14,11 @@ pub fn at<T>(spanned: &Spanned<T>) -> (u64, u64) {
     (spanned.referenced.line(), spanned.referenced.column())
 }
 
+/// `path` as written in the lab file `file`: a relative path is relative to the file's directory.
+pub fn relative_to(file: &Path, path: &str) -> std::path::PathBuf {
+    file.parent().unwrap_or(Path::new("")).join(path)
+}
+
 /// Collects every problem of the lab file.
 pub fn check_lab(file: &Path, lab: &Lab) -> Diagnostics {
     let mut checker = LabChecker {
@@ -214,6 +219,17 @@ impl LabChecker<'_> {
         ] {
             if let Some(url) = url {
                 self.http_url(field, url);
+            }
+        }
+        if let Some(ca_file) = &lab.endpoints.pxe.ca_file {
+            let path = relative_to(self.file, &ca_file.value);
+            if !path.is_file() {
+                self.report(
+                    at(ca_file),
+                    "endpoints.pxe.ca_file",
+                    format!("CA file `{}` does not exist", path.display()),
+                    "name the PEM file of the CA that signed the artifact server's certificate; a relative path is relative to the lab file's directory",
+                );
             }
         }
         let mut roles: HashMap<&str, usize> = HashMap::new();
