@@ -36,7 +36,6 @@ use std::time::{Duration, Instant};
 use cluster_support::loopback::{LoopbackLab, Options};
 use futures::StreamExt as _;
 use genesis_engine::journal::{self, Journaled};
-use genesis_testworld::lab::TINK_NAMESPACE;
 use genesis_testworld::{World, WorldOptions};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::watcher::{self, Event};
@@ -47,8 +46,8 @@ const LIMIT: Duration = Duration::from_secs(300);
 /// The simulated lab runs 5× slower than the reference scenario (0.002), so that 20 kills
 /// spread over the run are ~1 s apart instead of ~0.2 s (mostly genesis' own start-up).
 const TIME_SCALE: f64 = 0.01;
-/// Phases of the run.
-const PHASES: Option<&[u32]> = Some(&[2, 3]);
+/// Phases of the run: all of them (2–4).
+const PHASES: Option<&[u32]> = None;
 /// The last run (after the last kill) must finish within this.
 const LAST_RUN_LIMIT: Duration = Duration::from_secs(120);
 
@@ -368,6 +367,90 @@ async fn caught_up(ledger: &Ledger, kind: &Watched) -> BTreeMap<String, Seen> {
     }
 }
 
+/// Every object the run must leave, by watched kind, from the steps' resolved parameters and
+/// genesis' naming rules (`namespace/name`, or `name` for cluster-scoped kinds).
+fn expected_objects(inputs: &genesis::inputs::Inputs) -> BTreeMap<&'static str, BTreeSet<String>> {
+    let mut expected: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    for label in [
+        "platform Machines",
+        "platform Rufio Jobs",
+        "platform Hardware",
+        "platform Templates",
+        "platform Workflows",
+        "platform Secrets",
+        "platform Nodes",
+        "harvester Nodes",
+        "harvester Secrets",
+        "harvester NADs",
+        "harvester VirtualMachineImages",
+        "harvester VirtualMachines",
+        "harvester VMIs",
+    ] {
+        expected.insert(label, BTreeSet::new());
+    }
+    let mut add = |label: &'static str, name: String| {
+        expected.get_mut(label).expect("label").insert(name);
+    };
+    for step in inputs.graph.steps() {
+        let param = |key: &str| {
+            step.params[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("step `{}`: no parameter {key}", step.id))
+                .to_owned()
+        };
+        match step.kind.as_str() {
+            "rufio.machine" => {
+                let (namespace, machine) = (param("namespace"), param("machine"));
+                add("platform Machines", format!("{namespace}/{machine}"));
+                add("platform Secrets", format!("{namespace}/bmc-{machine}"));
+            }
+            "tinkerbell.hardware" => add(
+                "platform Hardware",
+                format!("{}/{}", param("namespace"), param("machine")),
+            ),
+            "tinkerbell.template" => add(
+                "platform Templates",
+                format!("{}/{}", param("namespace"), param("name")),
+            ),
+            "tinkerbell.install" => {
+                // Attempt 1 only: no fault is injected (see the module's comment).
+                let (namespace, machine) = (param("namespace"), param("machine"));
+                let workflow = format!("harvester-install-{machine}-1");
+                add("platform Workflows", format!("{namespace}/{workflow}"));
+                add(
+                    "platform Rufio Jobs",
+                    format!("{namespace}/netboot-{workflow}"),
+                );
+                add("harvester Nodes", machine);
+            }
+            "argocd.cluster-secret" => add(
+                "platform Secrets",
+                format!("{}/cluster-{}", param("namespace"), param("cluster_name")),
+            ),
+            "harvester.vm-network" => add(
+                "harvester NADs",
+                format!("{}/{}", param("namespace"), param("name")),
+            ),
+            "harvester.vm-image" => add(
+                "harvester VirtualMachineImages",
+                format!("{}/{}", param("namespace"), param("name")),
+            ),
+            "kubevirt.userdata-secret" => add(
+                "harvester Secrets",
+                format!("{}/{}-userdata", param("namespace"), param("vm")),
+            ),
+            "kubevirt.vm" => {
+                let name = format!("{}/{}", param("namespace"), param("name"));
+                add("harvester VirtualMachines", name.clone());
+                add("harvester VMIs", name);
+            }
+            "kube.node-joined" => add("platform Nodes", param("node")),
+            _ => {}
+        }
+    }
+    expected
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running and killing genesis.
 
@@ -536,55 +619,7 @@ async fn chaos() {
     }
 
     // The objects: each created once, the expected set, in its final state.
-    let machines: Vec<String> = inputs
-        .lab
-        .machines
-        .iter()
-        .map(|machine| machine.hostname.value.clone())
-        .collect();
-    let mut expected: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    let tink = |name: &str| format!("{TINK_NAMESPACE}/{name}");
-    expected.insert(
-        "platform Machines",
-        machines.iter().map(|m| tink(m)).collect(),
-    );
-    expected.insert(
-        "platform Hardware",
-        machines.iter().map(|m| tink(m)).collect(),
-    );
-    let workflows: Vec<String> = machines
-        .iter()
-        .map(|m| format!("harvester-install-{m}-1"))
-        .collect();
-    expected.insert(
-        "platform Workflows",
-        workflows.iter().map(|w| tink(w)).collect(),
-    );
-    expected.insert(
-        "platform Rufio Jobs",
-        workflows
-            .iter()
-            .map(|w| tink(&format!("netboot-{w}")))
-            .collect(),
-    );
-    expected.insert(
-        "platform Templates",
-        [tink(&format!(
-            "harvester-install-{}",
-            inputs.lab.endpoints.harvester.version
-        ))]
-        .into(),
-    );
-    let argocd = &inputs.lab.endpoints.argocd;
-    let mut platform_secrets: BTreeSet<String> =
-        machines.iter().map(|m| tink(&format!("bmc-{m}"))).collect();
-    platform_secrets.insert(format!(
-        "{}/cluster-{}",
-        argocd.namespace, argocd.cluster_name
-    ));
-    expected.insert("platform Secrets", platform_secrets);
-    expected.insert("harvester Nodes", machines.iter().cloned().collect());
-    expected.insert("platform Nodes", BTreeSet::new());
+    let expected = expected_objects(&inputs);
     let kinds = watched(&world, phase_4);
     let mut counts = Vec::new();
     for kind in &kinds {
@@ -600,14 +635,15 @@ async fn chaos() {
             );
             assert!(!entry.deleted, "{} {name} was deleted", kind.label);
         }
-        if let Some(wanted) = expected.get(kind.label.as_str()) {
-            let names: BTreeSet<String> = seen.keys().cloned().collect();
-            assert_eq!(
-                &names, wanted,
-                "{}: exactly the expected objects",
-                kind.label
-            );
-        }
+        let wanted = expected
+            .get(kind.label.as_str())
+            .unwrap_or_else(|| panic!("no expectation for {}", kind.label));
+        let names: BTreeSet<String> = seen.keys().cloned().collect();
+        assert_eq!(
+            &names, wanted,
+            "{}: exactly the expected objects",
+            kind.label
+        );
         counts.push(format!("{} {}", kind.label, seen.len()));
         if kind.label == "platform Workflows" {
             for (name, entry) in &seen {
@@ -624,6 +660,15 @@ async fn chaos() {
                         .and_then(|l| l.get("genesis.dev/attempt")),
                     Some(&"1".to_owned()),
                     "no fault was injected: the first attempt of {name} is the only one"
+                );
+            }
+        }
+        if kind.label == "harvester VirtualMachines" {
+            for (name, entry) in &seen {
+                let object = entry.last.as_ref().expect("object");
+                assert_eq!(
+                    object.data["status"]["printableStatus"], "Running",
+                    "VM {name} runs"
                 );
             }
         }

@@ -183,23 +183,31 @@ pub async fn requests(client: &kube::Client) -> Requests {
     parse(&metrics_text(client).await, "apiserver_request_total")
 }
 
-/// Waits until no WATCH request on `resource` is open on the server any more (so that every
-/// watch is counted), at most `limit`. Returns false if some stayed open. (The API server's own
-/// informers keep watches open on other resources through its loopback client.)
-pub async fn watches_closed(client: &kube::Client, resource: &str, limit: Duration) -> bool {
+/// WATCH requests on `resource` open right now (`apiserver_longrunning_requests`).
+pub async fn open_watches(client: &kube::Client, resource: &str) -> u64 {
+    parse(
+        &metrics_text(client).await,
+        "apiserver_longrunning_requests",
+    )
+    .0
+    .iter()
+    .filter(|((verb, watched, _), _)| verb == "WATCH" && watched == resource)
+    .map(|(_, count)| *count)
+    .sum()
+}
+
+/// Waits until no more WATCH requests on `resource` are open than `baseline` (those open before
+/// the client under test started), so that every watch of that client has ended and is
+/// counted; at most `limit`. Returns false if some stayed open.
+pub async fn watches_back_to(
+    client: &kube::Client,
+    resource: &str,
+    baseline: u64,
+    limit: Duration,
+) -> bool {
     let deadline = Instant::now() + limit;
     loop {
-        let open = parse(
-            &metrics_text(client).await,
-            "apiserver_longrunning_requests",
-        );
-        let watches: u64 = open
-            .0
-            .iter()
-            .filter(|((verb, watched, _), _)| verb == "WATCH" && watched == resource)
-            .map(|(_, count)| *count)
-            .sum();
-        if watches == 0 {
+        if open_watches(client, resource).await <= baseline {
             return true;
         }
         if Instant::now() > deadline {
