@@ -1,0 +1,821 @@
+//! The simulated bootstrap's speed, on the test world (real kube-apiservers, real sshd, the lab
+//! simulator). Run with `cargo bench --bench bootstrap`; `cargo test` never runs it.
+//!
+//! 1. **Full runs**: `--runs N` (default 5) fresh worlds, each a whole `genesis up -o json` on
+//!    the loopback lab with the reference scenario. Per run: the run's wall time and critical
+//!    path from its final report (`run_finished`), their ratio (target ≤ 1.03), and the
+//!    reaction latencies: simulator event that made a condition true → genesis' event for the
+//!    step that waited for it, paired by `cluster_support::latency` (target p99 ≤ 100 ms).
+//! 2. **Waits**: `--waits N` (default 3) repetitions of two waits, against a world without the
+//!    simulator, where this bench plays the controllers with writes only: the quorum wait
+//!    (step 11 on the Harvester API: three Nodes registering, turning Ready and being
+//!    promoted) and the install wait (step 8 on the Platform API: a Workflow going through its
+//!    states). Each is done once by genesis (`genesis up --only STEP`) and once by a 5 s poll
+//!    loop written here as the comparison baseline. Requests are counted by the API server
+//!    itself (`apiserver_request_total` from `/metrics`, before and after); the bench's own
+//!    writes are subtracted by verb and resource, and must match its own count exactly.
+//!
+//! `--only full` or `--only waits` runs one part; `--seed N` replays the poll loop's phases.
+
+#[path = "../tests/cluster_support/mod.rs"]
+mod cluster_support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use cluster_support::apimetrics::{self, Requests};
+use cluster_support::latency::{self, Expected};
+use cluster_support::loopback::{LoopbackLab, Options};
+use genesis_testworld::{World, WorldOptions};
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+/// Phases of a full run: all of them (2–4).
+const PHASES: Option<&[u32]> = None;
+/// The comparison baseline's poll period.
+const POLL_EVERY: Duration = Duration::from_secs(5);
+
+struct Args {
+    runs: usize,
+    waits: usize,
+    full: bool,
+    waits_part: bool,
+    seed: u64,
+}
+
+fn args() -> Option<Args> {
+    let mut parsed = Args {
+        runs: 5,
+        waits: 3,
+        full: true,
+        waits_part: true,
+        seed: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |elapsed| elapsed.as_nanos() as u64)
+            | 1,
+    };
+    let mut bench = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = |default: u64| args.next().and_then(|v| v.parse().ok()).unwrap_or(default);
+        match arg.as_str() {
+            "--bench" => bench = true,
+            "--runs" => parsed.runs = number(5) as usize,
+            "--waits" => parsed.waits = number(3) as usize,
+            "--seed" => parsed.seed = number(1),
+            "--only" => match args.next().as_deref() {
+                Some("full") => parsed.waits_part = false,
+                Some("waits") => parsed.full = false,
+                other => panic!("--only full|waits, not {other:?}"),
+            },
+            _ => {}
+        }
+    }
+    // `cargo test --benches` runs bench binaries without `--bench`: do nothing then.
+    bench.then_some(parsed)
+}
+
+fn main() {
+    let Some(args) = args() else {
+        eprintln!("bootstrap: a benchmark; run it with `cargo bench --bench bootstrap`");
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        if args.full {
+            full_runs(args.runs).await;
+        }
+        if args.waits_part {
+            waits(args.waits, args.seed).await;
+        }
+    });
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Median and max, nearest rank.
+fn median_max(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let median = values[(values.len() - 1) / 2];
+    (median, values[values.len() - 1])
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Full runs.
+
+/// The conditions of the run and the step that waits for each (watch-based waits only; the
+/// SSH fetch of step 9 polls with backoff by nature and is listed apart).
+fn expectations(lab: &genesis::inputs::lab::Lab) -> Vec<Expected> {
+    let tink = &lab.endpoints.tinkerbell.namespace;
+    let mut expected = Vec::new();
+    for machine in &lab.machines {
+        let name = &machine.hostname.value;
+        expected.push(Expected::step_after(
+            &format!("bmc/{name}"),
+            "machine.contactable",
+            &format!("{tink}/{name}"),
+            "True",
+        ));
+        let step = match machine.role.value {
+            genesis::inputs::lab::Role::Create => "create-cluster",
+            _ => "join-cluster",
+        };
+        expected.push(Expected::step_after(
+            &format!("{step}/{name}"),
+            "workflow.state",
+            &format!("{tink}/harvester-install-{name}-1"),
+            "SUCCESS",
+        ));
+    }
+    expected.push(Expected::new(
+        "last node.promote complete -> quorum",
+        |event| event.kind == "node.promote" && event.detail == "complete",
+        |event| finished(event, "quorum"),
+    ));
+    for image in &lab.vm_images {
+        let object = format!("{}/{}", image.namespace, image.name.value);
+        expected.push(Expected::new(
+            format!("image.imported {object} -> vm-image"),
+            move |event| event.kind == "image.imported" && event.object == object,
+            |event| finished(event, "vm-image"),
+        ));
+    }
+    for vm in &lab.vms {
+        expected.push(Expected::step_after(
+            &format!("vm/{}", vm.name.value),
+            "vm.status",
+            &format!("{}/{}", vm.namespace, vm.name.value),
+            "Running",
+        ));
+        expected.push(Expected::step_after(
+            &format!("platform-join/{}", vm.name.value),
+            "node.ready",
+            &vm.name.value,
+            "control-plane",
+        ));
+    }
+    expected
+}
+
+fn finished(event: &Value, step: &str) -> bool {
+    event["event"] == "step_finished" && event["step"] == step && event["result"] == "succeeded"
+}
+
+struct FullRun {
+    wall_ms: f64,
+    critical_ms: f64,
+    process_ms: f64,
+    critical_path: String,
+    pairs: Vec<latency::Pair>,
+    ssh_fetch: Option<latency::Pair>,
+}
+
+async fn full_run(index: usize) -> FullRun {
+    let world = World::start_with(WorldOptions::with_simulator().expect("reference scenario"))
+        .await
+        .expect("test world starts");
+    let lab = LoopbackLab::build(&world, Options { phases: PHASES }).await;
+    lab.prepare_platform(&world).await;
+    let started = Instant::now();
+    let output = lab.genesis(&["up", "-o", "json"]).await;
+    let process_ms = ms(started.elapsed());
+    let (stdout, stderr) = cluster_support::loopback::text(&output);
+    assert_eq!(output.status.code(), Some(0), "run {index}: {stderr}");
+    let report = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|event| event["event"] == "run_finished")
+        .map(|event| event["report"].clone())
+        .expect("a run_finished event");
+    let inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
+        lab: lab.lab.clone(),
+        phases: lab.phases.clone(),
+        secrets: lab.secrets.clone(),
+    })
+    .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
+    let simulator = world.simulator.as_ref().expect("simulator");
+    let sim_events = simulator.events();
+    let genesis_events = latency::run_log_events(&lab.state);
+    let pairs = latency::pair(&sim_events, &genesis_events, &expectations(&inputs.lab))
+        .unwrap_or_else(|missing| panic!("run {index}: unpaired: {missing:?}"));
+    let first = inputs
+        .lab
+        .machines
+        .iter()
+        .find(|machine| matches!(machine.role.value, genesis::inputs::lab::Role::Create))
+        .map(|machine| machine.hostname.value.clone())
+        .unwrap_or_default();
+    let ssh_fetch = latency::pair(
+        &sim_events,
+        &genesis_events,
+        &[Expected::step_after(
+            "harvester-api",
+            "node.kubeconfig",
+            &first,
+            "/etc/rancher/rke2/rke2.yaml",
+        )],
+    )
+    .ok()
+    .and_then(|mut pairs| pairs.pop());
+    let run = FullRun {
+        wall_ms: report["wall_ms"].as_f64().expect("wall_ms"),
+        critical_ms: report["critical_path_ms"]
+            .as_f64()
+            .expect("critical_path_ms"),
+        process_ms,
+        critical_path: report["critical_path"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" → "),
+        pairs,
+        ssh_fetch,
+    };
+    drop(lab);
+    world.shutdown().await;
+    run
+}
+
+async fn full_runs(runs: usize) {
+    println!("== full runs: `genesis up` on the simulated lab (reference scenario), {runs} runs");
+    let mut results = Vec::new();
+    for index in 0..runs {
+        let run = full_run(index).await;
+        println!(
+            "  run {}: wall {:.0} ms, critical path {:.0} ms, ratio {:.4}; process {:.0} ms; {}",
+            index + 1,
+            run.wall_ms,
+            run.critical_ms,
+            run.wall_ms / run.critical_ms,
+            run.process_ms,
+            latency::summary(&run.pairs)
+        );
+        results.push(run);
+    }
+    let mut walls: Vec<f64> = results.iter().map(|run| run.wall_ms).collect();
+    let mut criticals: Vec<f64> = results.iter().map(|run| run.critical_ms).collect();
+    let mut ratios: Vec<f64> = results
+        .iter()
+        .map(|run| run.wall_ms / run.critical_ms)
+        .collect();
+    let mut processes: Vec<f64> = results.iter().map(|run| run.process_ms).collect();
+    let all: Vec<latency::Pair> = results.iter().flat_map(|run| run.pairs.clone()).collect();
+    let summary = latency::summary(&all);
+    let mut ssh: Vec<f64> = results
+        .iter()
+        .filter_map(|run| run.ssh_fetch.as_ref().map(|pair| ms(pair.latency)))
+        .collect();
+    println!();
+    println!("  | figure | median | max | target |");
+    println!("  |---|---|---|---|");
+    let (median, max) = median_max(&mut walls);
+    println!("  | wall time of the run (report) | {median:.0} ms | {max:.0} ms | |");
+    let (median, max) = median_max(&mut criticals);
+    println!("  | critical path (report) | {median:.0} ms | {max:.0} ms | |");
+    let (median, max) = median_max(&mut ratios);
+    println!("  | wall / critical path | {median:.4} | {max:.4} | ≤ 1.03 |");
+    let (median, max) = median_max(&mut processes);
+    println!("  | `genesis up` process, start to exit | {median:.0} ms | {max:.0} ms | |");
+    println!(
+        "  | reaction latency, {} watch-based waits | p50 {:.1} ms | p99 {:.1} ms (max {:.1} ms) | p99 ≤ 100 ms |",
+        summary.count,
+        ms(summary.p50),
+        ms(summary.p99),
+        ms(summary.max)
+    );
+    if !ssh.is_empty() {
+        let (median, max) = median_max(&mut ssh);
+        println!(
+            "  | step 9: rke2.yaml written → kubeconfig fetched (SSH, polled with backoff) | {median:.0} ms | {max:.0} ms | |"
+        );
+    }
+    if let Some(run) = results.first() {
+        println!("  critical path of run 1: {}", run.critical_path);
+    }
+    println!("  slowest reactions of all runs:");
+    let mut sorted = all.clone();
+    sorted.sort_by_key(|pair| std::cmp::Reverse(pair.latency));
+    sorted.truncate(5);
+    print!("{}", latency::table(&sorted));
+    println!();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Waits: genesis' watch against a 5 s poll loop, requests counted by the API server.
+
+/// xorshift64*: the poll loop's phase against the condition.
+struct Rng(u64);
+
+impl Rng {
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// One write of a driven timeline, with its delay after the previous one.
+struct Write {
+    after: Duration,
+    /// (verb, resource, subresource) as the API server counts it.
+    key: (&'static str, &'static str, &'static str),
+    body: WriteBody,
+}
+
+enum WriteBody {
+    CreateNode(Value),
+    NodeStatus(String, Value),
+    NodeMeta(String, Value),
+    WorkflowStatus(String, Value),
+}
+
+const WORKFLOW: &str = "harvester-install-ms-02-1-1";
+
+fn ready() -> Value {
+    json!({"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}]}})
+}
+
+fn roles() -> Value {
+    json!({"node-role.kubernetes.io/control-plane": "true", "node-role.kubernetes.io/etcd": "true", "node-role.kubernetes.io/master": "true"})
+}
+
+/// Three Nodes registering, turning Ready and the two joined ones promoted one after the
+/// other: the reference lab's order, compressed into 5 s. The last write makes the quorum.
+fn quorum_timeline() -> Vec<Write> {
+    let node = |name: &str, labels: Value| {
+        WriteBody::CreateNode(json!({"metadata": {"name": name, "labels": labels}}))
+    };
+    let at = |after_ms: u64, key, body| Write {
+        after: Duration::from_millis(after_ms),
+        key,
+        body,
+    };
+    let create = ("POST", "nodes", "");
+    let status = ("PATCH", "nodes", "status");
+    let meta = ("PATCH", "nodes", "");
+    let promote = |name: &str, state: &str, labels: Value| {
+        WriteBody::NodeMeta(
+            name.to_owned(),
+            json!({"metadata": {"labels": labels, "annotations": {"harvesterhci.io/promote-status": state}}}),
+        )
+    };
+    vec![
+        at(0, create, node("ms-02-1", roles())),
+        at(
+            500,
+            status,
+            WriteBody::NodeStatus("ms-02-1".into(), ready()),
+        ),
+        at(500, create, node("ms-02-2", json!({}))),
+        at(0, create, node("ms-02-3", json!({}))),
+        at(
+            500,
+            status,
+            WriteBody::NodeStatus("ms-02-2".into(), ready()),
+        ),
+        at(0, status, WriteBody::NodeStatus("ms-02-3".into(), ready())),
+        at(1000, meta, promote("ms-02-2", "running", json!({}))),
+        at(1000, meta, promote("ms-02-2", "complete", roles())),
+        at(500, meta, promote("ms-02-3", "running", json!({}))),
+        at(1000, meta, promote("ms-02-3", "complete", roles())),
+    ]
+}
+
+/// A Workflow going PREPARING → PENDING → RUNNING action by action → SUCCESS in 4.6 s.
+fn workflow_timeline() -> Vec<Write> {
+    let key = ("PATCH", "workflows", "status");
+    let actions = |states: [&str; 3]| {
+        let names = [
+            "stream-harvester",
+            "configure-harvester",
+            "reboot-harvester",
+        ];
+        Value::Array(
+            names
+                .iter()
+                .zip(states)
+                .map(|(name, state)| json!({"id": name, "name": name, "image": "example/action", "state": state}))
+                .collect(),
+        )
+    };
+    let status = |after_ms: u64, state: &str, states: Option<[&str; 3]>| {
+        let mut status = json!({"state": state});
+        if let Some(states) = states {
+            status["tasks"] = json!([{"id": "install", "name": "harvester-install", "agentID": "02:00:00:0a:0a:0b", "actions": actions(states)}]);
+        }
+        Write {
+            after: Duration::from_millis(after_ms),
+            key,
+            body: WriteBody::WorkflowStatus(WORKFLOW.to_owned(), json!({"status": status})),
+        }
+    };
+    vec![
+        status(300, "PREPARING", None),
+        status(500, "PENDING", None),
+        status(700, "RUNNING", Some(["RUNNING", "PENDING", "PENDING"])),
+        status(2000, "RUNNING", Some(["SUCCESS", "RUNNING", "PENDING"])),
+        status(700, "RUNNING", Some(["SUCCESS", "SUCCESS", "RUNNING"])),
+        status(400, "SUCCESS", Some(["SUCCESS", "SUCCESS", "SUCCESS"])),
+    ]
+}
+
+fn workflows(client: &kube::Client) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        client.clone(),
+        "tink-system",
+        &genesis_testworld::lab::workflow_resource(),
+    )
+}
+
+/// Plays a timeline; returns the moment just before its last write was sent (the condition
+/// turns true during that write) and the writes by (verb, resource, subresource).
+async fn drive(world: &World, timeline: &[Write]) -> (Instant, Requests) {
+    let nodes: Api<Node> = Api::all(world.harvester.client.clone());
+    let workflows = workflows(&world.platform.client);
+    let mut made = Requests::default();
+    let mut last = Instant::now();
+    for write in timeline {
+        tokio::time::sleep(write.after).await;
+        last = Instant::now();
+        match &write.body {
+            WriteBody::CreateNode(body) => {
+                let node: Node = serde_json::from_value(body.clone()).expect("Node");
+                nodes
+                    .create(&PostParams::default(), &node)
+                    .await
+                    .expect("create Node");
+            }
+            WriteBody::NodeStatus(name, body) => {
+                nodes
+                    .patch_status(name, &PatchParams::default(), &Patch::Merge(body))
+                    .await
+                    .expect("Node status");
+            }
+            WriteBody::NodeMeta(name, body) => {
+                nodes
+                    .patch(name, &PatchParams::default(), &Patch::Merge(body))
+                    .await
+                    .expect("Node metadata");
+            }
+            WriteBody::WorkflowStatus(name, body) => {
+                workflows
+                    .patch_status(name, &PatchParams::default(), &Patch::Merge(body))
+                    .await
+                    .expect("Workflow status");
+            }
+        }
+        let (verb, resource, subresource) = write.key;
+        *made
+            .0
+            .entry((verb.into(), resource.into(), subresource.into()))
+            .or_default() += 1;
+    }
+    (last, made)
+}
+
+/// What the other client made: the server's delta minus the driver's writes, which must be in
+/// it exactly.
+fn others(delta: &Requests, driver: &Requests, what: &str) -> Requests {
+    let mut rest = delta.on_resources();
+    for ((verb, resource, subresource), count) in &driver.0 {
+        assert_eq!(
+            delta.get(verb, resource, subresource),
+            *count,
+            "{what}: the server counted the driver's {verb} {resource}/{subresource} exactly"
+        );
+        rest.minus(verb, resource, subresource, *count);
+    }
+    rest
+}
+
+struct Measured {
+    latency: Duration,
+    /// The waiter's requests on the waited resource.
+    requests: Requests,
+    /// Requests on other resources in the same time (the API server's own informers).
+    elsewhere: Requests,
+    wait: Duration,
+}
+
+#[derive(Clone, Copy)]
+enum Case {
+    Quorum,
+    Install,
+}
+
+impl Case {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Quorum => "quorum: 3 Nodes Ready + promoted (Harvester API)",
+            Self::Install => "install: Workflow to SUCCESS (Platform API)",
+        }
+    }
+    fn step(self) -> &'static str {
+        match self {
+            Self::Quorum => "quorum",
+            Self::Install => "create-cluster/ms-02-1",
+        }
+    }
+    fn timeline(self) -> Vec<Write> {
+        match self {
+            Self::Quorum => quorum_timeline(),
+            Self::Install => workflow_timeline(),
+        }
+    }
+    /// The resource waited on.
+    fn resource(self) -> &'static str {
+        match self {
+            Self::Quorum => "nodes",
+            Self::Install => "workflows",
+        }
+    }
+    fn client(self, world: &World) -> kube::Client {
+        match self {
+            Self::Quorum => world.harvester.client.clone(),
+            Self::Install => world.platform.client.clone(),
+        }
+    }
+    /// Removes what the last repetition left (before counting starts).
+    async fn clean(self, world: &World) {
+        let params = DeleteParams::default();
+        match self {
+            Self::Quorum => {
+                Api::<Node>::all(world.harvester.client.clone())
+                    .delete_collection(&params, &ListParams::default())
+                    .await
+                    .expect("delete Nodes");
+            }
+            Self::Install => {
+                workflows(&world.platform.client)
+                    .delete_collection(&params, &ListParams::default())
+                    .await
+                    .expect("delete Workflows");
+            }
+        }
+    }
+    /// Is the condition true, from one read (the poll loop's check)?
+    fn holds(self, objects: &[Value]) -> bool {
+        match self {
+            Self::Quorum => {
+                objects
+                    .iter()
+                    .filter(|node| {
+                        let ready = node["status"]["conditions"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+                        let control_plane = node["metadata"]["labels"]
+                            ["node-role.kubernetes.io/control-plane"]
+                            == "true";
+                        let promoted = node["metadata"]["name"] == "ms-02-1"
+                            || node["metadata"]["annotations"]["harvesterhci.io/promote-status"]
+                                == "complete";
+                        ready && control_plane && promoted
+                    })
+                    .count()
+                    >= 3
+            }
+            Self::Install => objects
+                .iter()
+                .any(|workflow| workflow["status"]["state"] == "SUCCESS"),
+        }
+    }
+    /// One read of the poll loop.
+    async fn read(self, world: &World) -> Vec<Value> {
+        match self {
+            Self::Quorum => Api::<Node>::all(world.harvester.client.clone())
+                .list(&ListParams::default())
+                .await
+                .expect("list Nodes")
+                .items
+                .into_iter()
+                .map(|node| serde_json::to_value(node).expect("JSON"))
+                .collect(),
+            Self::Install => workflows(&world.platform.client)
+                .get_opt(WORKFLOW)
+                .await
+                .expect("get Workflow")
+                .into_iter()
+                .map(|workflow| serde_json::to_value(workflow).expect("JSON"))
+                .collect(),
+        }
+    }
+}
+
+/// Genesis waits (`genesis up --only STEP -o json`) while the timeline plays.
+async fn genesis_wait(world: &World, lab: &LoopbackLab, case: Case) -> Measured {
+    case.clean(world).await;
+    let _ = std::fs::remove_dir_all(&lab.state);
+    match case {
+        Case::Quorum => {
+            let mut api = serde_json::Map::new();
+            api.insert(
+                "kubeconfig".into(),
+                world
+                    .harvester
+                    .kubeconfig_path()
+                    .display()
+                    .to_string()
+                    .into(),
+            );
+            api.insert("first_node".into(), "ms-02-1".into());
+            lab.record_done_with(&[
+                ("harvester-api", api),
+                ("join-cluster/ms-02-2", Default::default()),
+                ("join-cluster/ms-02-3", Default::default()),
+            ]);
+        }
+        Case::Install => lab.record_done(&["hardware/ms-02-1", "install-template"]),
+    }
+    let client = case.client(world);
+    let open_before = apimetrics::open_watches(&client, case.resource()).await;
+    let before = apimetrics::requests(&client).await;
+    let mut child = lab
+        .command()
+        .args(["up", "--only", case.step(), "-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("genesis starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let step = case.step();
+    // Waiting: the step's first sub-state after the watch's initial list.
+    let waiting = Instant::now();
+    loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("stdout")
+            .unwrap_or_else(|| panic!("genesis ended before waiting for {step}"));
+        let event: Value = serde_json::from_str(&line).expect("an event");
+        let substate = event["substate"].as_str().unwrap_or_default();
+        if event["event"] == "step_progress"
+            && event["step"] == step
+            && (substate.contains("not registered yet") || substate.starts_with("workflow "))
+        {
+            break;
+        }
+    }
+    let (condition, driven) = drive(world, &case.timeline()).await;
+    let finished = loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("stdout")
+            .unwrap_or_else(|| panic!("genesis ended without finishing {step}"));
+        let event: Value = serde_json::from_str(&line).expect("an event");
+        if event["event"] == "step_finished" && event["step"] == step {
+            assert_eq!(event["result"], "succeeded", "{event}");
+            break Instant::now();
+        }
+    };
+    while lines.next_line().await.expect("stdout").is_some() {}
+    let status = child.wait().await.expect("genesis exits");
+    assert!(status.success(), "genesis up --only {step}: {status}");
+    let closed = apimetrics::watches_back_to(
+        &client,
+        case.resource(),
+        open_before,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(
+        closed,
+        "a WATCH on {} stayed open after genesis exited ({} open before it started, {} now)",
+        case.resource(),
+        open_before,
+        apimetrics::open_watches(&client, case.resource()).await
+    );
+    let after = apimetrics::requests(&client).await;
+    let rest = others(&after.since(&before), &driven, case.label());
+    Measured {
+        latency: finished.duration_since(condition),
+        requests: rest.on(case.resource()),
+        elsewhere: rest.besides(case.resource()),
+        wait: finished.duration_since(waiting),
+    }
+}
+
+/// The comparison baseline: read every 5 s until the condition holds.
+async fn poll_wait(world: &World, case: Case, rng: &mut Rng) -> Measured {
+    case.clean(world).await;
+    if let Case::Install = case {
+        let workflow = genesis_testworld::lab::object(
+            &genesis_testworld::lab::workflow_resource(),
+            "tink-system",
+            WORKFLOW,
+            json!({"spec": {"templateRef": "harvester-install", "hardwareRef": "ms-02-1",
+                            "hardwareMap": {"device_1": "02:00:00:0a:0a:0b"}}}),
+        );
+        genesis_testworld::lab::create_strict(
+            &world.platform.client,
+            &genesis_testworld::lab::workflow_resource(),
+            &workflow,
+        )
+        .await
+        .expect("create Workflow");
+    }
+    let client = case.client(world);
+    let before = apimetrics::requests(&client).await;
+    let started = Instant::now();
+    let poll = async {
+        let mut reads = 0u64;
+        loop {
+            reads += 1;
+            if case.holds(&case.read(world).await) {
+                return (Instant::now(), reads);
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    };
+    // The condition arrives at a random phase of the poll period, as it would in a lab.
+    let offset = POLL_EVERY.mul_f64(rng.unit());
+    let drive = async {
+        tokio::time::sleep(offset).await;
+        drive(world, &case.timeline()).await
+    };
+    let ((finished, reads), (condition, driven)) = tokio::join!(poll, drive);
+    let after = apimetrics::requests(&client).await;
+    let rest = others(&after.since(&before), &driven, case.label());
+    let requests = rest.on(case.resource());
+    assert_eq!(requests.total(), reads, "the server counted every poll");
+    Measured {
+        latency: finished.saturating_duration_since(condition),
+        requests,
+        elsewhere: rest.besides(case.resource()),
+        wait: finished.duration_since(started),
+    }
+}
+
+async fn waits(repetitions: usize, seed: u64) {
+    println!(
+        "== waits: genesis (watch) against a 5 s poll loop, requests counted by the API server; {repetitions} repetitions, --seed {seed}"
+    );
+    let world = World::start_with(WorldOptions {
+        ssh: false,
+        scenario: None,
+        crds_dir: None,
+    })
+    .await
+    .expect("test world starts");
+    let lab = LoopbackLab::build(&world, Options { phases: PHASES }).await;
+    lab.prepare_platform(&world).await;
+    let mut rng = Rng(seed);
+    let mut elsewhere = Vec::new();
+    println!();
+    println!("  | wait | waiter | requests per wait (server count) | reaction latency | wait |");
+    println!("  |---|---|---|---|---|");
+    for case in [Case::Quorum, Case::Install] {
+        for waiter in ["genesis (watch)", "5 s poll loop (baseline)"] {
+            let mut latencies = Vec::new();
+            let mut counts = Vec::new();
+            let mut descriptions = Vec::new();
+            let mut lengths = Vec::new();
+            for _ in 0..repetitions {
+                let measured = if waiter.starts_with("genesis") {
+                    genesis_wait(&world, &lab, case).await
+                } else {
+                    poll_wait(&world, case, &mut rng).await
+                };
+                latencies.push(ms(measured.latency));
+                counts.push(measured.requests.total() as f64);
+                descriptions.push(measured.requests.describe());
+                if measured.elsewhere.total() > 0 {
+                    elsewhere.push(measured.elsewhere.describe());
+                }
+                lengths.push(measured.wait.as_secs_f64());
+            }
+            descriptions.sort();
+            descriptions.dedup();
+            let (latency_median, latency_max) = median_max(&mut latencies);
+            let (count_median, count_max) = median_max(&mut counts);
+            let (length_median, _) = median_max(&mut lengths);
+            println!(
+                "  | {} | {waiter} | median {count_median:.0}, max {count_max:.0} ({}) | median {latency_median:.1} ms, max {latency_max:.1} ms | {length_median:.1} s |",
+                case.label(),
+                descriptions.join(" / ")
+            );
+        }
+    }
+    println!();
+    if !elsewhere.is_empty() {
+        println!(
+            "  meanwhile on other resources (the API server's own informers, not the waiters): {}",
+            elsewhere.join(" / ")
+        );
+    }
+    drop(lab);
+    world.shutdown().await;
+}
