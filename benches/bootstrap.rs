@@ -111,64 +111,6 @@ fn median_max(values: &mut [f64]) -> (f64, f64) {
 // ---------------------------------------------------------------------------------------------
 // 1. Full runs.
 
-/// The conditions of the run and the step that waits for each (watch-based waits only; the
-/// SSH fetch of step 9 polls with backoff by nature and is listed apart).
-fn expectations(lab: &genesis::inputs::lab::Lab) -> Vec<Expected> {
-    let tink = &lab.endpoints.tinkerbell.namespace;
-    let mut expected = Vec::new();
-    for machine in &lab.machines {
-        let name = &machine.hostname.value;
-        expected.push(Expected::step_after(
-            &format!("bmc/{name}"),
-            "machine.contactable",
-            &format!("{tink}/{name}"),
-            "True",
-        ));
-        let step = match machine.role.value {
-            genesis::inputs::lab::Role::Create => "create-cluster",
-            _ => "join-cluster",
-        };
-        expected.push(Expected::step_after(
-            &format!("{step}/{name}"),
-            "workflow.state",
-            &format!("{tink}/harvester-install-{name}-1"),
-            "SUCCESS",
-        ));
-    }
-    expected.push(Expected::new(
-        "last node.promote complete -> quorum",
-        |event| event.kind == "node.promote" && event.detail == "complete",
-        |event| finished(event, "quorum"),
-    ));
-    for image in &lab.vm_images {
-        let object = format!("{}/{}", image.namespace, image.name.value);
-        expected.push(Expected::new(
-            format!("image.imported {object} -> vm-image"),
-            move |event| event.kind == "image.imported" && event.object == object,
-            |event| finished(event, "vm-image"),
-        ));
-    }
-    for vm in &lab.vms {
-        expected.push(Expected::step_after(
-            &format!("vm/{}", vm.name.value),
-            "vm.status",
-            &format!("{}/{}", vm.namespace, vm.name.value),
-            "Running",
-        ));
-        expected.push(Expected::step_after(
-            &format!("platform-join/{}", vm.name.value),
-            "node.ready",
-            &vm.name.value,
-            "control-plane",
-        ));
-    }
-    expected
-}
-
-fn finished(event: &Value, step: &str) -> bool {
-    event["event"] == "step_finished" && event["step"] == step && event["result"] == "succeeded"
-}
-
 struct FullRun {
     wall_ms: f64,
     critical_ms: f64,
@@ -195,17 +137,16 @@ async fn full_run(index: usize) -> FullRun {
         .find(|event| event["event"] == "run_finished")
         .map(|event| event["report"].clone())
         .expect("a run_finished event");
-    let inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
-        lab: lab.lab.clone(),
-        phases: lab.phases.clone(),
-        secrets: lab.secrets.clone(),
-    })
-    .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
+    let inputs = lab.inputs();
     let simulator = world.simulator.as_ref().expect("simulator");
     let sim_events = simulator.events();
     let genesis_events = latency::run_log_events(&lab.state);
-    let pairs = latency::pair(&sim_events, &genesis_events, &expectations(&inputs.lab))
-        .unwrap_or_else(|missing| panic!("run {index}: unpaired: {missing:?}"));
+    let pairs = latency::pair(
+        &sim_events,
+        &genesis_events,
+        &latency::expectations(&inputs.lab, true),
+    )
+    .unwrap_or_else(|missing| panic!("run {index}: unpaired: {missing:?}"));
     let first = inputs
         .lab
         .machines
@@ -619,24 +560,7 @@ async fn genesis_wait(world: &World, lab: &LoopbackLab, case: Case) -> Measured 
     case.clean(world).await;
     let _ = std::fs::remove_dir_all(&lab.state);
     match case {
-        Case::Quorum => {
-            let mut api = serde_json::Map::new();
-            api.insert(
-                "kubeconfig".into(),
-                world
-                    .harvester
-                    .kubeconfig_path()
-                    .display()
-                    .to_string()
-                    .into(),
-            );
-            api.insert("first_node".into(), "ms-02-1".into());
-            lab.record_done_with(&[
-                ("harvester-api", api),
-                ("join-cluster/ms-02-2", Default::default()),
-                ("join-cluster/ms-02-3", Default::default()),
-            ]);
-        }
+        Case::Quorum => lab.record_nodes_joined(world),
         Case::Install => lab.record_done(&["hardware/ms-02-1", "install-template"]),
     }
     let client = case.client(world);

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use cluster_support::latency::{self, Expected};
+use cluster_support::latency;
 use cluster_support::loopback::{
-    LoopbackLab, Options, key_lines, kubeconfig_field, secret_text, text,
+    LoopbackLab, Options, assert_no_leaks, key_lines, kubeconfig_field, secret_text, text,
 };
 use genesis::actions::rufio::machine_resource;
 use genesis::actions::tinkerbell::{hardware_resource, template_resource, workflow_resource};
@@ -254,18 +254,11 @@ async fn end_to_end(phase_4: bool) {
             .into_iter()
             .map(|(path, text)| (path.display().to_string(), text)),
     );
-    for (place, text) in &places {
-        for leak in &leaks {
-            assert!(
-                !text.contains(leak.as_str()),
-                "a secret value reached {place}"
-            );
-        }
-    }
+    assert_no_leaks(&places, &leaks);
 
     // Reaction latency: each condition the simulator made true, to genesis' event for the step
     // that waited for it.
-    let expected = expectations(phase_4);
+    let expected = latency::expectations(&lab.inputs().lab, phase_4);
     let simulator = world.simulator.as_ref().expect("simulator");
     let genesis_events = latency::run_log_events(&lab.state);
     let pairs = latency::pair(&simulator.events(), &genesis_events, &expected)
@@ -299,14 +292,13 @@ async fn end_to_end(phase_4: bool) {
         })
         .count();
     assert_eq!(skipped, expected_steps.len(), "every step already done");
-    for text in [&stdout_again, &stderr_again] {
-        for leak in &leaks {
-            assert!(
-                !text.contains(leak.as_str()),
-                "a secret value reached the second run's output"
-            );
-        }
-    }
+    assert_no_leaks(
+        &[
+            ("the second run's stdout".to_owned(), stdout_again),
+            ("the second run's stderr".to_owned(), stderr_again),
+        ],
+        &leaks,
+    );
     eprintln!(
         "world {world_up:?}, phases {phases:?} {run_took:?}, total {:?}",
         started.elapsed()
@@ -670,63 +662,4 @@ async fn check_phase_4(world: &World) {
             "{value}"
         );
     }
-}
-
-/// Each condition the simulator makes true and the step that waits for it.
-fn expectations(phase_4: bool) -> Vec<Expected> {
-    let mut expected: Vec<Expected> = MACHINES
-        .iter()
-        .map(|machine| {
-            Expected::step_after(
-                &format!("bmc/{machine}"),
-                "machine.contactable",
-                &format!("{NS}/{machine}"),
-                "True",
-            )
-        })
-        .collect();
-    for (index, machine) in MACHINES.iter().enumerate() {
-        let step = if index == 0 {
-            format!("create-cluster/{machine}")
-        } else {
-            format!("join-cluster/{machine}")
-        };
-        expected.push(Expected::step_after(
-            &step,
-            "workflow.state",
-            &format!("{NS}/harvester-install-{machine}-1"),
-            "SUCCESS",
-        ));
-    }
-    expected.push(Expected::new(
-        "last node.promote complete -> quorum",
-        |event| event.kind == "node.promote" && event.detail == "complete",
-        |event| finished(event, "quorum"),
-    ));
-    if phase_4 {
-        expected.push(Expected::new(
-            "image.imported default/talos-nocloud -> vm-image",
-            |event| event.kind == "image.imported" && event.object == "default/talos-nocloud",
-            |event| finished(event, "vm-image"),
-        ));
-        for vm in VMS {
-            expected.push(Expected::step_after(
-                &format!("vm/{vm}"),
-                "vm.status",
-                &format!("default/{vm}"),
-                "Running",
-            ));
-            expected.push(Expected::step_after(
-                &format!("platform-join/{vm}"),
-                "node.ready",
-                vm,
-                "control-plane",
-            ));
-        }
-    }
-    expected
-}
-
-fn finished(event: &Value, step: &str) -> bool {
-    event["event"] == "step_finished" && event["step"] == step && event["result"] == "succeeded"
 }

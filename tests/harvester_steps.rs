@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use cluster_support::loopback::{
-    LoopbackLab, Options, ensure_namespace, key_lines, kubeconfig_field, secret_text, text,
+    LoopbackLab, Options, assert_no_leaks, ensure_namespace, key_lines, kubeconfig_field,
+    secret_text, text,
 };
 use genesis_testworld::lab::{self, TINK_NAMESPACE};
 use genesis_testworld::{World, WorldOptions};
@@ -284,14 +285,7 @@ async fn end_to_end() {
             .into_iter()
             .map(|(path, text)| (path.display().to_string(), text)),
     );
-    for (place, text) in &places {
-        for leak in &leaks {
-            assert!(
-                !text.contains(leak.as_str()),
-                "a secret value reached {place}"
-            );
-        }
-    }
+    assert_no_leaks(&places, &leaks);
     eprintln!(
         "world and installs {world_up:?}, steps 9+11+12 {run_took:?}, total {:?}",
         started.elapsed()
@@ -387,22 +381,7 @@ async fn failed_promotion() {
             .await
             .expect("create Node");
     }
-    let mut api_outputs = serde_json::Map::new();
-    api_outputs.insert(
-        "kubeconfig".to_owned(),
-        world
-            .harvester
-            .kubeconfig_path()
-            .display()
-            .to_string()
-            .into(),
-    );
-    api_outputs.insert("first_node".to_owned(), "ms-02-1".into());
-    setup.record_done_with(&[
-        ("harvester-api", api_outputs),
-        ("join-cluster/ms-02-2", Default::default()),
-        ("join-cluster/ms-02-3", Default::default()),
-    ]);
+    setup.record_nodes_joined(&world);
 
     let output = setup.genesis(&["up", "--only", "quorum"]).await;
     let (_, stderr) = text(&output);

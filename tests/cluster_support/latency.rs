@@ -93,6 +93,69 @@ impl Expected {
     }
 }
 
+/// `event` is genesis' event of `step` finishing successfully.
+pub fn finished(event: &Value, step: &str) -> bool {
+    event["event"] == "step_finished" && event["step"] == step && event["result"] == "succeeded"
+}
+
+/// Each condition the simulator makes true in a run of `lab`'s phases 2 and 3 (and 4 with
+/// `phase_4`) and the step that waits for it; watch-based waits only (step 9's SSH fetch polls
+/// with backoff by nature and has none).
+pub fn expectations(lab: &genesis::inputs::lab::Lab, phase_4: bool) -> Vec<Expected> {
+    let tink = &lab.endpoints.tinkerbell.namespace;
+    let mut expected = Vec::new();
+    for machine in &lab.machines {
+        let name = &machine.hostname.value;
+        expected.push(Expected::step_after(
+            &format!("bmc/{name}"),
+            "machine.contactable",
+            &format!("{tink}/{name}"),
+            "True",
+        ));
+        let step = match machine.role.value {
+            genesis::inputs::lab::Role::Create => "create-cluster",
+            _ => "join-cluster",
+        };
+        expected.push(Expected::step_after(
+            &format!("{step}/{name}"),
+            "workflow.state",
+            &format!("{tink}/harvester-install-{name}-1"),
+            "SUCCESS",
+        ));
+    }
+    expected.push(Expected::new(
+        "last node.promote complete -> quorum",
+        |event| event.kind == "node.promote" && event.detail == "complete",
+        |event| finished(event, "quorum"),
+    ));
+    if !phase_4 {
+        return expected;
+    }
+    for image in &lab.vm_images {
+        let object = format!("{}/{}", image.namespace, image.name.value);
+        expected.push(Expected::new(
+            format!("image.imported {object} -> vm-image"),
+            move |event| event.kind == "image.imported" && event.object == object,
+            |event| finished(event, "vm-image"),
+        ));
+    }
+    for vm in &lab.vms {
+        expected.push(Expected::step_after(
+            &format!("vm/{}", vm.name.value),
+            "vm.status",
+            &format!("{}/{}", vm.namespace, vm.name.value),
+            "Running",
+        ));
+        expected.push(Expected::step_after(
+            &format!("platform-join/{}", vm.name.value),
+            "node.ready",
+            &vm.name.value,
+            "control-plane",
+        ));
+    }
+    expected
+}
+
 /// The simulator takes its timestamp after its API write returned; genesis' watch can deliver
 /// the change a moment before that. A simulator event up to this much after genesis' event is
 /// still its cause (the latency then counts as zero).

@@ -276,31 +276,43 @@ impl LoopbackLab {
 
     /// Records steps as done with these outputs.
     pub fn record_done_with(&self, steps: &[(&str, serde_json::Map<String, Value>)]) {
-        let inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
+        record_done_in(&self.input_paths(), &self.state, steps);
+    }
+
+    /// Records what quorum (step 11) needs as done: `harvester-api` with the world's Harvester
+    /// kubeconfig and `ms-02-1` as first node, and the other two nodes' joins.
+    pub fn record_nodes_joined(&self, world: &World) {
+        let mut api = serde_json::Map::new();
+        api.insert(
+            "kubeconfig".to_owned(),
+            world
+                .harvester
+                .kubeconfig_path()
+                .display()
+                .to_string()
+                .into(),
+        );
+        api.insert("first_node".to_owned(), "ms-02-1".into());
+        self.record_done_with(&[
+            ("harvester-api", api),
+            ("join-cluster/ms-02-2", Default::default()),
+            ("join-cluster/ms-02-3", Default::default()),
+        ]);
+    }
+
+    /// This lab's lab, phases and secrets files.
+    pub fn input_paths(&self) -> genesis::inputs::InputPaths {
+        genesis::inputs::InputPaths {
             lab: self.lab.clone(),
             phases: self.phases.clone(),
             secrets: self.secrets.clone(),
-        })
-        .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
-        let (mut journal, _) =
-            Journal::open(&self.state, Arc::new(Scrubber::empty())).expect("journal");
-        for (id, outputs) in steps {
-            let step = inputs
-                .graph
-                .steps()
-                .iter()
-                .find(|step| step.id.as_str() == *id)
-                .unwrap_or_else(|| panic!("no step {id}"));
-            journal
-                .append(RecordKind::StepSucceeded {
-                    step: step.id.clone(),
-                    attempts: 1,
-                    fingerprint: genesis_engine::fingerprint::of(step),
-                    duration_ms: 0,
-                    outputs: outputs.clone(),
-                })
-                .expect("journal record");
         }
+    }
+
+    /// This lab's inputs, loaded as genesis loads them.
+    pub fn inputs(&self) -> genesis::inputs::Inputs {
+        genesis::inputs::load(&self.input_paths())
+            .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)))
     }
 
     /// The journal's records.
@@ -331,6 +343,48 @@ impl LoopbackLab {
             .into_iter()
             .filter(|(path, _)| path.file_name() != Some("harvester.kubeconfig".as_ref()))
             .collect()
+    }
+}
+
+/// Records steps of `paths`' graph as done, with these outputs, in the journal of `state`, as
+/// their own run would have.
+pub fn record_done_in(
+    paths: &genesis::inputs::InputPaths,
+    state: &Path,
+    steps: &[(&str, serde_json::Map<String, Value>)],
+) {
+    let inputs = genesis::inputs::load(paths)
+        .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
+    let (mut journal, _) = Journal::open(state, Arc::new(Scrubber::empty())).expect("journal");
+    for (id, outputs) in steps {
+        let step = inputs
+            .graph
+            .steps()
+            .iter()
+            .find(|step| step.id.as_str() == *id)
+            .unwrap_or_else(|| panic!("no step {id}"));
+        journal
+            .append(RecordKind::StepSucceeded {
+                step: step.id.clone(),
+                attempts: 1,
+                fingerprint: genesis_engine::fingerprint::of(step),
+                duration_ms: 0,
+                outputs: outputs.clone(),
+            })
+            .expect("journal record");
+    }
+}
+
+/// Panics naming the place when any of `leaks` occurs in any place's text (`places`: where the
+/// text came from, and the text).
+pub fn assert_no_leaks(places: &[(String, String)], leaks: &[String]) {
+    for (place, text) in places {
+        for leak in leaks {
+            assert!(
+                !text.contains(leak.as_str()),
+                "a secret value reached {place}"
+            );
+        }
     }
 }
 
