@@ -544,21 +544,20 @@ impl genesis_engine::Action for VirtualMachine {
                 .wait(
                     &what,
                     None,
-                    watch::until(api, &params.name, context, |vm| {
-                        let Some(vm) = vm else {
-                            return Err(ActionError::new(
-                                ErrorKind::Conflict,
-                                format!(
-                                    "VirtualMachine {}/{} disappeared while genesis waited for it to run; was it deleted?",
-                                    params.namespace, params.name
-                                ),
-                            ));
-                        };
-                        Ok(match vm_state(&vm.data) {
-                            Ok(()) => Check::Done("Running".to_owned()),
-                            Err(note) => Check::Waiting(note),
-                        })
-                    }),
+                    watch::until_applied(
+                        api,
+                        "VirtualMachine",
+                        &params.namespace,
+                        &params.name,
+                        "for it to run",
+                        context,
+                        |vm| {
+                            Ok(match vm_state(&vm.data) {
+                                Ok(()) => Check::Done("Running".to_owned()),
+                                Err(note) => Check::Waiting(note),
+                            })
+                        },
+                    ),
                 )
                 .await?;
             let mut outputs = Outputs::new();

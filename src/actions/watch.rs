@@ -68,3 +68,49 @@ where
         format!("the watch on {name} ended"),
     ))
 }
+
+/// [`until`] for an object genesis has just applied and waits on: its vanishing mid-wait fails
+/// the step with [`vanished`]; `check` only ever sees the object. `waiting_for` completes
+/// "while genesis waited …" (e.g. "for it to run").
+pub(crate) async fn until_applied<K, T>(
+    api: Api<K>,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    waiting_for: &str,
+    context: &RunContext,
+    mut check: impl FnMut(&K) -> Result<Check<T>, ActionError>,
+) -> Result<T, ActionError>
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    until(api, name, context, |object| match object {
+        Some(object) => check(object),
+        None => Err(vanished(kind, namespace, name, waiting_for)),
+    })
+    .await
+}
+
+/// The error for an applied object that disappeared while genesis waited on it.
+fn vanished(kind: &str, namespace: &str, name: &str, waiting_for: &str) -> ActionError {
+    ActionError::new(
+        ErrorKind::Conflict,
+        format!(
+            "{kind} {namespace}/{name} disappeared while genesis waited {waiting_for}; was it deleted?"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vanished_object_is_named_with_what_genesis_waited_for() {
+        let error = vanished("VirtualMachine", "default", "cp-2", "for it to run");
+        assert_eq!(error.kind(), ErrorKind::Conflict);
+        assert!(error.to_string().contains(
+            "VirtualMachine default/cp-2 disappeared while genesis waited for it to run; was it deleted?"
+        ), "{error}");
+    }
+}

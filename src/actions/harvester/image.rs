@@ -233,30 +233,29 @@ impl genesis_engine::Action for VmImage {
                 .wait(
                     &what,
                     None,
-                    watch::until(api, &params.name, context, |image| {
-                        let Some(image) = image else {
-                            return Err(ActionError::new(
-                                ErrorKind::Conflict,
-                                format!(
-                                    "VirtualMachineImage {}/{} disappeared while genesis waited for its import; was it deleted?",
-                                    params.namespace, params.name
-                                ),
-                            ));
-                        };
-                        Ok(match image_state(&image.data) {
-                            ImageState::Imported { storage_class } => Check::Done(storage_class),
-                            ImageState::Importing(note) => Check::Waiting(format!("image {note}")),
-                            ImageState::Failed(why) => {
-                                return Err(ActionError::new(
-                                    ErrorKind::Conflict,
-                                    format!(
-                                        "Harvester gave up importing {} ({why}). Check that the URL answers from the Harvester nodes, then delete the image (`kubectl -n {} delete virtualmachineimage {}`) and run the step again",
-                                        params.url, params.namespace, params.name
-                                    ),
-                                ));
-                            }
-                        })
-                    }),
+                    watch::until_applied(
+                        api,
+                        "VirtualMachineImage",
+                        &params.namespace,
+                        &params.name,
+                        "for its import",
+                        context,
+                        |image| {
+                            Ok(match image_state(&image.data) {
+                                ImageState::Imported { storage_class } => Check::Done(storage_class),
+                                ImageState::Importing(note) => Check::Waiting(format!("image {note}")),
+                                ImageState::Failed(why) => {
+                                    return Err(ActionError::new(
+                                        ErrorKind::Conflict,
+                                        format!(
+                                            "Harvester gave up importing {} ({why}). Check that the URL answers from the Harvester nodes, then delete the image (`kubectl -n {} delete virtualmachineimage {}`) and run the step again",
+                                            params.url, params.namespace, params.name
+                                        ),
+                                    ));
+                                }
+                            })
+                        },
+                    ),
                 )
                 .await?;
             let mut outputs = Outputs::new();
