@@ -14,6 +14,8 @@ use kube::api::Api;
 use kube::runtime::watcher::{self, Event};
 use serde::Deserialize;
 
+use crate::actions::platform::node_joined::ready_condition;
+
 use super::{OperatorContext, harvester_client, kubeconfig_from_needs, no_kubeconfig, params};
 
 pub const CONTROL_PLANE: &str = "node-role.kubernetes.io/control-plane";
@@ -75,14 +77,7 @@ fn node_state(node: &Node, cluster_init: Option<&str>) -> NodeState {
     if promote == Some("failed") {
         return NodeState::PromoteFailed;
     }
-    let ready = node
-        .status
-        .as_ref()
-        .and_then(|status| status.conditions.as_ref())
-        .into_iter()
-        .flatten()
-        .find(|condition| condition.type_ == "Ready")
-        .map(|condition| condition.status.as_str());
+    let ready = ready_condition(node).map(|condition| condition.status.as_str());
     if ready != Some("True") {
         return NodeState::Waiting("NotReady".to_owned());
     }

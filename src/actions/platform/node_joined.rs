@@ -8,7 +8,7 @@ use std::sync::Arc;
 use genesis_engine::{
     ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, NodeCondition};
 use kube::api::Api;
 use serde::Deserialize;
 
@@ -27,20 +27,23 @@ struct JoinParams {
     role: String,
 }
 
+/// The Node's `Ready` condition, once the kubelet has posted one.
+pub(crate) fn ready_condition(node: &Node) -> Option<&NodeCondition> {
+    node.status
+        .as_ref()
+        .and_then(|status| status.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .find(|condition| condition.type_ == "Ready")
+}
+
 /// What is still missing before `node` counts as joined; empty when it has.
 pub(crate) fn missing(node: Option<&Node>, role: &str) -> Vec<String> {
     let Some(node) = node else {
         return vec!["not registered yet".to_owned()];
     };
     let mut missing = Vec::new();
-    let ready = node
-        .status
-        .as_ref()
-        .and_then(|status| status.conditions.as_ref())
-        .into_iter()
-        .flatten()
-        .find(|condition| condition.type_ == "Ready");
-    match ready {
+    match ready_condition(node) {
         Some(condition) if condition.status == "True" => {}
         Some(condition) => missing.push(match condition.reason.as_deref() {
             Some(reason) if !reason.is_empty() => format!("NotReady ({reason})"),
