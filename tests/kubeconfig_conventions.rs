@@ -10,23 +10,20 @@
 //! and step 11 (`harvester.quorum`) watches the world's Harvester API server through it, while
 //! the kubeconfig step 9 recorded does not exist: without the flag the same step fails.
 
+mod cluster_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use genesis_engine::journal::RecordKind;
-use genesis_engine::{Journal, Scrubber};
+use cluster_support::loopback::{record_done_in, repo, text, write_private};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(120);
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn read_yaml(path: &Path) -> Value {
     serde_saphyr::from_str(&std::fs::read_to_string(path).expect("read kubeconfig"))
@@ -45,12 +42,6 @@ fn decode(value: &Value) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(value.as_str().expect("base64 text"))
         .expect("base64")
-}
-
-fn write_private(path: &Path, text: &str) {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::write(path, text).expect("write");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
 struct Setup {
@@ -81,31 +72,12 @@ impl Setup {
     }
 
     fn record_done(&self, steps: &[(&str, serde_json::Map<String, Value>)]) {
-        let inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
+        let paths = genesis::inputs::InputPaths {
             lab: repo().join("hardware/lab.yaml"),
             phases: repo().join("phases"),
             secrets: self.secrets.clone(),
-        })
-        .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
-        let (mut journal, _) =
-            Journal::open(&self.state, std::sync::Arc::new(Scrubber::empty())).expect("journal");
-        for (id, outputs) in steps {
-            let step = inputs
-                .graph
-                .steps()
-                .iter()
-                .find(|step| step.id.as_str() == *id)
-                .unwrap_or_else(|| panic!("no step {id}"));
-            journal
-                .append(RecordKind::StepSucceeded {
-                    step: step.id.clone(),
-                    attempts: 1,
-                    fingerprint: genesis_engine::fingerprint::of(step),
-                    duration_ms: 0,
-                    outputs: outputs.clone(),
-                })
-                .expect("journal record");
-        }
+        };
+        record_done_in(&paths, &self.state, steps);
     }
 
     fn journal(&self) -> Vec<Value> {
@@ -239,13 +211,6 @@ async fn harvester_quorum(client: &kube::Client) {
             .await
             .expect("Node Ready");
     }
-}
-
-fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,11 +10,14 @@
 //! servers, a second `genesis up` must be a no-op, a forced re-run must rewrite nothing, and
 //! the Talos machine configurations must appear in no output and no state file.
 
+mod cluster_support;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use cluster_support::loopback::{repo, text, write_private};
 use genesis_engine::journal::RecordKind;
 use genesis_engine::{Journal, Scrubber};
 use genesis_testworld::{World, WorldOptions};
@@ -30,10 +33,6 @@ const PHASE_4: [&str; 5] = [
     "vm",
     "platform-join",
 ];
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
@@ -59,12 +58,6 @@ fn image() -> ApiResource {
 
 fn vm() -> ApiResource {
     resource("kubevirt.io", "v1", "VirtualMachine", "virtualmachines")
-}
-
-fn write_private(path: &Path, text: &str) {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::write(path, text).expect("write");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
 struct Setup {
@@ -269,13 +262,6 @@ spec:
     )
     .expect("write manifest");
     dir
-}
-
-fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 fn is_phase_4(step: &str) -> bool {
