@@ -8,70 +8,11 @@
 
 mod cluster_support;
 
+use cluster_support::loopback::{available_deployment, ready_statefulset};
 use cluster_support::{create_namespace, genesis};
 use genesis_testworld::{World, WorldOptions};
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use kube::api::{Api, Patch, PatchParams, PostParams};
-use serde_json::json;
-
-/// A one-replica Deployment (it never runs: no kubelet), then its status as the
-/// controller-manager would write it once the pod is ready.
-async fn available_deployment(client: &kube::Client, namespace: &str, name: &str) {
-    let api = Api::<Deployment>::namespaced(client.clone(), namespace);
-    let deployment: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": name, "image": "example.invalid/controller:1"}]}
-            }
-        }
-    }))
-    .expect("deployment");
-    api.create(&PostParams::default(), &deployment)
-        .await
-        .expect("create deployment");
-    api.patch_status(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({
-            "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1, "updatedReplicas": 1}
-        })),
-    )
-    .await
-    .expect("patch deployment status");
-}
-
-async fn ready_statefulset(client: &kube::Client, namespace: &str, name: &str) {
-    let api = Api::<StatefulSet>::namespaced(client.clone(), namespace);
-    let statefulset: StatefulSet = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "serviceName": name,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": name, "image": "example.invalid/controller:1"}]}
-            }
-        }
-    }))
-    .expect("statefulset");
-    api.create(&PostParams::default(), &statefulset)
-        .await
-        .expect("create statefulset");
-    api.patch_status(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({
-            "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
-        })),
-    )
-    .await
-    .expect("patch statefulset status");
-}
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::Api;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stack_and_argocd_are_checked_on_the_real_api_server() {
