@@ -33,6 +33,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cluster_support::kill_moments::Moments;
 use cluster_support::loopback::{LoopbackLab, Options};
 use futures::StreamExt as _;
 use genesis_engine::journal::{self, Journaled};
@@ -50,45 +51,6 @@ const TIME_SCALE: f64 = 0.01;
 const PHASES: Option<&[u32]> = None;
 /// The last run (after the last kill) must finish within this.
 const LAST_RUN_LIMIT: Duration = Duration::from_secs(120);
-
-/// xorshift64*: enough randomness for kill moments, with no dependency.
-struct Moments {
-    state: u64,
-}
-
-impl Moments {
-    fn new() -> Self {
-        let seed = std::env::var("GENESIS_CHAOS_SEED")
-            .ok()
-            .and_then(|text| text.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |elapsed| elapsed.as_nanos() as u64)
-                    | 1
-            });
-        eprintln!("chaos: kill moments from GENESIS_CHAOS_SEED={seed}");
-        Self { state: seed }
-    }
-
-    /// Uniform in [0, 1).
-    fn next_unit(&mut self) -> f64 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        let value = self.state.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        (value >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// `count` moments in [0, window), sorted.
-    fn within(&mut self, window: Duration, count: usize) -> Vec<Duration> {
-        let mut moments: Vec<Duration> = (0..count)
-            .map(|_| window.mul_f64(self.next_unit()))
-            .collect();
-        moments.sort();
-        moments
-    }
-}
 
 fn kills_wanted() -> usize {
     std::env::var("GENESIS_CHAOS_KILLS")
@@ -519,7 +481,7 @@ async fn sigkill_at_random_moments_then_resume_reaches_the_final_state_once() {
 async fn chaos() {
     let started = Instant::now();
     let kills = kills_wanted();
-    let mut moments = Moments::new();
+    let mut moments = Moments::from_env("GENESIS_CHAOS_SEED");
     let mut scenario = labsim::Scenario::reference().expect("reference scenario");
     scenario.time_scale = TIME_SCALE;
     assert!(scenario.faults.is_empty(), "the chaos run injects no fault");

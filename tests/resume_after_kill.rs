@@ -5,6 +5,8 @@
 //! The moments come from a seed printed on failure; `GENESIS_KILL_SEED=<n>` replays one.
 
 mod exec_support;
+#[path = "cluster_support/kill_moments.rs"]
+mod kill_moments;
 
 use std::collections::BTreeSet;
 use std::process::{Child, Stdio};
@@ -13,37 +15,12 @@ use std::time::{Duration, Instant};
 use exec_support::{World, code};
 use genesis_engine::journal::Journaled;
 use genesis_engine::{JournalState, RunOutcome};
+use kill_moments::Moments;
 
 const STEPS: [&str; 10] = [
     "prepare", "fetch-a", "fetch-b", "fetch-c", "assemble", "audit", "deploy-1", "deploy-2",
     "verify", "announce",
 ];
-
-/// xorshift64*: enough randomness for kill moments, with no dependency.
-struct Moments(u64);
-
-impl Moments {
-    fn new() -> Self {
-        let seed = std::env::var("GENESIS_KILL_SEED")
-            .ok()
-            .and_then(|text| text.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |elapsed| elapsed.as_nanos() as u64)
-                    | 1
-            });
-        eprintln!("kill moments from GENESIS_KILL_SEED={seed}");
-        Self(seed)
-    }
-
-    fn next_millis(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % below
-    }
-}
 
 fn done(journal: &JournalState) -> BTreeSet<String> {
     STEPS
@@ -112,7 +89,7 @@ fn finish_and_check(world: &World, note: &str) {
 
 #[test]
 fn sigkill_at_random_moments_then_resume() {
-    let mut moments = Moments::new();
+    let mut moments = Moments::from_env("GENESIS_KILL_SEED");
     let deadline = Instant::now() + Duration::from_secs(90);
     for round in 0..8 {
         if Instant::now() > deadline {
@@ -165,7 +142,7 @@ fn interrupt(child: &Child) {
 
 #[test]
 fn sigint_at_random_moments_exits_130_with_a_valid_journal() {
-    let mut moments = Moments::new();
+    let mut moments = Moments::from_env("GENESIS_KILL_SEED");
     let deadline = Instant::now() + Duration::from_secs(60);
     for round in 0..6 {
         if Instant::now() > deadline {

@@ -1,10 +1,12 @@
 //! Shared by the cluster tests: run the real `genesis` binary against a test world's Platform
 //! cluster, and prepare what an installed Tinkerbell stack would have. Full runs on a lab moved
 //! onto loopback: [`loopback`]; reaction latency from the simulator's and genesis' events:
-//! [`latency`]; request counts from an API server's own metrics: [`apimetrics`].
+//! [`latency`]; request counts from an API server's own metrics: [`apimetrics`]; random kill moments:
+//! [`kill_moments`].
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 pub mod apimetrics;
+pub mod kill_moments;
 pub mod latency;
 pub mod loopback;
 
