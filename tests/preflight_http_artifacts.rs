@@ -30,16 +30,21 @@ handler = functools.partial(Handler, directory=sys.argv[2])
 http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), handler).serve_forever()
 ";
 
+/// A port on 127.0.0.1 that nothing listens on (the moment it is returned).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port()
+}
+
 impl Server {
     fn start(dir: &Path) -> Self {
         Self::start_with(dir, false)
     }
 
     fn start_with(dir: &Path, refuse_head: bool) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let mut command = Command::new("python3");
         if refuse_head {
             command.args(["-c", NO_HEAD]).arg(port.to_string()).arg(dir);
@@ -50,19 +55,28 @@ impl Server {
                 .arg("--directory")
                 .arg(dir);
         }
+        Self::spawn(&mut command, port, "http")
+    }
+
+    /// Starts `command` (a python3 server told to listen on 127.0.0.1:`port`) and waits until
+    /// the port takes connections.
+    fn spawn(command: &mut Command, port: u16, scheme: &str) -> Self {
         let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start python3 -m http.server");
+            .unwrap_or_else(|error| panic!("start the python3 {scheme} server: {error}"));
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the HTTP server did not start");
+            assert!(
+                Instant::now() < deadline,
+                "the {scheme} server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Self {
             child,
-            base_url: format!("http://127.0.0.1:{port}/harvester/v1.7.0"),
+            base_url: format!("{scheme}://127.0.0.1:{port}/harvester/v1.7.0"),
         }
     }
 }
@@ -216,10 +230,7 @@ fn pxe_artifacts_are_checked_over_real_http() {
 
     // Nothing listening: a transient failure, named, after the step's retries.
     let work = tempfile::tempdir().expect("work dir");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free port")
-        .port();
+    let port = free_port();
     let dead_lab = lab(
         work.path(),
         &format!("http://127.0.0.1:{port}/harvester/v1.7.0"),
@@ -297,29 +308,17 @@ fn test_pki(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::P
 
 impl Server {
     fn start_tls(dir: &Path, certificate: &Path, key: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new("python3")
-            .args(["-c", TLS_SERVER])
-            .arg(port.to_string())
-            .arg(dir)
-            .arg(certificate)
-            .arg(key)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the python3 HTTPS server");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the HTTPS server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
-            child,
-            base_url: format!("https://127.0.0.1:{port}/harvester/v1.7.0"),
-        }
+        let port = free_port();
+        Self::spawn(
+            Command::new("python3")
+                .args(["-c", TLS_SERVER])
+                .arg(port.to_string())
+                .arg(dir)
+                .arg(certificate)
+                .arg(key),
+            port,
+            "https",
+        )
     }
 }
 
