@@ -15,7 +15,7 @@ use genesis_engine::{
     ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
 use k8s_openapi::api::core::v1::{Node, Secret};
-use kube::api::{Api, ApiResource, GroupVersionKind, ListParams};
+use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use super::apply::{self, Change};
 use super::harvester::{kubeconfig_from_needs, no_kubeconfig, params};
 use super::platform::reachable::classify;
-use super::support::platform_client;
+use super::support::{platform_client, secret_resource};
 use crate::clients::kube::LazyClient;
 use crate::secrets::Secrets;
 
@@ -36,10 +36,6 @@ struct ClusterSecretParams {
     namespace: String,
     cluster_name: String,
     server: String,
-}
-
-fn secret_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
 }
 
 /// The `argocd.cluster-secret` action.

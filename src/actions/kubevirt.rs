@@ -29,7 +29,7 @@ use super::harvester::{
     HarvesterAccess, MANAGED_BY, needs_kubeconfig, params, plan_apply, qualified,
 };
 use super::platform::reachable::classify;
-use super::support::SecretRef;
+use super::support::{SecretRef, secret_resource};
 use super::watch::{self, Check};
 use crate::secrets::Secrets;
 
@@ -47,10 +47,6 @@ pub fn vm_resource() -> ApiResource {
         &GroupVersionKind::gvk("kubevirt.io", "v1", "VirtualMachine"),
         "virtualmachines",
     )
-}
-
-fn secret_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
 }
 
 /// The Secret holding a VM's user data.

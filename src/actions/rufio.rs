@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::apply;
 use super::platform::reachable::classify;
-use super::support::{SecretRef, params, platform_client};
+use super::support::{SecretRef, params, platform_client, secret_resource};
 use crate::clients::kube::LazyClient;
 use crate::secrets::Secrets;
 
@@ -23,10 +23,6 @@ pub fn machine_resource() -> ApiResource {
         &GroupVersionKind::gvk("bmc.tinkerbell.org", "v1alpha1", "Machine"),
         "machines",
     )
-}
-
-fn secret_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
 }
 
 #[derive(Debug, Deserialize)]

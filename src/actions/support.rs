@@ -1,11 +1,17 @@
 //! What every action needs the same way: its parameters, its secrets and its clients.
 
 use genesis_engine::{ActionError, ErrorKind, StepSpec};
+use kube::api::{ApiResource, GroupVersionKind};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::clients::kube::LazyClient;
 use crate::secrets::Secrets;
+
+/// Core v1 Secrets, for the actions that apply them as dynamic objects.
+pub(crate) fn secret_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
+}
 
 /// A step's parameters, read strictly into the action's parameter type.
 pub(crate) fn params<T: DeserializeOwned>(step: &StepSpec) -> Result<T, ActionError> {
