@@ -31,6 +31,15 @@ pub struct LockHolder {
 }
 
 impl LockHolder {
+    /// This holder ran on this host and its process no longer exists (Linux: no
+    /// `/proc/<pid>`; elsewhere never said, so the lock is simply held).
+    fn is_gone_from_this_host(&self) -> bool {
+        self.host == this_host()
+            && cfg!(target_os = "linux")
+            && Path::new("/proc").exists()
+            && !Path::new("/proc").join(self.pid.to_string()).exists()
+    }
+
     pub fn current(command: impl Into<String>) -> Self {
         Self {
             host: this_host(),
@@ -168,8 +177,38 @@ pub struct Acquired {
 
 /// Takes the OS lock on the open lock file at `path`; when another process holds it, the
 /// error names that holder.
+///
+/// A holder on this host whose process is gone can still hold the OS lock for a moment: a
+/// child it was starting when it died keeps a copy of the lock's file descriptor between
+/// `fork` and `exec` (close-on-exec closes it only at `exec`). That lasts micro- to
+/// milliseconds, longer on a loaded machine, so such a lock is tried again for up to
+/// [`DEAD_HOLDER_GRACE`] before it counts as held.
 fn try_lock(file: &mut File, path: &Path, state_dir: &Path) -> Result<(), LockError> {
-    match file.try_lock() {
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock)
+                if started.elapsed() < DEAD_HOLDER_GRACE
+                    && read_holder_from(file)
+                        .is_some_and(|holder| holder.is_gone_from_this_host()) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return lock_outcome(other, file, path, state_dir),
+        }
+    }
+}
+
+/// How long a lock whose holder's process is gone may stay busy before it counts as held.
+pub const DEAD_HOLDER_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn lock_outcome(
+    outcome: Result<(), std::fs::TryLockError>,
+    file: &mut File,
+    path: &Path,
+    state_dir: &Path,
+) -> Result<(), LockError> {
+    match outcome {
         Ok(()) => Ok(()),
         Err(std::fs::TryLockError::WouldBlock) => Err(match read_holder_from(file) {
             Some(holder) => LockError::Held {
@@ -346,6 +385,41 @@ mod tests {
         .expect("write");
         let acquired = acquire(dir.path(), "genesis up").expect("taken over");
         assert_eq!(acquired.taken_over, Some(dead));
+    }
+
+    #[test]
+    fn a_dead_holders_lock_still_open_for_a_moment_is_waited_for() {
+        // The lock file names a process that is gone, but another open file description
+        // (as a child between fork and exec would have) still holds the OS lock briefly.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(FILE_NAME);
+        let mut straggler = state_dir::open_private(&path).expect("open");
+        straggler.try_lock().expect("lock");
+        let dead = LockHolder {
+            host: this_host(),
+            pid: 999_999,
+            started_at: 0,
+            command: "genesis up".into(),
+        };
+        write_holder(&mut straggler, &dead).expect("holder");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            drop(straggler);
+        });
+        let started = std::time::Instant::now();
+        let acquired = acquire(dir.path(), "genesis up").expect("taken once the straggler lets go");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+        assert_eq!(acquired.taken_over.map(|holder| holder.pid), Some(999_999));
+        release.join().expect("thread");
+    }
+
+    #[test]
+    fn a_live_holders_lock_is_held_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _first = acquire(dir.path(), "genesis up").expect("free");
+        let started = std::time::Instant::now();
+        acquire(dir.path(), "genesis up").expect_err("held");
+        assert!(started.elapsed() < DEAD_HOLDER_GRACE);
     }
 
     #[test]
