@@ -183,7 +183,30 @@ impl ApiServer {
         data_dir: &Path,
         crds: Option<&Path>,
     ) -> Result<Self, Error> {
-        Self::spawn(name, bin, data_dir, crds, None).await
+        // The server picks free loopback ports for itself and its etcd by binding port 0 and
+        // letting go; another test process can take such a port in between. Then the start
+        // fails with "address already in use", and a start from an empty data dir (new
+        // ports) is the fix, tried up to three times.
+        let mut attempt = 1;
+        loop {
+            match Self::spawn(name, bin, data_dir, crds, None).await {
+                Err(Error::ServerFailed { log, .. })
+                    if attempt < 3 && log.contains("address already in use") =>
+                {
+                    tracing::warn!(
+                        name,
+                        attempt,
+                        "port taken by another process; starting again"
+                    );
+                    std::fs::remove_dir_all(data_dir).map_err(|source| Error::Io {
+                        what: format!("clear {}", data_dir.display()),
+                        source,
+                    })?;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Kills the server (SIGKILL, like a crash) and starts it again on the same

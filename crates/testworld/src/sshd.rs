@@ -82,9 +82,6 @@ impl SshNode {
         write(&bin.join("sudo"), SUDO_SHIM, 0o755)?;
         write(&dir.join("node-shell"), &node_shell(&root), 0o755)?;
 
-        let port = free_port()?;
-        let config = sshd_config(dir, port, &user);
-        write(&dir.join("sshd_config"), &config, 0o644)?;
         if running_as_root() {
             // sshd's privilege separation directory.
             std::fs::create_dir_all("/run/sshd").map_err(io("create /run/sshd".into()))?;
@@ -106,6 +103,31 @@ impl SshNode {
                 }
             }
         }
+        // The port is free when picked, but another process may take it before sshd binds it:
+        // then sshd exits with "Address already in use" and another port is tried (3 times).
+        let mut attempt = 1;
+        loop {
+            match Self::spawn(dir, &root, &user, &host_public_key).await {
+                Err(Error::ServerFailed { log, .. })
+                    if attempt < 3 && log.contains("Address already in use") =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn spawn(
+        dir: &Path,
+        root: &Path,
+        user: &str,
+        host_public_key: &str,
+    ) -> Result<Self, Error> {
+        let io = |what: String| move |source| Error::Io { what, source };
+        let port = free_port()?;
+        let config = sshd_config(dir, port, user);
+        write(&dir.join("sshd_config"), &config, 0o644)?;
         let log_path = dir.join("sshd.log");
         let child = Command::new(SSHD)
             .args(["-D", "-e", "-f"])
@@ -123,11 +145,11 @@ impl SshNode {
             endpoint: SshEndpoint {
                 host: "127.0.0.1".into(),
                 port,
-                user,
+                user: user.to_owned(),
                 private_key_path: dir.join("client_ed25519"),
-                host_public_key,
+                host_public_key: host_public_key.to_owned(),
             },
-            root,
+            root: root.to_path_buf(),
             log_path,
             child,
         };
