@@ -354,14 +354,7 @@ pub fn platform_target(
 }
 
 fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
+    crate::cli::up::error_chain(error)
 }
 
 /// Live mode: reach the Platform cluster (bounded by `timeout`), then ask every pending step
