@@ -32,7 +32,7 @@ pub const API_TOKEN_SECRET: &str = "argocd.api_token";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ClusterSecretParams {
+pub(crate) struct ClusterSecretParams {
     namespace: String,
     cluster_name: String,
     server: String,

@@ -3,6 +3,7 @@
 //! This is what `genesis validate` checks phase files against and what the offline plan prints.
 //! The runtime halves (observe, apply, wait) live next to this file, one module per system.
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// What the plan can say about a step before it runs.
@@ -70,6 +71,113 @@ pub fn find(name: &str) -> Option<&'static Kind> {
 
 pub fn names() -> impl Iterator<Item = &'static str> {
     KINDS.iter().map(|kind| kind.name)
+}
+
+/// A parameter whose value does not have the type its kind reads it as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamTypeError {
+    /// Where below `params`, e.g. `namespace` or `artifacts[0].size`; empty for `params` itself.
+    pub param: String,
+    /// What serde found and expected, e.g. `invalid type: sequence, expected a string`.
+    pub message: String,
+}
+
+/// Reads `params` into `T`, as the action will at run time.
+fn typed<T: DeserializeOwned>(params: &Value) -> Result<(), ParamTypeError> {
+    serde_path_to_error::deserialize::<_, T>(params)
+        .map(drop)
+        .map_err(|error| {
+            let param = error.path().to_string();
+            ParamTypeError {
+                param: if param == "." { String::new() } else { param },
+                message: error.into_inner().to_string(),
+            }
+        })
+}
+
+/// Checks a step's expanded parameters against the parameter type its kind's action reads
+/// them into at run time; `None` for a kind without a typed check here (a kind added without
+/// one fails the `every_kind_has_a_typed_check` test).
+pub fn check_types(kind: &str, params: &Value) -> Option<Result<(), ParamTypeError>> {
+    use crate::actions::{
+        argocd, harvester, kubevirt, local, platform, preflight, rufio, tinkerbell,
+    };
+    Some(match kind {
+        "exec" => typed::<local::exec::ExecParams>(params),
+        "kube.reachable" => typed::<ReachableParams>(params),
+        "tinkerbell.stack" => typed::<preflight::StackParams>(params),
+        "argocd.present" => typed::<preflight::ArgocdParams>(params),
+        "http.artifacts" => typed::<preflight::ArtifactsParams>(params),
+        "tinkerbell.template" => typed::<tinkerbell::TemplateParams>(params),
+        "rufio.machine" => typed::<rufio::MachineParams>(params),
+        "tinkerbell.hardware" => typed::<tinkerbell::HardwareParams>(params),
+        "tinkerbell.install" => typed::<tinkerbell::InstallParams>(params),
+        "harvester.api" => typed::<harvester::api::ApiParams>(params),
+        "harvester.quorum" => typed::<harvester::quorum::QuorumParams>(params),
+        "argocd.cluster-secret" => typed::<argocd::ClusterSecretParams>(params),
+        "harvester.vm-network" => typed::<harvester::network::NetworkParams>(params),
+        "harvester.vm-image" => typed::<harvester::image::ImageParams>(params),
+        "kubevirt.userdata-secret" => typed::<kubevirt::UserdataParams>(params),
+        "kubevirt.vm" => typed::<kubevirt::VmParams>(params),
+        "kube.node-joined" => typed::<platform::node_joined::JoinParams>(params),
+        _ => return None,
+    })
+}
+
+/// The parameters of `kube.reachable`. Its action reaches the cluster through the client it is
+/// built with and reads no parameter; the step names the cluster and context for the operator.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ReachableParams {
+    cluster: String,
+    context: String,
+}
+
+/// What a parameter's value becomes in Kubernetes, for the name rules `genesis validate`
+/// applies to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// A namespace: an RFC 1123 label.
+    Namespace,
+    /// An object's name: an RFC 1123 subdomain.
+    Object,
+    /// An object's name, or `namespace/name`.
+    ObjectRef,
+    /// Argo CD's cluster name: the Secret is named `cluster-<value>`.
+    ArgocdCluster,
+}
+
+/// The parameters of `kind` that become namespaces or object names.
+pub fn name_params(kind: &str) -> &'static [(&'static str, NameRule)] {
+    use NameRule::{ArgocdCluster, Namespace, Object, ObjectRef};
+    match kind {
+        "tinkerbell.stack" | "argocd.present" => &[("namespace", Namespace)],
+        "tinkerbell.template" => &[("namespace", Namespace), ("name", Object)],
+        "rufio.machine" | "tinkerbell.hardware" => &[("namespace", Namespace), ("machine", Object)],
+        "tinkerbell.install" => &[
+            ("namespace", Namespace),
+            ("machine", Object),
+            ("template", Object),
+        ],
+        "harvester.api" => &[("first_node", Object)],
+        "argocd.cluster-secret" => &[("namespace", Namespace), ("cluster_name", ArgocdCluster)],
+        "harvester.vm-network" => &[
+            ("namespace", Namespace),
+            ("name", Object),
+            ("cluster_network", Object),
+        ],
+        "harvester.vm-image" => &[("namespace", Namespace), ("name", Object)],
+        "kubevirt.userdata-secret" => &[("namespace", Namespace), ("vm", Object)],
+        "kubevirt.vm" => &[
+            ("namespace", Namespace),
+            ("name", Object),
+            ("network", ObjectRef),
+            ("image", ObjectRef),
+        ],
+        "kube.node-joined" => &[("node", Object)],
+        _ => &[],
+    }
 }
 
 pub static KINDS: &[Kind] = &[
@@ -509,6 +617,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_kind_has_a_typed_check() {
+        for kind in KINDS {
+            assert!(
+                check_types(kind.name, &serde_json::json!({})).is_some(),
+                "kind `{}` has no typed parameter check in check_types",
+                kind.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrongly_typed_parameter_is_named_with_its_expected_type() {
+        let error = check_types("argocd.present", &serde_json::json!({"namespace": [1, 2]}))
+            .expect("known kind")
+            .expect_err("a list is not a namespace");
+        assert_eq!(error.param, "namespace");
+        assert!(error.message.contains("expected a string"), "{error:?}");
+        let error = check_types(
+            "http.artifacts",
+            &serde_json::json!({"base_url": "http://h", "artifacts": [{"role": "iso", "file": "f", "size": "big"}]}),
+        )
+        .expect("known kind")
+        .expect_err("a size is a number");
+        assert_eq!(error.param, "artifacts[0].size");
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub fn root_claim_name(vm: &str) -> String {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UserdataParams {
+pub(crate) struct UserdataParams {
     namespace: String,
     vm: String,
     user_data: SecretRef,
@@ -198,7 +198,7 @@ impl genesis_engine::Action for UserdataSecret {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct VmParams {
+pub(crate) struct VmParams {
     namespace: String,
     name: String,
     /// The VLAN network (`name` or `namespace/name`; the VM's namespace by default).

@@ -106,7 +106,7 @@ fn available_replicas(deployment: &Deployment) -> i32 {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StackParams {
+pub(crate) struct StackParams {
     namespace: String,
     crds: Vec<String>,
 }
@@ -250,7 +250,7 @@ fn list(value: Option<&Value>) -> String {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ArgocdParams {
+pub(crate) struct ArgocdParams {
     namespace: String,
 }
 
@@ -385,7 +385,7 @@ impl genesis_engine::Action for ArgocdPresent {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ArtifactsParams {
+pub(crate) struct ArtifactsParams {
     base_url: String,
     artifacts: Vec<ArtifactParam>,
     /// `endpoints.pxe.ca_file`: CA certificates (PEM) trusted besides the system's.

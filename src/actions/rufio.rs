@@ -27,7 +27,7 @@ pub fn machine_resource() -> ApiResource {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MachineParams {
+pub(crate) struct MachineParams {
     namespace: String,
     machine: String,
     host: String,

@@ -94,7 +94,7 @@ async fn apply_one(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TemplateParams {
+pub(crate) struct TemplateParams {
     namespace: String,
     name: String,
     harvester_version: String,
@@ -203,7 +203,7 @@ impl genesis_engine::Action for InstallTemplate {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct HardwareParams {
+pub(crate) struct HardwareParams {
     namespace: String,
     machine: String,
     role: String,
@@ -378,7 +378,7 @@ impl genesis_engine::Action for Hardware {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct InstallParams {
+pub(crate) struct InstallParams {
     namespace: String,
     machine: String,
     template: String,

@@ -133,7 +133,8 @@ impl Diagnostics {
         out
     }
 
-    fn source_of(&self, path: &Path) -> Option<Arc<String>> {
+    /// The text registered for `path` by [`Diagnostics::add_source`].
+    pub fn source_of(&self, path: &Path) -> Option<Arc<String>> {
         self.sources
             .iter()
             .find(|(known, _)| known == path)
@@ -164,12 +165,7 @@ struct Snippet {
 impl Snippet {
     fn new(item: &Diagnostic, text: Option<Arc<String>>) -> Self {
         let located = text.filter(|_| item.line > 0).and_then(|text| {
-            let offset = byte_offset(&text, item.line, item.column)?;
-            let length = text[offset..]
-                .find(['\n', '#'])
-                .unwrap_or(text.len() - offset)
-                .max(1);
-            let length = text[offset..offset + length].trim_end().len().max(1);
+            let (offset, length) = span_at(&text, item.line, item.column)?;
             Some((
                 NamedSource::new(item.file.display().to_string(), text.as_str().to_owned()),
                 SourceSpan::new(offset.into(), length),
@@ -217,15 +213,33 @@ impl miette::Diagnostic for Snippet {
     }
 }
 
-/// Byte offset of a 1-based (line, character column) position.
+/// The span to mark for a 1-based (line, column) position: from there to the end of the value
+/// on that line (before a comment), at least one character. `None` when the position is not
+/// inside the text (an empty file, a position past the end, a line that does not exist): the
+/// diagnostic is then shown without a snippet.
+fn span_at(text: &str, line: u64, column: u64) -> Option<(usize, usize)> {
+    let offset = byte_offset(text, line, column)?;
+    let rest = text.get(offset..)?;
+    let to_end = rest.find(['\n', '#']).unwrap_or(rest.len());
+    let value = rest.get(..to_end)?.trim_end();
+    let length = if value.is_empty() {
+        // A position at a line's end or on a comment: mark the one character there, if any.
+        rest.chars().next().map_or(0, char::len_utf8)
+    } else {
+        value.len()
+    };
+    (length > 0).then_some((offset, length))
+}
+
+/// Byte offset of a 1-based (line, character column) position; `None` past the text's end.
 fn byte_offset(text: &str, line: u64, column: u64) -> Option<usize> {
     let line_index = usize::try_from(line.checked_sub(1)?).ok()?;
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line_index)
-        .map(str::len)
-        .sum();
-    let line_text = text[start..].split('\n').next()?;
+    let mut lines = text.split_inclusive('\n');
+    let mut start = 0usize;
+    for _ in 0..line_index {
+        start += lines.next()?.len();
+    }
+    let line_text = text.get(start..)?.split('\n').next()?;
     let column_index = usize::try_from(column.saturating_sub(1)).ok()?;
     let within = line_text
         .char_indices()
@@ -255,6 +269,31 @@ mod tests {
         assert!(rendered.contains("- ip: 10.0.0.1"), "{rendered}");
         assert!(rendered.contains("fix it"), "{rendered}");
         assert!(rendered.contains("1 problem in the input"), "{rendered}");
+    }
+
+    #[test]
+    fn positions_outside_the_text_render_without_a_snippet() {
+        for text in ["", "# only a comment\n", "a: 1", "a: 1\n\n", "é"] {
+            let text = Arc::new(text.to_owned());
+            for (line, column) in [(1, 1), (1, 40), (2, 1), (3, 7), (u64::MAX, u64::MAX)] {
+                let mut diagnostics = Diagnostics::default();
+                diagnostics.add_source(Path::new("lab.yaml"), text.clone());
+                diagnostics.push(Diagnostic::new(
+                    Path::new("lab.yaml"),
+                    (line, column),
+                    "",
+                    "broken",
+                ));
+                let rendered = diagnostics.render(false);
+                assert!(
+                    rendered.contains("broken"),
+                    "{text:?} {line}:{column}: {rendered}"
+                );
+            }
+        }
+        assert_eq!(span_at("", 1, 1), None);
+        assert_eq!(span_at("a: 1\n", 2, 1), None);
+        assert_eq!(span_at("a: 1 # c\n", 1, 4), Some((3, 1)));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_saphyr::Spanned;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::lab::{Lab, Network, Role};
 use super::phases::{ForEach, PhaseFile, StepTemplate};
-use super::validate::at;
+use super::validate::{at, dns_label_problem, dns_subdomain_problem};
 use crate::actions::catalog;
 use crate::secrets::Secrets;
 
@@ -120,7 +120,13 @@ fn check_templates<'a>(phases: &'a [LoadedPhase], out: &mut Diagnostics) -> Vec<
                 }
                 Some(kind) => check_params(path, &field, template, kind, out),
             }
-            let timeout = duration(path, &format!("{field}.timeout"), &template.timeout, out);
+            let timeout = duration(
+                path,
+                &format!("{field}.timeout"),
+                &template.timeout,
+                MAX_STEP_TIMEOUT,
+                out,
+            );
             let retry = match &template.retry {
                 None => Some(RetryPolicy::default()),
                 Some(retry) => {
@@ -134,20 +140,47 @@ fn check_templates<'a>(phases: &'a [LoadedPhase], out: &mut Diagnostics) -> Vec<
                             )
                             .help("attempts counts the first try: use 1 for no retry"),
                         );
+                    } else if retry.attempts.value > MAX_ATTEMPTS {
+                        out.push(
+                            Diagnostic::new(
+                                path,
+                                at(&retry.attempts),
+                                format!("{field}.retry.attempts"),
+                                format!(
+                                    "{} attempts is more than the maximum of {MAX_ATTEMPTS}",
+                                    retry.attempts.value
+                                ),
+                            )
+                            .help("a step that fails that often needs fixing, not retrying; raise its timeout instead"),
+                        );
                     }
                     let defaults = RetryPolicy::default();
-                    let backoff = retry
-                        .backoff
-                        .as_ref()
-                        .map_or(Some(defaults.initial_backoff), |value| {
-                            duration(path, &format!("{field}.retry.backoff"), value, out)
-                        });
-                    let max_backoff = retry
-                        .max_backoff
-                        .as_ref()
-                        .map_or(Some(defaults.max_backoff), |value| {
-                            duration(path, &format!("{field}.retry.max_backoff"), value, out)
-                        });
+                    let backoff =
+                        retry
+                            .backoff
+                            .as_ref()
+                            .map_or(Some(defaults.initial_backoff), |value| {
+                                duration(
+                                    path,
+                                    &format!("{field}.retry.backoff"),
+                                    value,
+                                    MAX_BACKOFF,
+                                    out,
+                                )
+                            });
+                    let max_backoff =
+                        retry
+                            .max_backoff
+                            .as_ref()
+                            .map_or(Some(defaults.max_backoff), |value| {
+                                duration(
+                                    path,
+                                    &format!("{field}.retry.max_backoff"),
+                                    value,
+                                    MAX_BACKOFF,
+                                    out,
+                                )
+                            });
                     match (backoff, max_backoff) {
                         (Some(initial), Some(max)) if initial > max => {
                             let position =
@@ -361,13 +394,41 @@ fn check_params(
     }
 }
 
+/// The longest step timeout: a week. Longer is a typo, and a deadline that far away (up to
+/// `u64::MAX` seconds) overflows the clock arithmetic of the run.
+pub const MAX_STEP_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// The longest retry delay: an hour.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
+/// The most attempts a step may have.
+pub const MAX_ATTEMPTS: u32 = 100;
+
 fn duration(
     path: &Path,
     field: &str,
     value: &Spanned<String>,
+    max: Duration,
     out: &mut Diagnostics,
 ) -> Option<Duration> {
     match humantime::parse_duration(&value.value) {
+        Ok(parsed) if parsed > max => {
+            out.push(
+                Diagnostic::new(
+                    path,
+                    at(value),
+                    field,
+                    format!(
+                        "`{}` is longer than the maximum of {}",
+                        value.value,
+                        humantime::format_duration(max)
+                    ),
+                )
+                .help(format!(
+                    "write a duration of at most {}, such as 30s, 5m or 1h",
+                    humantime::format_duration(max)
+                )),
+            );
+            None
+        }
         Ok(parsed) if !parsed.is_zero() => Some(parsed),
         Ok(_) => {
             out.push(
@@ -430,6 +491,8 @@ struct Context<'a> {
     lab: &'a Value,
     networks: &'a Value,
     create_machine: &'a Value,
+    /// Counts derived from the lab (`inventory.machines`, `inventory.control_plane_nodes`, …).
+    inventory: &'a Value,
     item: Option<&'a Item>,
 }
 
@@ -441,6 +504,7 @@ impl Context<'_> {
             ("lab", _) => self.lab,
             ("networks", _) => self.networks,
             ("create_machine", _) => self.create_machine,
+            ("inventory", _) => self.inventory,
             (variable, Some(item)) if variable == item.variable => &item.value,
             (
                 "network",
@@ -453,7 +517,7 @@ impl Context<'_> {
                 .get(network)
                 .ok_or_else(|| format!("network `{network}` is not defined"))?,
             _ => {
-                let mut roots = vec!["lab", "networks", "create_machine"];
+                let mut roots = vec!["lab", "networks", "create_machine", "inventory"];
                 if let Some(item) = self.item {
                     roots.push(item.variable);
                     if item.network.is_some() {
@@ -511,15 +575,13 @@ impl Context<'_> {
                             .to_owned(),
                     ));
                 };
-                let path = self.phases_dir.join(relative);
-                std::fs::read_to_string(&path)
-                    .map(Value::String)
-                    .map_err(|error| {
-                        (
-                            key_path.to_owned(),
-                            format!("cannot read {}: {error}", path.display()),
-                        )
-                    })
+                super::read::read_contained_file(
+                    self.phases_dir,
+                    relative,
+                    super::read::MAX_INPUT_BYTES,
+                )
+                .map(Value::String)
+                .map_err(|error| (key_path.to_owned(), error.to_string()))
             }
             Value::Object(map) if map.len() == 1 && map.contains_key("secret") => {
                 let name = match map.get("secret") {
@@ -679,6 +741,7 @@ pub fn expand(
             .map(|network| (network.name.value.clone(), network_value(network)))
             .collect(),
     );
+    let inventory = inventory(lab);
     let create_machine = items(lab, ForEach::CreateMachines)
         .into_iter()
         .next()
@@ -765,6 +828,7 @@ pub fn expand(
                 lab: &lab_value,
                 networks: &networks,
                 create_machine: &create_machine,
+                inventory: &inventory,
                 item,
             };
             let mut secrets_used = Vec::new();
@@ -776,12 +840,13 @@ pub fn expand(
                     Err((key_path, message)) => {
                         out.push(
                             Diagnostic::new(entry.path, params_position, format!("steps[{}].{key_path}", template.id.value), message)
-                                .help("`${…}` names a value of the lab: lab.<field>, networks.<name>, create_machine, or the fan-out item (machine, network, vm)"),
+                                .help("`${…}` names a value of the lab: lab.<field>, networks.<name>, create_machine, inventory.<count>, or the fan-out item (machine, network, vm); `{file: …}` names a regular file below the phases directory"),
                         );
                         continue;
                     }
                 },
             };
+            check_expanded(entry.path, params_position, template, &params, lab, out);
             // Without a usable secrets file its own error is reported, not every reference.
             for (key_path, name) in secrets_used {
                 if secrets.is_some_and(|secrets| !secrets.contains(&name)) {
@@ -856,4 +921,161 @@ pub fn expand(
         );
     }
     steps
+}
+
+/// How many control-plane nodes Harvester ends up with: it promotes two more nodes to the
+/// control plane only once the cluster has three nodes (`defaultSpecManagementNumber = 3`,
+/// harvester@3d63c2af:pkg/controller/master/node/promote_controller.go; see
+/// /work/shared/UPSTREAM-APIS.md), so a lab of one or two machines keeps the first node alone.
+pub fn control_plane_nodes(machines: usize) -> usize {
+    if machines >= 3 { 3 } else { machines.min(1) }
+}
+
+/// The counts `${inventory.…}` names.
+fn inventory(lab: &Lab) -> Value {
+    serde_json::json!({
+        "machines": lab.machines.len(),
+        "vms": lab.vms.len(),
+        "control_plane_nodes": control_plane_nodes(lab.machines.len()),
+    })
+}
+
+/// Checks of one step's parameters after expansion: each has the type its kind's action reads
+/// it as, names that become Kubernetes names follow their rules, and a quorum can be reached
+/// by the lab's machines. Reported once per template (fan-out instances repeat them).
+fn check_expanded(
+    path: &Path,
+    position: (u64, u64),
+    template: &StepTemplate,
+    params: &Value,
+    lab: &Lab,
+    out: &mut Diagnostics,
+) {
+    let Some(kind) = catalog::find(&template.kind.value) else {
+        return;
+    };
+    let Value::Object(map) = params else {
+        return;
+    };
+    let id = &template.id.value;
+    // Missing and unknown parameters were reported by the template checks, in their words.
+    let complete = kind.required.iter().all(|name| map.contains_key(*name))
+        && map.keys().all(|name| {
+            kind.required.contains(&name.as_str()) || kind.optional.contains(&name.as_str())
+        });
+    if complete && let Some(Err(error)) = catalog::check_types(kind.name, params) {
+        let field = if error.param.is_empty() {
+            format!("steps[{id}].params")
+        } else {
+            format!("steps[{id}].params.{}", error.param)
+        };
+        let what = params_path_value(params, &error.param)
+            .map_or_else(String::new, |shown| format!(" is {shown}"));
+        let param = if error.param.is_empty() {
+            "params"
+        } else {
+            error.param.as_str()
+        };
+        out.push(
+            Diagnostic::new(
+                path,
+                position,
+                field,
+                format!(
+                    "step `{id}` (kind `{}`): parameter `{param}`{what}: {}",
+                    kind.name, error.message
+                ),
+            )
+            .help(format!(
+                "give `{param}` the type `{}` reads it as (see docs/actions.md)",
+                kind.name
+            )),
+        );
+    }
+    for (name, rule) in catalog::name_params(kind.name) {
+        let Some(Value::String(value)) = map.get(*name) else {
+            continue;
+        };
+        let problem = match rule {
+            catalog::NameRule::Namespace => dns_label_problem(value)
+                .map(|problem| format!("`{value}` is not a valid Kubernetes namespace: {problem}")),
+            catalog::NameRule::Object => dns_subdomain_problem(value)
+                .map(|problem| format!("`{value}` is not a valid Kubernetes object name: {problem}")),
+            catalog::NameRule::ObjectRef => {
+                let (namespace, object) = value.split_once('/').unwrap_or(("", value));
+                let namespace_problem = if namespace.is_empty() {
+                    None
+                } else {
+                    dns_label_problem(namespace)
+                };
+                namespace_problem
+                    .map(|problem| format!("the namespace of `{value}` is not valid: {problem}"))
+                    .or_else(|| {
+                        dns_subdomain_problem(object).map(|problem| {
+                            format!("`{value}` does not name a Kubernetes object: {problem}")
+                        })
+                    })
+            }
+            catalog::NameRule::ArgocdCluster => dns_subdomain_problem(&format!("cluster-{value}"))
+                .map(|problem| {
+                    format!("`{value}` cannot name Argo CD's cluster Secret `cluster-{value}`: {problem}")
+                }),
+        };
+        if let Some(problem) = problem {
+            out.push(
+                Diagnostic::new(path, position, format!("steps[{id}].params.{name}"), problem)
+                    .help("Kubernetes names are lowercase letters, digits and `-` (object names also `.`), starting and ending with a letter or digit; fix the value here or the lab field it comes from"),
+            );
+        }
+    }
+    if kind.name == "harvester.quorum"
+        && let Some(nodes) = map.get("nodes").and_then(Value::as_u64)
+    {
+        let machines = lab.machines.len();
+        let most = control_plane_nodes(machines);
+        if nodes == 0 || nodes > most as u64 {
+            out.push(
+                Diagnostic::new(
+                    path,
+                    position,
+                    format!("steps[{id}].params.nodes"),
+                    format!(
+                        "a quorum of {nodes} control-plane nodes cannot be reached: the lab has {machines} machine{}, and Harvester runs {most} control-plane node{} with that many (it promotes nodes only from three up)",
+                        if machines == 1 { "" } else { "s" },
+                        if most == 1 { "" } else { "s" },
+                    ),
+                )
+                .help("write `nodes: ${inventory.control_plane_nodes}`, or list at least three machines in the lab for a three-node control plane"),
+            );
+        }
+    }
+}
+
+/// The value at `path` (as serde_path_to_error writes it: `a.b[0].c`) below `params`, shown
+/// briefly: its JSON type, never its text (which may be long, or a secret's name).
+fn params_path_value(params: &Value, path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        return None;
+    }
+    let mut current = params;
+    for segment in path.split('.') {
+        let (key, indexes) = match segment.find('[') {
+            Some(at) => (&segment[..at], &segment[at..]),
+            None => (segment, ""),
+        };
+        if !key.is_empty() {
+            current = current.get(key)?;
+        }
+        for index in indexes.split(['[', ']']).filter(|part| !part.is_empty()) {
+            current = current.get(index.parse::<usize>().ok()?)?;
+        }
+    }
+    Some(match current {
+        Value::Null => "empty",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    })
 }

@@ -6,6 +6,7 @@ pub mod diagnostics;
 pub mod expand;
 pub mod lab;
 pub mod phases;
+pub mod read;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -83,8 +84,13 @@ fn load_parts(paths: &InputPaths, options: &LoadOptions) -> Parts {
     let mut out = Diagnostics::default();
 
     let mut lab: Option<Lab> = parse_file(&paths.lab, &mut out);
+    let mut lab_ok = false;
     if let Some(lab) = &mut lab {
-        out.extend(validate::check_lab(&paths.lab, lab));
+        let text = out.source_of(&paths.lab).unwrap_or_default();
+        let problems = validate::check_lab(&paths.lab, &text, lab);
+        lab_ok = problems.is_empty();
+        validate::normalize_macs(lab);
+        out.extend(problems);
         // Paths in the lab file are relative to its directory, wherever genesis runs from.
         if let Some(ca_file) = &mut lab.endpoints.pxe.ca_file {
             ca_file.value = validate::relative_to(&paths.lab, &ca_file.value)
@@ -112,7 +118,7 @@ fn load_parts(paths: &InputPaths, options: &LoadOptions) -> Parts {
     let steps = expand::expand(
         &paths.phases,
         &phases,
-        lab.as_ref(),
+        lab.as_ref().filter(|_| lab_ok),
         secrets.as_ref(),
         &secrets_file,
         &mut out,
@@ -247,6 +253,9 @@ pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Di
     })
 }
 
+/// The most phase files one phases directory may hold.
+pub const MAX_PHASE_FILES: usize = 100;
+
 /// Reads every `*.yaml` file of the phases directory.
 fn load_phases(dir: &Path, out: &mut Diagnostics) -> Vec<LoadedPhase> {
     let entries = match std::fs::read_dir(dir) {
@@ -267,14 +276,29 @@ fn load_phases(dir: &Path, out: &mut Diagnostics) -> Vec<LoadedPhase> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
+        // Every `*.yaml` entry counts: one that is not a regular file (a FIFO, a device, a
+        // directory) is reported when it is read, not skipped in silence.
         .filter(|path| {
-            path.is_file()
-                && path
-                    .extension()
-                    .is_some_and(|extension| extension == "yaml" || extension == "yml")
+            path.extension()
+                .is_some_and(|extension| extension == "yaml" || extension == "yml")
         })
         .collect();
     files.sort();
+    if files.len() > MAX_PHASE_FILES {
+        out.push(
+            Diagnostic::new(
+                dir,
+                (0, 0),
+                "",
+                format!(
+                    "{} phase files (*.yaml) in this directory, more than the {MAX_PHASE_FILES} genesis reads",
+                    files.len()
+                ),
+            )
+            .help("pass --phases DIR, the directory holding only the phase files"),
+        );
+        return Vec::new();
+    }
     if files.is_empty() {
         out.push(
             Diagnostic::new(dir, (0, 0), "", "no phase files (*.yaml) in this directory")
@@ -291,13 +315,10 @@ fn load_phases(dir: &Path, out: &mut Diagnostics) -> Vec<LoadedPhase> {
 
 /// Parses one YAML file, turning a parse error into a diagnostic at its position.
 fn parse_file<T: DeserializeOwned>(path: &Path, out: &mut Diagnostics) -> Option<T> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read::read_input_file(path, read::MAX_INPUT_BYTES) {
         Ok(text) => Arc::new(text),
         Err(error) => {
-            out.push(
-                Diagnostic::new(path, (0, 0), "", format!("cannot read: {error}"))
-                    .help("check the path (see --lab and --phases)"),
-            );
+            out.push(Diagnostic::new(path, (0, 0), "", error.detail()).help(error.help()));
             return None;
         }
     };
@@ -324,7 +345,9 @@ fn parse_file<T: DeserializeOwned>(path: &Path, out: &mut Diagnostics) -> Option
 }
 
 fn parse_help(message: &str) -> String {
-    if message.contains("unknown field") {
+    if let Some(near) = nearest_field(message) {
+        format!("did you mean `{near}`? Fix the spelling, or remove the field")
+    } else if message.contains("unknown field") {
         "remove the field or fix its spelling; the expected fields are listed above".to_owned()
     } else if message.contains("while parsing") || message.contains("while scanning") {
         "this is not valid YAML here; quote values that contain `{`, `}`, `:` or `#`".to_owned()
@@ -334,4 +357,21 @@ fn parse_help(message: &str) -> String {
     } else {
         "fix the value to the type the field expects".to_owned()
     }
+}
+
+/// For an "unknown field `x`, expected one of a, b, …" message: the expected field closest to
+/// `x`, when it is close enough to be a typo of it.
+fn nearest_field(message: &str) -> Option<String> {
+    let rest = message.split_once("unknown field `")?.1;
+    let (unknown, rest) = rest.split_once('`')?;
+    let expected = rest
+        .split_once("expected one of ")
+        .or_else(|| rest.split_once("expected "))?
+        .1;
+    let fields: Vec<String> = expected
+        .split(',')
+        .map(|field| field.trim().trim_matches('`').to_owned())
+        .filter(|field| !field.is_empty())
+        .collect();
+    expand::closest(unknown, fields.iter().map(String::as_str)).map(str::to_owned)
 }

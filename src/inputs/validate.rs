@@ -4,10 +4,12 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
 use super::diagnostics::{Diagnostic, Diagnostics};
-use super::lab::{Lab, Role};
+use super::lab::{Lab, Network, Role};
 
 /// Line and column of a spanned value.
 pub fn at<T>(spanned: &Spanned<T>) -> (u64, u64) {
@@ -19,13 +21,16 @@ pub fn relative_to(file: &Path, path: &str) -> std::path::PathBuf {
     file.parent().unwrap_or(Path::new("")).join(path)
 }
 
-/// Collects every problem of the lab file.
-pub fn check_lab(file: &Path, lab: &Lab) -> Diagnostics {
+/// Collects every problem of the lab file. `text` is the file's text, read again for the
+/// positions of fields that [`Lab`] does not keep them for (see [`LabSpans`]).
+pub fn check_lab(file: &Path, text: &str, lab: &Lab) -> Diagnostics {
     let mut checker = LabChecker {
         file,
+        spans: serde_saphyr::from_str(text).unwrap_or_default(),
         out: Diagnostics::default(),
     };
     checker.schema(lab);
+    checker.text(lab);
     checker.networks(lab);
     checker.endpoints(lab);
     checker.machines(lab);
@@ -34,8 +39,114 @@ pub fn check_lab(file: &Path, lab: &Lab) -> Diagnostics {
     checker.out
 }
 
+/// The lab's MACs in lowercase colon form (`02:00:00:0a:0a:0b`), as Tinkerbell's Hardware,
+/// DHCP and KubeVirt compare them. Call after [`check_lab`] found no problem with them; a MAC
+/// that does not parse is left as written.
+pub fn normalize_macs(lab: &mut Lab) {
+    let macs = lab
+        .machines
+        .iter_mut()
+        .map(|machine| &mut machine.pxe_mac)
+        .chain(lab.vms.iter_mut().map(|vm| &mut vm.mac));
+    for mac in macs {
+        if let Ok(normal) = normalize_mac(&mac.value) {
+            mac.value = normal;
+        }
+    }
+}
+
+/// Where a field of the lab is, for the fields [`Lab`] holds without a position. Parsed from
+/// the same text as the lab (which has parsed), every field optional, so it never fails where
+/// the lab did not.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LabSpans {
+    name: Place,
+    endpoints: EndpointSpans,
+    machines: Vec<MachineSpans>,
+    vm_images: Vec<ImageSpans>,
+    vms: Vec<VmSpans>,
+}
+
+type Place = Option<Spanned<IgnoredAny>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EndpointSpans {
+    tinkerbell: NamespaceSpans,
+    argocd: ArgocdSpans,
+    harvester: HarvesterSpans,
+    pxe: PxeSpans,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NamespaceSpans {
+    namespace: Place,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ArgocdSpans {
+    namespace: Place,
+    cluster_name: Place,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HarvesterSpans {
+    hostname: Place,
+    api_port: Place,
+    ssh_port: Place,
+    version: Place,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PxeSpans {
+    artifacts: Vec<ArtifactSpans>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ArtifactSpans {
+    size: Place,
+    file: Place,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MachineSpans {
+    interface: Place,
+    bmc: BmcSpans,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct BmcSpans {
+    port: Place,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ImageSpans {
+    namespace: Place,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct VmSpans {
+    namespace: Place,
+    cpu_cores: Place,
+}
+
+fn place(place: &Place) -> (u64, u64) {
+    place.as_ref().map_or((0, 0), at)
+}
+
 struct LabChecker<'a> {
     file: &'a Path,
+    spans: LabSpans,
     out: Diagnostics,
 }
 
@@ -58,6 +169,67 @@ impl LabChecker<'_> {
                 "schema",
                 format!("unsupported lab file schema {}", lab.schema.value),
                 "this version of genesis reads `schema: 1`",
+            );
+        }
+    }
+
+    /// Control characters (an escape sequence, a carriage return) in any text of the lab would
+    /// reach the operator's terminal through plans and reports; the lab's `name` is shown on one
+    /// line, so it may not hold a line break either.
+    fn text(&mut self, lab: &Lab) {
+        if let Some(problem) = display_text_problem(&lab.name) {
+            self.report(
+                place(&self.spans.name),
+                "name",
+                format!("the lab's name {problem}"),
+                "use a short one-line name of letters, digits, spaces and punctuation",
+            );
+        }
+        let mut found = Vec::new();
+        control_characters(
+            &serde_json::to_value(lab).unwrap_or_default(),
+            "",
+            &mut found,
+        );
+        for field in found.into_iter().filter(|field| field != "name") {
+            self.report(
+                (0, 0),
+                field,
+                "contains a control character (such as an escape sequence)",
+                "write plain text; genesis prints these values to the terminal",
+            );
+        }
+    }
+
+    fn namespace(&mut self, position: (u64, u64), field: &str, value: &str) {
+        if let Some(problem) = dns_label_problem(value) {
+            self.report(
+                position,
+                field,
+                format!("`{value}` is not a valid Kubernetes namespace: {problem}"),
+                "a namespace is an RFC 1123 label: at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit (e.g. tink-system)",
+            );
+        }
+    }
+
+    fn object_name(&mut self, position: (u64, u64), field: &str, value: &str, what: &str) {
+        if let Some(problem) = dns_subdomain_problem(value) {
+            self.report(
+                position,
+                field,
+                format!("`{value}` is not a valid Kubernetes object name ({what}): {problem}"),
+                "an object name is an RFC 1123 subdomain: lowercase letters, digits, `-` and `.`, at most 253, each part starting and ending with a letter or digit (e.g. talos-nocloud)",
+            );
+        }
+    }
+
+    fn port(&mut self, position: (u64, u64), field: &str, port: u16) {
+        if port == 0 {
+            self.report(
+                position,
+                field,
+                "port 0 is not a port one can connect to",
+                "use a TCP port between 1 and 65535",
             );
         }
     }
@@ -105,6 +277,31 @@ impl LabChecker<'_> {
                         gateway.value, network.subnet.value
                     ),
                     "the gateway must be an address of the subnet",
+                );
+            } else if let Some(gateway) = &network.gateway
+                && network.subnet.value.prefix_len() < 31
+                && (gateway.value == network.subnet.value.network()
+                    || gateway.value == network.subnet.value.broadcast())
+            {
+                self.report(
+                    at(gateway),
+                    format!("{field}.gateway"),
+                    format!(
+                        "gateway {} is the network or broadcast address of {}",
+                        gateway.value, network.subnet.value
+                    ),
+                    "the gateway is the router's host address, such as the subnet's .1",
+                );
+            }
+            if let Some(problem) = dns_label_problem(&network.name.value) {
+                self.report(
+                    at(&network.name),
+                    format!("{field}.name"),
+                    format!(
+                        "`{}` is not a valid network name: {problem}",
+                        network.name.value
+                    ),
+                    "the name becomes a Kubernetes object name on Harvester: use lowercase letters, digits and `-` (at most 63, starting and ending with a letter or digit)",
                 );
             }
             if network.subnet.value.network() != network.subnet.value.addr() {
@@ -172,6 +369,20 @@ impl LabChecker<'_> {
                         ),
                         "use a host address",
                     );
+                } else if found
+                    .gateway
+                    .as_ref()
+                    .is_some_and(|gateway| gateway.value == ip.value)
+                {
+                    self.report(
+                        at(ip),
+                        format!("{field}.ip"),
+                        format!(
+                            "{} is the gateway of network `{}`",
+                            ip.value, found.name.value
+                        ),
+                        "use a free host address; the gateway is the router's",
+                    );
                 }
             }
         }
@@ -204,7 +415,80 @@ impl LabChecker<'_> {
                 ),
                 "the VIP must be a free address of the management network",
             ),
-            Some(_) => {}
+            Some(network) => {
+                if let Some(what) = reserved_address(network, harvester.vip.value) {
+                    self.report(
+                        at(&harvester.vip),
+                        "endpoints.harvester.vip",
+                        format!(
+                            "VIP {} is the {what} of network `{}` ({})",
+                            harvester.vip.value, network.name.value, network.subnet.value
+                        ),
+                        "the VIP must be a free host address of the management network",
+                    );
+                }
+            }
+        }
+        let spans = &self.spans.endpoints;
+        let positions = (
+            place(&spans.tinkerbell.namespace),
+            place(&spans.argocd.namespace),
+            place(&spans.argocd.cluster_name),
+            place(&spans.harvester.hostname),
+            place(&spans.harvester.api_port),
+            place(&spans.harvester.ssh_port),
+        );
+        self.namespace(
+            positions.0,
+            "endpoints.tinkerbell.namespace",
+            &lab.endpoints.tinkerbell.namespace,
+        );
+        self.namespace(
+            positions.1,
+            "endpoints.argocd.namespace",
+            &lab.endpoints.argocd.namespace,
+        );
+        let cluster_name = &lab.endpoints.argocd.cluster_name;
+        if let Some(problem) = dns_subdomain_problem(&format!("cluster-{cluster_name}")) {
+            self.report(
+                positions.2,
+                "endpoints.argocd.cluster_name",
+                format!(
+                    "`{cluster_name}` cannot name Argo CD's cluster Secret `cluster-{cluster_name}`: {problem}"
+                ),
+                "use lowercase letters, digits, `-` and `.` (e.g. harvester)",
+            );
+        }
+        if let Some(problem) = dns_subdomain_problem(&harvester.hostname) {
+            self.report(
+                positions.3,
+                "endpoints.harvester.hostname",
+                format!("`{}` is not a DNS name: {problem}", harvester.hostname),
+                "write the DNS name the Harvester API's certificate is for, e.g. harvester.lab.local",
+            );
+        }
+        self.port(
+            positions.4,
+            "endpoints.harvester.api_port",
+            harvester.api_port,
+        );
+        self.port(
+            positions.5,
+            "endpoints.harvester.ssh_port",
+            harvester.ssh_port,
+        );
+        for (index, server) in harvester.dns_servers.iter().enumerate() {
+            if server.value.is_unspecified()
+                || server.value.is_broadcast()
+                || server.value.is_multicast()
+            {
+                self.report(
+                    at(server),
+                    format!("endpoints.harvester.dns_servers[{index}]"),
+                    format!("{} is not a DNS server's address", server.value),
+                    "write the unicast address of a DNS resolver the nodes can reach",
+                );
+            }
         }
         for (field, url) in [
             ("endpoints.pxe.base_url", Some(&lab.endpoints.pxe.base_url)),
@@ -253,6 +537,21 @@ impl LabChecker<'_> {
                     "list each artifact once",
                 );
             }
+            if artifact.size == Some(0) {
+                let position = self
+                    .spans
+                    .endpoints
+                    .pxe
+                    .artifacts
+                    .get(index)
+                    .map_or((0, 0), |spans| place(&spans.size));
+                self.report(
+                    position,
+                    format!("{field}.size"),
+                    "an expected size of 0 bytes: a boot artifact is never empty",
+                    "write the size `ls -l` prints for the file, or remove `size`",
+                );
+            }
             if let Some(sum) = &artifact.sha256
                 && (sum.value.len() != 64 || !sum.value.chars().all(|c| c.is_ascii_hexdigit()))
             {
@@ -278,6 +577,18 @@ impl LabChecker<'_> {
 
     fn http_url(&mut self, field: &str, url: &Spanned<String>) {
         match url::Url::parse(&url.value) {
+            Ok(parsed)
+                if matches!(parsed.scheme(), "http" | "https")
+                    && parsed.host().is_some()
+                    && parsed.port() == Some(0) =>
+            {
+                self.report(
+                    at(url),
+                    field,
+                    format!("`{}` names port 0", url.value),
+                    "write the server's port (1–65535), or leave it out for the scheme's default",
+                );
+            }
             Ok(parsed)
                 if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {}
             Ok(parsed) => self.report(
@@ -362,15 +673,36 @@ impl LabChecker<'_> {
                 ("data_disk", machine.data_disk.as_ref()),
             ] {
                 if let Some(disk) = disk
-                    && !disk.value.starts_with("/dev/")
+                    && let Some(problem) = device_path_problem(&disk.value)
                 {
                     self.report(
                         at(disk),
                         format!("{field}.{disk_field}"),
-                        format!("`{}` is not a device path", disk.value),
-                        "write the disk's device path, e.g. /dev/nvme0n1",
+                        format!("`{}` is not a device path: {problem}", disk.value),
+                        "write the disk's canonical device path, e.g. /dev/nvme0n1 or /dev/disk/by-id/<id>",
                     );
                 }
+            }
+            let (port_at, interface_at) = self
+                .spans
+                .machines
+                .get(index)
+                .map_or(((0, 0), (0, 0)), |spans| {
+                    (place(&spans.bmc.port), place(&spans.interface))
+                });
+            if let Some(port) = machine.bmc.port {
+                self.port(port_at, &format!("{field}.bmc.port"), port);
+            }
+            if let Some(interface) = &machine.interface
+                && let Some(problem) = interface_problem(interface)
+            {
+                let position = interface_at;
+                self.report(
+                    position,
+                    format!("{field}.interface"),
+                    format!("`{interface}` is not a network interface name: {problem}"),
+                    "write the Linux interface name, e.g. enp1s0 (at most 15 characters, no `/` or spaces)",
+                );
             }
             if let Some(data) = &machine.data_disk
                 && data.value == machine.install_disk.value
@@ -390,6 +722,22 @@ impl LabChecker<'_> {
         let mut image_names: HashMap<&str, usize> = HashMap::new();
         for (index, image) in lab.vm_images.iter().enumerate() {
             self.http_url(&format!("vm_images[{index}].url"), &image.url);
+            self.object_name(
+                at(&image.name),
+                &format!("vm_images[{index}].name"),
+                &image.name.value,
+                "a Harvester VirtualMachineImage",
+            );
+            let position = self
+                .spans
+                .vm_images
+                .get(index)
+                .map_or((0, 0), |spans| place(&spans.namespace));
+            self.namespace(
+                position,
+                &format!("vm_images[{index}].namespace"),
+                &image.namespace,
+            );
             if let Some(first) = image_names.insert(&image.name.value, index) {
                 self.report(
                     at(&image.name),
@@ -430,14 +778,34 @@ impl LabChecker<'_> {
                 Some(_) => {}
             }
             self.mac(&format!("{field}.mac"), &vm.mac);
+            let spans = self.spans.vms.get(index);
+            let (namespace_at, cores_at) = spans.map_or(((0, 0), (0, 0)), |spans| {
+                (place(&spans.namespace), place(&spans.cpu_cores))
+            });
+            self.namespace(namespace_at, &format!("{field}.namespace"), &vm.namespace);
+            if vm.cpu_cores == 0 {
+                self.report(
+                    cores_at,
+                    format!("{field}.cpu_cores"),
+                    "a VM with 0 CPU cores cannot start",
+                    "give the VM at least 1 core (the reference control-plane VMs have 4)",
+                );
+            }
             for (quantity_field, quantity) in [("memory", &vm.memory), ("disk", &vm.disk)] {
-                if !is_binary_quantity(&quantity.value) {
-                    self.report(
+                match binary_quantity(&quantity.value) {
+                    None => self.report(
                         at(quantity),
                         format!("{field}.{quantity_field}"),
                         format!("`{}` is not a size such as 16Gi", quantity.value),
                         "write a number followed by Mi, Gi or Ti",
-                    );
+                    ),
+                    Some(Err(problem)) => self.report(
+                        at(quantity),
+                        format!("{field}.{quantity_field}"),
+                        format!("`{}` {problem}", quantity.value),
+                        "write a size greater than zero, such as 16Gi",
+                    ),
+                    Some(Ok(_)) => {}
                 }
             }
             if !image_names.contains_key(vm.image.value.as_str()) {
@@ -475,7 +843,8 @@ impl LabChecker<'_> {
                     .map(|(index, vm)| (format!("vms[{index}].mac"), &vm.mac)),
             );
         for (field, mac) in pairs {
-            let normalized = mac.value.to_ascii_lowercase().replace('-', ":");
+            let normalized =
+                normalize_mac(&mac.value).unwrap_or_else(|_| mac.value.to_ascii_lowercase());
             if let Some(first) = macs.insert(normalized, field.clone()) {
                 self.report(
                     at(mac),
@@ -532,33 +901,258 @@ impl LabChecker<'_> {
     }
 
     fn mac(&mut self, field: &str, mac: &Spanned<String>) {
-        let octets: Vec<&str> = mac.value.split([':', '-']).collect();
-        let well_formed = octets.len() == 6
-            && octets
-                .iter()
-                .all(|octet| octet.len() == 2 && octet.chars().all(|c| c.is_ascii_hexdigit()));
-        if !well_formed {
-            self.report(
-                at(mac),
-                field,
-                format!("`{}` is not a MAC address", mac.value),
-                "write six hexadecimal pairs separated by `:`, e.g. 02:00:00:0a:0a:0b (quote it in YAML)",
-            );
-        } else if u8::from_str_radix(octets[0], 16).is_ok_and(|first| first & 1 == 1) {
-            self.report(
-                at(mac),
-                field,
-                format!("{} is a multicast MAC, not a NIC's address", mac.value),
-                "copy the NIC's unicast MAC (its first octet is even)",
-            );
+        if let Err(problem) = normalize_mac(&mac.value) {
+            let help = match problem {
+                MacProblem::Malformed => {
+                    "write six hexadecimal pairs separated by `:`, e.g. 02:00:00:0a:0a:0b (quote it in YAML)"
+                }
+                MacProblem::MixedSeparators => {
+                    "separate the six pairs all by `:` (or all by `-`), e.g. 02:00:00:0a:0a:0b"
+                }
+                MacProblem::Zero => "copy the NIC's MAC from the machine's label or BIOS",
+                MacProblem::Multicast => "copy the NIC's unicast MAC (its first octet is even)",
+            };
+            self.report(at(mac), field, format!("`{}` {problem}", mac.value), help);
         }
     }
 }
 
-fn is_binary_quantity(value: &str) -> bool {
+/// What is wrong with a MAC address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MacProblem {
+    #[error("is not a MAC address")]
+    Malformed,
+    #[error("mixes `:` and `-` separators")]
+    MixedSeparators,
+    #[error("is the all-zero MAC, not a NIC's address")]
+    Zero,
+    #[error("is a multicast (or broadcast) MAC, not a NIC's address")]
+    Multicast,
+}
+
+/// A MAC in lowercase colon form. Accepted: six pairs of hexadecimal digits (either case),
+/// separated all by `:` or all by `-`. Refused: any other shape, mixed separators, the all-zero
+/// MAC and multicast MACs (first octet odd), which include the broadcast MAC.
+pub fn normalize_mac(text: &str) -> Result<String, MacProblem> {
+    let separator = match (text.contains(':'), text.contains('-')) {
+        (true, true) => return Err(MacProblem::MixedSeparators),
+        (true, false) => ':',
+        (false, true) => '-',
+        (false, false) => return Err(MacProblem::Malformed),
+    };
+    let octets: Vec<u8> = text
+        .split(separator)
+        .map(|octet| {
+            if octet.len() == 2 && octet.bytes().all(|b| b.is_ascii_hexdigit()) {
+                u8::from_str_radix(octet, 16).ok()
+            } else {
+                None
+            }
+        })
+        .collect::<Option<_>>()
+        .ok_or(MacProblem::Malformed)?;
+    if octets.len() != 6 {
+        return Err(MacProblem::Malformed);
+    }
+    if octets.iter().all(|&octet| octet == 0) {
+        return Err(MacProblem::Zero);
+    }
+    if octets[0] & 1 == 1 {
+        return Err(MacProblem::Multicast);
+    }
+    Ok(octets
+        .iter()
+        .map(|octet| format!("{octet:02x}"))
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
+/// Why `value` is not an RFC 1123 label (a Kubernetes namespace, a host name), if it is not.
+pub fn dns_label_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("it is empty".to_owned());
+    }
+    if value.len() > 63 {
+        return Some(format!(
+            "it is {} characters long, more than 63",
+            value.len()
+        ));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Some(format!(
+            "{} is not allowed (only lowercase letters, digits and `-`)",
+            describe_char(bad)
+        ));
+    }
+    if value.starts_with('-') || value.ends_with('-') {
+        return Some("it starts or ends with `-`".to_owned());
+    }
+    None
+}
+
+/// Why `value` is not an RFC 1123 subdomain (most Kubernetes object names), if it is not.
+pub fn dns_subdomain_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("it is empty".to_owned());
+    }
+    if value.len() > 253 {
+        return Some(format!(
+            "it is {} characters long, more than 253",
+            value.len()
+        ));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
+    {
+        return Some(format!(
+            "{} is not allowed (only lowercase letters, digits, `-` and `.`)",
+            describe_char(bad)
+        ));
+    }
+    if value
+        .split('.')
+        .any(|part| part.is_empty() || part.starts_with('-') || part.ends_with('-'))
+    {
+        return Some(
+            "each `.`-separated part must start and end with a letter or digit".to_owned(),
+        );
+    }
+    None
+}
+
+fn describe_char(c: char) -> String {
+    match c {
+        ' ' => "a space".to_owned(),
+        c if c.is_control() => format!("the control character U+{:04X}", u32::from(c)),
+        c if c.is_ascii_uppercase() => format!("the uppercase letter `{c}`"),
+        c => format!("`{c}`"),
+    }
+}
+
+/// Why a text shown on one line of the terminal is not fit for it.
+fn display_text_problem(value: &str) -> Option<&'static str> {
+    if value.trim().is_empty() {
+        Some("is empty")
+    } else if value.chars().any(|c| c == '\n' || c == '\r') {
+        Some("spans more than one line")
+    } else if value.chars().any(char::is_control) {
+        Some("contains a control character (such as an escape sequence)")
+    } else if value.chars().count() > 200 {
+        Some("is longer than 200 characters")
+    } else {
+        None
+    }
+}
+
+/// The dotted paths of every text in `value` that holds a control character other than a line
+/// break or a tab.
+fn control_characters(value: &serde_json::Value, path: &str, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(text) => {
+            if text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
+                found.push(path.to_owned());
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                control_characters(item, &format!("{path}[{index}]"), found);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                control_characters(item, &child, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What `address` is, if it is not a free host address of `network`: its network, broadcast or
+/// gateway address.
+fn reserved_address(network: &Network, address: Ipv4Addr) -> Option<&'static str> {
+    let subnet = network.subnet.value;
+    if subnet.prefix_len() < 31 && address == subnet.network() {
+        Some("network address")
+    } else if subnet.prefix_len() < 31 && address == subnet.broadcast() {
+        Some("broadcast address")
+    } else if network
+        .gateway
+        .as_ref()
+        .is_some_and(|gateway| gateway.value == address)
+    {
+        Some("gateway")
+    } else {
+        None
+    }
+}
+
+/// Why `path` is not a canonical device path below /dev, if it is not: it must be absolute,
+/// below /dev, and free of `.`/`..` components, repeated or trailing `/` and whitespace.
+pub fn device_path_problem(path: &str) -> Option<&'static str> {
+    let Some(rest) = path.strip_prefix("/dev/") else {
+        return Some("it is not below /dev/");
+    };
+    if rest.is_empty() {
+        return Some("it names /dev/ itself, not a disk");
+    }
+    if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("it contains whitespace or a control character");
+    }
+    if rest.ends_with('/') || rest.split('/').any(str::is_empty) {
+        return Some("it has an empty component (`//` or a trailing `/`)");
+    }
+    if rest.split('/').any(|part| part == "." || part == "..") {
+        return Some("it has a `.` or `..` component, so it is not canonical");
+    }
+    None
+}
+
+/// Why `name` is not a Linux network interface name, if it is not (`dev_valid_name`: 1 to 15
+/// bytes, no `/`, `:` or whitespace, not `.` or `..`).
+fn interface_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 15 {
+        Some("it must be 1 to 15 characters long")
+    } else if name == "." || name == ".." {
+        Some("`.` and `..` are not interface names")
+    } else if name
+        .chars()
+        .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+    {
+        Some("it contains `/`, `:`, whitespace or a control character")
+    } else {
+        None
+    }
+}
+
+/// A size in Kubernetes binary-quantity form (`16Gi`): `None` if it is not one, else its bytes
+/// or why they are unusable (zero, or too large to count).
+pub fn binary_quantity(value: &str) -> Option<Result<u64, &'static str>> {
     let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &value[digits.len()..];
-    !digits.is_empty()
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && ["Mi", "Gi", "Ti"].contains(&unit)
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let shift = match unit {
+        "Mi" => 20,
+        "Gi" => 30,
+        "Ti" => 40,
+        _ => return None,
+    };
+    Some(match digits.parse::<u64>() {
+        Ok(0) => Err("is zero"),
+        Ok(number) => number.checked_mul(1 << shift).ok_or("is too large"),
+        Err(_) => Err("is too large"),
+    })
 }

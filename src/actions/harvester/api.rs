@@ -31,7 +31,7 @@ const PROBE_CAP: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ApiParams {
+pub(crate) struct ApiParams {
     vip: String,
     api_port: u16,
     first_node: String,

@@ -27,7 +27,7 @@ pub fn image_resource() -> ApiResource {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ImageParams {
+pub(crate) struct ImageParams {
     namespace: String,
     name: String,
     display_name: String,

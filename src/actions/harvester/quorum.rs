@@ -23,7 +23,7 @@ pub const PROMOTE_STATUS: &str = "harvesterhci.io/promote-status";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct QuorumParams {
+pub(crate) struct QuorumParams {
     nodes: usize,
 }
 

@@ -20,7 +20,7 @@ use crate::clients::kube::LazyClient;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct JoinParams {
+pub(crate) struct JoinParams {
     /// `platform` or `harvester`.
     cluster: String,
     node: String,
