@@ -134,7 +134,7 @@ fn write_inputs(dir: &Path, machines: usize) -> InputPaths {
          \x20 harvester: {hostname: harvester.example, vip: 10.16.0.3, network: mgmt, api_port: 6443, version: v1.7.0, dns_servers: [10.16.0.1]}\n\
          \x20 argocd: {namespace: argocd, cluster_name: harvester}\n\
          \x20 pxe:\n    base_url: http://10.16.0.2:8080/harvester\n    artifacts:\n\
-         \x20     - {role: kernel, file: vmlinuz}\n      - {role: initrd, file: initrd}\n      - {role: rootfs, file: rootfs.squashfs}\n\
+         \x20     - {role: disk-image, file: harvester.raw.zst}\n\
          platform_node: {hostname: platform-0, network: mgmt, ip: 10.16.0.2}\n\
          vm_images:\n  - {name: talos, namespace: default, display_name: Talos, url: \"http://10.16.0.2:8080/talos.raw.xz\"}\n\
          vms:\n  - {name: cp-2, namespace: default, network: platform, mac: \"52:54:00:00:00:02\", cpu_cores: 4, memory: 16Gi, disk: 40Gi, image: talos}\n\

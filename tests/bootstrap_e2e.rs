@@ -541,7 +541,7 @@ async fn check_phases_2_and_3(world: &World, lab: &LoopbackLab) -> Vec<String> {
 
     // Step 12: the Argo CD cluster Secret, field by field.
     let secret = Api::<Secret>::namespaced(world.platform.client.clone(), "argocd")
-        .get("cluster-harvester")
+        .get("harvester")
         .await
         .expect("cluster Secret");
     let labels = secret.metadata.labels.clone().unwrap_or_default();

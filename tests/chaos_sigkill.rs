@@ -387,7 +387,7 @@ fn expected_objects(inputs: &genesis::inputs::Inputs) -> BTreeMap<&'static str, 
             }
             "argocd.cluster-secret" => add(
                 "platform Secrets",
-                format!("{}/cluster-{}", param("namespace"), param("cluster_name")),
+                format!("{}/{}", param("namespace"), param("secret_name")),
             ),
             "harvester.vm-network" => add(
                 "harvester NADs",

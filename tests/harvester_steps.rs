@@ -181,10 +181,7 @@ async fn end_to_end() {
 
     // Step 12: the Secret, field by field.
     let secrets: Api<Secret> = Api::namespaced(platform.clone(), "argocd");
-    let secret = secrets
-        .get("cluster-harvester")
-        .await
-        .expect("Secret exists");
+    let secret = secrets.get("harvester").await.expect("Secret exists");
     let labels = secret.metadata.labels.clone().unwrap_or_default();
     assert_eq!(
         labels
@@ -254,10 +251,7 @@ async fn end_to_end() {
     let again = setup.genesis(&["up", "--only", "register-argocd"]).await;
     let (stdout_again, stderr_again) = text(&again);
     assert_eq!(again.status.code(), Some(0), "{stderr_again}");
-    let secret = secrets
-        .get("cluster-harvester")
-        .await
-        .expect("Secret exists");
+    let secret = secrets.get("harvester").await.expect("Secret exists");
     assert_eq!(secret.metadata.resource_version, version, "rewritten");
     let journal = std::fs::read_to_string(setup.state.join("journal.ndjson")).expect("journal");
     assert!(journal.contains("\"change\":\"unchanged\""), "{journal}");

@@ -1,5 +1,7 @@
 //! Step 4 (`http.artifacts`) through `genesis up`, against a real HTTP server on 127.0.0.1
 //! (Python's `http.server`, which answers HEAD and GET with Content-Length) serving a temp dir.
+//! It checks exactly what is downloaded later: the Harvester disk image the install Template
+//! streams (the lab's `disk-image` artifact) and each VM image Harvester imports in phase 4.
 
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
@@ -7,16 +9,50 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const FILES: [(&str, &str); 4] = [
-    ("iso", "harvester-v1.7.0-amd64.iso"),
-    ("kernel", "harvester-v1.7.0-vmlinuz-amd64"),
-    ("initrd", "harvester-v1.7.0-initrd-amd64"),
-    ("rootfs", "harvester-v1.7.0-rootfs-amd64.squashfs"),
-];
+/// The shipped lab's artifact server (its host part).
+const SHIPPED_HOST: &str = "http://10.10.10.10:8080";
+/// The shipped lab's `endpoints.pxe.base_url`.
+const SHIPPED_BASE: &str = "http://10.10.10.10:8080/harvester/v1.7.0";
+
+fn shipped_lab() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("hardware/lab.yaml"))
+        .expect("lab")
+}
+
+/// What the shipped lab makes genesis download, as paths below the server's root: the
+/// `disk-image` artifact first, then each VM image.
+fn downloads() -> Vec<String> {
+    let lab: serde_json::Value = serde_saphyr::from_str(&shipped_lab()).expect("lab YAML");
+    let mut paths = Vec::new();
+    let base = SHIPPED_BASE
+        .trim_start_matches(SHIPPED_HOST)
+        .trim_matches('/');
+    for artifact in lab["endpoints"]["pxe"]["artifacts"]
+        .as_array()
+        .expect("artifacts")
+    {
+        assert_eq!(artifact["role"], "disk-image", "the only artifact role");
+        paths.push(format!(
+            "{base}/{}",
+            artifact["file"].as_str().expect("file")
+        ));
+    }
+    for image in lab["vm_images"].as_array().expect("vm_images") {
+        let url = image["url"].as_str().expect("url");
+        let path = url
+            .strip_prefix(SHIPPED_HOST)
+            .unwrap_or_else(|| panic!("the VM image {url} is served by {SHIPPED_HOST}"));
+        paths.push(path.trim_start_matches('/').to_owned());
+    }
+    assert!(paths.len() >= 2, "a disk image and a VM image: {paths:?}");
+    paths
+}
 
 /// The HTTP server, stopped (by its own process id) when dropped.
 struct Server {
     child: Child,
+    /// `scheme://127.0.0.1:port`, the stand-in for the shipped lab's artifact server.
+    root: String,
     base_url: String,
 }
 
@@ -74,9 +110,11 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        let root = format!("{scheme}://127.0.0.1:{port}");
         Self {
             child,
-            base_url: format!("{scheme}://127.0.0.1:{port}/harvester/v1.7.0"),
+            base_url: format!("{root}{}", SHIPPED_BASE.trim_start_matches(SHIPPED_HOST)),
+            root,
         }
     }
 }
@@ -88,14 +126,14 @@ impl Drop for Server {
     }
 }
 
-/// Writes the four artifacts below `root/harvester/v1.7.0`; returns (size, sha256) of each.
+/// Writes every download below `root`; returns (size, sha256) of each, in `downloads` order.
 fn write_artifacts(root: &Path) -> Vec<(u64, String)> {
-    let dir = root.join("harvester/v1.7.0");
-    std::fs::create_dir_all(&dir).expect("artifact dir");
-    FILES
+    downloads()
         .iter()
         .enumerate()
-        .map(|(index, (_, file))| {
+        .map(|(index, path)| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("artifact dir");
             // Big enough to arrive in several chunks; different per file.
             let content: Vec<u8> = (0..300_000u32)
                 .map(|i| {
@@ -103,7 +141,7 @@ fn write_artifacts(root: &Path) -> Vec<(u64, String)> {
                         .expect("byte")
                 })
                 .collect();
-            std::fs::File::create(dir.join(file))
+            std::fs::File::create(&path)
                 .and_then(|mut out| out.write_all(&content))
                 .expect("write artifact");
             let digest = ring::digest::digest(&ring::digest::SHA256, &content);
@@ -117,22 +155,24 @@ fn write_artifacts(root: &Path) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// A copy of the shipped lab whose PXE endpoint is `base_url`, with sizes and checksums.
-fn lab(dir: &Path, base_url: &str, expected: &[(u64, String)]) -> std::path::PathBuf {
-    let manifest = env!("CARGO_MANIFEST_DIR");
-    let mut text =
-        std::fs::read_to_string(Path::new(manifest).join("hardware/lab.yaml")).expect("lab");
-    let shipped = "base_url: http://10.10.10.10:8080/harvester/v1.7.0";
-    assert!(text.contains(shipped), "the shipped lab's PXE base_url");
-    text = text.replace(shipped, &format!("base_url: {base_url}"));
-    for ((_, file), (size, sum)) in FILES.iter().zip(expected) {
-        let line = format!("        file: {file}\n");
-        assert!(text.contains(&line), "{file} in the shipped lab");
-        text = text.replace(
-            &line,
-            &format!("{line}        size: {size}\n        sha256: {sum}\n"),
-        );
-    }
+/// A copy of the shipped lab whose artifact server is `root` (the disk image below
+/// `base_url`, the VM images at their paths), with the disk image's size and checksum.
+fn lab(dir: &Path, base_url: &str, root: &str, expected: &[(u64, String)]) -> std::path::PathBuf {
+    let mut text = shipped_lab();
+    let shipped = format!("base_url: {SHIPPED_BASE}");
+    assert!(text.contains(&shipped), "the shipped lab's PXE base_url");
+    text = text.replace(&shipped, &format!("base_url: {base_url}"));
+    let disk_image = downloads()[0].rsplit('/').next().expect("file").to_owned();
+    let line = format!("        file: {disk_image}\n");
+    assert!(text.contains(&line), "{disk_image} in the shipped lab");
+    let (size, sum) = &expected[0];
+    text = text.replace(
+        &line,
+        &format!("{line}        size: {size}\n        sha256: {sum}\n"),
+    );
+    let vm_url = format!("url: {SHIPPED_HOST}/");
+    assert!(text.contains(&vm_url), "the shipped lab's VM image URL");
+    text = text.replace(&vm_url, &format!("url: {root}/"));
     let path = dir.join("lab.yaml");
     std::fs::write(&path, text).expect("write lab");
     path
@@ -178,9 +218,13 @@ fn pxe_artifacts_are_checked_over_real_http() {
     let expected = write_artifacts(served.path());
     let server = Server::start(served.path());
     let work = tempfile::tempdir().expect("work dir");
+    let urls: Vec<String> = downloads()
+        .iter()
+        .map(|path| format!("{}/{path}", server.root))
+        .collect();
 
-    // All four present, with the right sizes and checksums.
-    let good_lab = lab(work.path(), &server.base_url, &expected);
+    // Everything present, with the right size and checksum.
+    let good_lab = lab(work.path(), &server.base_url, &server.root, &expected);
     let state = tempfile::tempdir().expect("state");
     let (output, _) = genesis(state.path(), &good_lab);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -192,48 +236,45 @@ fn pxe_artifacts_are_checked_over_real_http() {
     );
 
     // One artifact missing: a 404, permanent (not retried), naming the URL.
-    let kernel = served.path().join("harvester/v1.7.0").join(FILES[1].1);
-    let kept = std::fs::read(&kernel).expect("read kernel");
-    std::fs::remove_file(&kernel).expect("remove kernel");
+    let disk_image = served.path().join(&downloads()[0]);
+    let kept = std::fs::read(&disk_image).expect("read disk image");
+    std::fs::remove_file(&disk_image).expect("remove disk image");
     let state = tempfile::tempdir().expect("state");
     let (output, took) = genesis(state.path(), &good_lab);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    let url = format!("{}/{}", server.base_url, FILES[1].1);
-    assert!(stderr.contains(&url), "names the URL: {stderr}");
+    assert!(stderr.contains(&urls[0]), "names the URL: {stderr}");
     assert!(stderr.contains("404"), "{stderr}");
     assert!(
         took < Duration::from_secs(2),
         "a 404 is not retried (the step's backoff is 2 s): took {took:?}"
     );
-    std::fs::write(&kernel, kept).expect("restore kernel");
+    std::fs::write(&disk_image, kept).expect("restore disk image");
 
-    // A wrong checksum and a wrong size: both reported at once, naming the files.
+    // A wrong checksum: reported, naming the file.
     let mut wrong = expected.clone();
     wrong[0].1 = "0".repeat(64);
-    wrong[3].0 += 1;
     let work = tempfile::tempdir().expect("work dir");
-    let wrong_lab = lab(work.path(), &server.base_url, &wrong);
+    let wrong_lab = lab(work.path(), &server.base_url, &server.root, &wrong);
     let state = tempfile::tempdir().expect("state");
     let (output, _) = genesis(state.path(), &wrong_lab);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let file = downloads()[0].rsplit('/').next().expect("file").to_owned();
     assert!(
-        stderr.contains(FILES[0].1) && stderr.contains("SHA-256"),
+        stderr.contains(&file) && stderr.contains("SHA-256"),
         "names the file with the wrong checksum: {stderr}"
-    );
-    assert!(
-        stderr.contains(FILES[3].1) && stderr.contains("bytes"),
-        "names the file with the wrong size: {stderr}"
     );
     drop(server);
 
     // Nothing listening: a transient failure, named, after the step's retries.
     let work = tempfile::tempdir().expect("work dir");
     let port = free_port();
+    let root = format!("http://127.0.0.1:{port}");
     let dead_lab = lab(
         work.path(),
-        &format!("http://127.0.0.1:{port}/harvester/v1.7.0"),
+        &format!("{root}/harvester/v1.7.0"),
+        &root,
         &expected,
     );
     let state = tempfile::tempdir().expect("state");
@@ -243,13 +284,70 @@ fn pxe_artifacts_are_checked_over_real_http() {
     assert!(stderr.contains("could not connect"), "{stderr}");
 }
 
+/// Issue 11, defect 3: step 4 checks exactly what is downloaded later, the disk image that
+/// the install Template streams and the VM images, not the ISO install's files.
+#[test]
+fn preflight_checks_exactly_the_disk_image_and_the_vm_images() {
+    let served = tempfile::tempdir().expect("served dir");
+    let expected = write_artifacts(served.path());
+    let server = Server::start(served.path());
+    let work = tempfile::tempdir().expect("work dir");
+    let good_lab = lab(work.path(), &server.base_url, &server.root, &expected);
+    let urls: Vec<String> = downloads()
+        .iter()
+        .map(|path| format!("{}/{path}", server.root))
+        .collect();
+
+    let state = tempfile::tempdir().expect("state");
+    let (output, _) = genesis(state.path(), &good_lab);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let journal = std::fs::read_to_string(state.path().join("journal.ndjson")).expect("journal");
+    let checked: std::collections::BTreeSet<String> = journal
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .flat_map(|record| {
+            let mut found = Vec::new();
+            collect_urls(&record, &server.root, &mut found);
+            found
+        })
+        .collect();
+    let wanted: std::collections::BTreeSet<String> = urls.iter().cloned().collect();
+    assert_eq!(checked, wanted, "step 4 fetched exactly these: {journal}");
+
+    // The VM image missing: step 4 fails before any machine is touched.
+    std::fs::remove_file(served.path().join(&downloads()[1])).expect("remove VM image");
+    let state = tempfile::tempdir().expect("state");
+    let (output, _) = genesis(state.path(), &good_lab);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&urls[1]) && stderr.contains("404") && stderr.contains("vm_images"),
+        "names the VM image's URL and where to fix it: {stderr}"
+    );
+}
+
+/// Every string in `value` that is a URL on `root`.
+fn collect_urls(value: &serde_json::Value, root: &str, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(text) if text.starts_with(root) => out.push(text.clone()),
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|item| collect_urls(item, root, out))
+        }
+        serde_json::Value::Object(map) => {
+            map.values().for_each(|item| collect_urls(item, root, out))
+        }
+        _ => {}
+    }
+}
+
 #[test]
 fn a_server_that_refuses_head_is_asked_with_get() {
     let served = tempfile::tempdir().expect("served dir");
     let expected = write_artifacts(served.path());
     let server = Server::start_with(served.path(), true);
     let work = tempfile::tempdir().expect("work dir");
-    let lab = lab(work.path(), &server.base_url, &expected);
+    let lab = lab(work.path(), &server.base_url, &server.root, &expected);
     let state = tempfile::tempdir().expect("state");
     let (output, _) = genesis(state.path(), &lab);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -325,11 +423,12 @@ impl Server {
 /// `lab` with `endpoints.pxe.ca_file` set.
 fn lab_with_ca(
     dir: &Path,
-    base_url: &str,
+    server: &Server,
     expected: &[(u64, String)],
     ca_file: &Path,
 ) -> std::path::PathBuf {
-    let path = lab(dir, base_url, expected);
+    let base_url = server.base_url.as_str();
+    let path = lab(dir, base_url, &server.root, expected);
     let text = std::fs::read_to_string(&path).expect("lab");
     let needle = format!("base_url: {base_url}");
     assert!(text.contains(&needle), "the PXE base_url line");
@@ -358,7 +457,7 @@ fn https_artifacts_need_a_trusted_certificate() {
 
     // The test CA is in no trust store: refused at once (not retried), saying how to trust it.
     let work = tempfile::tempdir().expect("work dir");
-    let untrusted = lab(work.path(), &server.base_url, &expected);
+    let untrusted = lab(work.path(), &server.base_url, &server.root, &expected);
     let state = tempfile::tempdir().expect("state");
     let (output, took) = genesis(state.path(), &untrusted);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -375,30 +474,27 @@ fn https_artifacts_need_a_trusted_certificate() {
 
     // endpoints.pxe.ca_file names the CA: trusted, and sizes and checksums are checked.
     let work = tempfile::tempdir().expect("work dir");
-    let trusted = lab_with_ca(work.path(), &server.base_url, &expected, &ca);
+    let trusted = lab_with_ca(work.path(), &server, &expected, &ca);
     let state = tempfile::tempdir().expect("state");
     let (output, _) = genesis(state.path(), &trusted);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let journal = std::fs::read_to_string(state.path().join("journal.ndjson")).expect("journal");
-    for (_, sum) in &expected {
-        assert!(journal.contains(sum.as_str()), "each checksum is journaled");
-    }
+    assert!(
+        journal.contains(expected[0].1.as_str()),
+        "the disk image's checksum is journaled"
+    );
     let mut wrong = expected.clone();
-    wrong[2].1 = "f".repeat(64);
-    wrong[1].0 -= 1;
+    wrong[0].0 -= 1;
     let work = tempfile::tempdir().expect("work dir");
-    let wrong_lab = lab_with_ca(work.path(), &server.base_url, &wrong, &ca);
+    let wrong_lab = lab_with_ca(work.path(), &server, &wrong, &ca);
     let state = tempfile::tempdir().expect("state");
     let (output, _) = genesis(state.path(), &wrong_lab);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let file = downloads()[0].rsplit('/').next().expect("file").to_owned();
     assert!(
-        stderr.contains(FILES[2].1) && stderr.contains("SHA-256"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(FILES[1].1) && stderr.contains("bytes"),
+        stderr.contains(&file) && stderr.contains("bytes"),
         "{stderr}"
     );
 
@@ -406,7 +502,7 @@ fn https_artifacts_need_a_trusted_certificate() {
     let work = tempfile::tempdir().expect("work dir");
     let bogus = work.path().join("not-a-ca.pem");
     std::fs::write(&bogus, "hello\n").expect("write");
-    let bogus_lab = lab_with_ca(work.path(), &server.base_url, &expected, &bogus);
+    let bogus_lab = lab_with_ca(work.path(), &server, &expected, &bogus);
     let state = tempfile::tempdir().expect("state");
     let (output, _) = genesis(state.path(), &bogus_lab);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -425,7 +521,7 @@ fn ssl_cert_file_replaces_the_system_trust_store() {
     let (ca, certificate, key) = test_pki(pki.path());
     let server = Server::start_tls(served.path(), &certificate, &key);
     let work = tempfile::tempdir().expect("work dir");
-    let plain = lab(work.path(), &server.base_url, &expected);
+    let plain = lab(work.path(), &server.base_url, &server.root, &expected);
     let secrets_dir = tempfile::tempdir().expect("temp dir");
     let secrets = private_secrets(secrets_dir.path());
     let state = tempfile::tempdir().expect("state");

@@ -69,10 +69,11 @@ async fn first_node_installs_through_a_netbooted_workflow() {
         "every genesis placeholder is filled:\n{data}"
     );
     assert!(data.contains(
-        "IMG_URL: http://10.10.10.10:8080/harvester/v1.7.0/harvester-v1.7.0-amd64.raw.gz"
+        "IMG_URL: http://10.10.10.10:8080/harvester/v1.7.0/harvester-v1.7.0-amd64.raw.zst"
     ));
+    assert!(data.contains("COMPRESSED: \"true\""), "{data}");
     assert!(
-        data.contains("worker: \"{{.device_1}}\""),
+        data.contains("worker: \"{{ .device_1 }}\""),
         "Tinkerbell's own placeholders stay"
     );
 
@@ -97,6 +98,19 @@ async fn first_node_installs_through_a_netbooted_workflow() {
         } else {
             assert_eq!(config["server_url"], "https://10.10.10.20:443");
         }
+        // Every node's RKE2 gets the lab's API host name as an extra certificate name.
+        let file = &config["os"]["write_files"][0];
+        assert_eq!(
+            file["path"],
+            "/etc/rancher/rke2/config.yaml.d/95-genesis-tls-san.yaml"
+        );
+        assert!(
+            file["content"]
+                .as_str()
+                .is_some_and(|content| content.contains("tls-san+:")
+                    && content.contains("harvester.lab.local")),
+            "{file}"
+        );
     }
 
     let workflow = workflows(&world)
@@ -127,7 +141,100 @@ async fn first_node_installs_through_a_netbooted_workflow() {
         !stderr.contains("fake-harvester-cluster-token")
             && !stderr.contains("fake-rancher-password")
     );
+
+    // Issue 11, defect 4: the installed first node's API certificate is RKE2's, and it carries
+    // the lab's API host name (step 12's `server`), which RKE2 does not carry by default.
+    wait_for_event(&world, "rke2.serving_certificate").await;
+    let port = world
+        .harvester
+        .url()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.trim_end_matches('/').parse::<u16>().ok())
+        .expect("harvester port");
+    let ca = harvester_ca(&world);
+    handshake(&ca, "harvester.lab.local", port)
+        .await
+        .expect("the certificate carries harvester.lab.local");
+    // The check can fail: a name nobody configured is refused.
+    let refused = handshake(&ca, "not-configured.lab.local", port).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|error| error.contains("NotValidForName")),
+        "{refused:?}"
+    );
     world.shutdown().await;
+}
+
+/// Waits (up to 60 s) for a simulator event of `kind`.
+async fn wait_for_event(world: &World, kind: &str) {
+    let simulator = world.simulator.as_ref().expect("simulator");
+    let mut changes = simulator.event_log().subscribe();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            if simulator.events().iter().any(|event| event.kind == kind) {
+                return;
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        found.is_ok() && simulator.events().iter().any(|event| event.kind == kind),
+        "no `{kind}` event: {:?}",
+        simulator.events()
+    );
+}
+
+/// The Harvester API server's CA, from its admin kubeconfig.
+fn harvester_ca(world: &World) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use base64::Engine as _;
+    use rustls::pki_types::pem::PemObject as _;
+    let text = std::fs::read_to_string(world.harvester.kubeconfig_path()).expect("kubeconfig");
+    let kubeconfig: Value = serde_saphyr::from_str(&text).expect("kubeconfig YAML");
+    let data = kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"]
+        .as_str()
+        .expect("certificate-authority-data");
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .expect("base64");
+    rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("CA PEM")
+}
+
+/// A TLS handshake with 127.0.0.1:`port` as `name`, verified against `ca` (as Argo CD would
+/// connect to `https://<name>:<port>` with the cluster Secret's `caData`).
+async fn handshake(
+    ca: &[rustls::pki_types::CertificateDer<'static>],
+    name: &str,
+    port: u16,
+) -> Result<(), String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in ca {
+        roots.add(certificate.clone()).expect("CA certificate");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|error| error.to_string())?;
+    let server_name = rustls::pki_types::ServerName::try_from(name.to_owned())
+        .map_err(|error| error.to_string())?;
+    connector
+        .connect(server_name, stream)
+        .await
+        .map(|_| ())
+        .map_err(|error| format!("{error:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

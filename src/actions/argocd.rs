@@ -7,6 +7,7 @@
 //! Application on the cluster that status stays `Unknown` (Argo CD only monitors clusters
 //! that have applications), so it is reported, never waited for.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use genesis_engine::{
     ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
 use k8s_openapi::api::core::v1::{Node, Secret};
-use kube::api::{Api, ListParams};
+use kube::api::{Api, DeleteParams, ListParams, Preconditions};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -35,7 +36,60 @@ pub const API_TOKEN_SECRET: &str = "argocd.api_token";
 pub(crate) struct ClusterSecretParams {
     namespace: String,
     cluster_name: String,
+    /// The Secret's name; absent: `cluster_name`.
+    #[serde(default)]
+    secret_name: Option<String>,
+    /// Labels besides the two genesis sets (ApplicationSets select clusters by them).
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
     server: String,
+}
+
+/// A cluster Secret under the former name (`cluster-<cluster_name>`).
+struct FormerSecret {
+    name: String,
+    /// Made by genesis: labelled managed-by genesis and secret-type cluster.
+    ours: bool,
+    /// Its `server`.
+    server: Option<String>,
+    uid: Option<String>,
+}
+
+/// The label that makes a Secret a cluster for Argo CD (UPSTREAM-APIS §5.1).
+const SECRET_TYPE: &str = "argocd.argoproj.io/secret-type";
+const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+
+impl ClusterSecretParams {
+    fn name(&self) -> &str {
+        self.secret_name.as_deref().unwrap_or(&self.cluster_name)
+    }
+
+    /// The name genesis gave the Secret before the name was a lab setting, when it differs.
+    fn former_name(&self) -> Option<String> {
+        let former = format!("cluster-{}", self.cluster_name);
+        (former != self.name()).then_some(former)
+    }
+
+    fn check(&self) -> Result<(), ActionError> {
+        let invalid = |message: String| ActionError::new(ErrorKind::InvalidParams, message);
+        if !crate::inputs::lab::is_dns_subdomain(self.name()) {
+            return Err(invalid(format!(
+                "`{}` is not a valid Secret name: set endpoints.argocd.secret_name to lower-case letters, digits, `-` and `.`",
+                self.name()
+            )));
+        }
+        for (key, value) in &self.labels {
+            if key == SECRET_TYPE || key == MANAGED_BY {
+                return Err(invalid(format!(
+                    "endpoints.argocd.labels sets `{key}`, which genesis sets itself: remove it"
+                )));
+            }
+            if let Some(problem) = crate::inputs::lab::label_problem(key, value) {
+                return Err(invalid(format!("endpoints.argocd.labels: {problem}")));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The `argocd.cluster-secret` action.
@@ -124,7 +178,67 @@ impl ArgocdClusterSecret {
     }
 
     fn secret_name(params: &ClusterSecretParams) -> String {
-        format!("cluster-{}", params.cluster_name)
+        params.name().to_owned()
+    }
+
+    /// A Secret under the name an earlier genesis gave the registration, if one is there.
+    async fn former_secret(
+        client: &kube::Client,
+        params: &ClusterSecretParams,
+    ) -> Result<Option<FormerSecret>, ActionError> {
+        let Some(former) = params.former_name() else {
+            return Ok(None);
+        };
+        let secret = Api::<Secret>::namespaced(client.clone(), &params.namespace)
+            .get_opt(&former)
+            .await
+            .map_err(|error| {
+                classify(
+                    error,
+                    format!("cannot read Secret {}/{former}", params.namespace),
+                )
+            })?;
+        Ok(secret.map(|secret| {
+            let labels = secret.metadata.labels.clone().unwrap_or_default();
+            let ours = labels.get(MANAGED_BY).map(String::as_str) == Some("genesis")
+                && labels.get(SECRET_TYPE).map(String::as_str) == Some("cluster");
+            let server = secret
+                .data
+                .as_ref()
+                .and_then(|data| data.get("server"))
+                .map(|bytes| String::from_utf8_lossy(&bytes.0).into_owned());
+            FormerSecret {
+                name: former,
+                ours,
+                server,
+                uid: secret.metadata.uid.clone(),
+            }
+        }))
+    }
+
+    /// What happens to a former registration: genesis's own for the same server is removed
+    /// (two Secrets for one server would be two registrations); anything else is only named.
+    /// Whether it is removed, and the line that says so.
+    fn former_line(params: &ClusterSecretParams, former: &FormerSecret) -> (bool, String) {
+        let shown = format!("Secret {}/{}", params.namespace, former.name);
+        if former.ours && former.server.as_deref() == Some(params.server.as_str()) {
+            (
+                true,
+                format!(
+                    "{shown}: delete (an earlier genesis registered {} under that name; {} replaces it)",
+                    params.server,
+                    params.name()
+                ),
+            )
+        } else {
+            (
+                false,
+                format!(
+                    "warning: {shown} is also an Argo CD cluster Secret, left as it is (genesis did not make it for {}); if it registers the same cluster, delete it: kubectl -n {} delete secret {}",
+                    params.server, params.namespace, former.name
+                ),
+            )
+        }
     }
 
     /// The declarative cluster Secret, per UPSTREAM-APIS §5.1.
@@ -140,16 +254,16 @@ impl ArgocdClusterSecret {
         let config = encode(&config.to_string());
         // The Secret's `config` carries the client key, base64 once more.
         genesis_engine::register_runtime_secrets([config.as_str()]);
+        let mut labels = params.labels.clone();
+        labels.insert(SECRET_TYPE.to_owned(), "cluster".to_owned());
+        labels.insert(MANAGED_BY.to_owned(), "genesis".to_owned());
         json!({
             "apiVersion": "v1",
             "kind": "Secret",
             "metadata": {
                 "name": Self::secret_name(params),
                 "namespace": params.namespace,
-                "labels": {
-                    "argocd.argoproj.io/secret-type": "cluster",
-                    "app.kubernetes.io/managed-by": "genesis",
-                },
+                "labels": labels,
             },
             "type": "Opaque",
             "data": {
@@ -334,6 +448,7 @@ impl genesis_engine::Action for ArgocdClusterSecret {
     ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
         Box::pin(async move {
             let params: ClusterSecretParams = params(step)?;
+            params.check()?;
             let Some(kubeconfig) =
                 kubeconfig_from_needs(context.needs.values().map(|outputs| outputs.as_ref()))
             else {
@@ -368,7 +483,31 @@ impl genesis_engine::Action for ArgocdClusterSecret {
                     "cannot preview the Argo CD cluster Secret".to_owned(),
                 )
             })?;
-            Ok(apply::outcome(&[preview]))
+            let outcome = apply::outcome(&[preview]);
+            let Some(former) = Self::former_secret(&client, &params).await? else {
+                return Ok(outcome);
+            };
+            let (remove, line) = Self::former_line(&params, &former);
+            Ok(match outcome {
+                genesis_engine::PlanOutcome::WillChange { summary, diff } => {
+                    genesis_engine::PlanOutcome::WillChange {
+                        summary: format!("{summary}; {line}"),
+                        diff,
+                    }
+                }
+                genesis_engine::PlanOutcome::NoChange { summary } if remove => {
+                    genesis_engine::PlanOutcome::WillChange {
+                        summary: format!("{summary}; {line}"),
+                        diff: None,
+                    }
+                }
+                genesis_engine::PlanOutcome::NoChange { summary } => {
+                    genesis_engine::PlanOutcome::NoChange {
+                        summary: format!("{summary}; {line}"),
+                    }
+                }
+                other => other,
+            })
         })
     }
 
@@ -379,6 +518,7 @@ impl genesis_engine::Action for ArgocdClusterSecret {
     ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let params: ClusterSecretParams = params(step)?;
+            params.check()?;
             let kubeconfig =
                 kubeconfig_from_needs(context.needs().values().map(|outputs| outputs.as_ref()))
                     .ok_or_else(|| no_kubeconfig(step))?;
@@ -420,6 +560,50 @@ impl genesis_engine::Action for ArgocdClusterSecret {
                 params.namespace, params.server
             ));
             let proof = self.prove(&client, &params).await?;
+            let mut former_note = None;
+            if let Some(found) = Self::former_secret(&client, &params).await? {
+                let (remove, line) = Self::former_line(&params, &found);
+                let former = &found.name;
+                if remove {
+                    context
+                        .intent(format!(
+                            "delete Secret {}/{former} (superseded by {name})",
+                            params.namespace
+                        ))
+                        .await?;
+                    // Only the object that was read: not one made again under that name since.
+                    let delete = DeleteParams {
+                        preconditions: Some(Preconditions {
+                            uid: found.uid.clone(),
+                            resource_version: None,
+                        }),
+                        ..DeleteParams::default()
+                    };
+                    match Api::<Secret>::namespaced(client.clone(), &params.namespace)
+                        .delete(former, &delete)
+                        .await
+                    {
+                        Ok(_) => {}
+                        Err(kube::Error::Api(status)) if status.code == 404 => {}
+                        Err(error) => {
+                            return Err(classify(
+                                error,
+                                format!(
+                                    "cannot delete the superseded Secret {}/{former}",
+                                    params.namespace
+                                ),
+                            ));
+                        }
+                    }
+                    former_note = Some(format!(
+                        "deleted Secret {}/{former}, the earlier registration of the same server",
+                        params.namespace
+                    ));
+                } else {
+                    context.output(genesis_engine::events::Stream::Stderr, line.clone());
+                    former_note = Some(line);
+                }
+            }
             context.set_substate(format!("asking Argo CD about {}", params.server));
             let argocd = self.argocd_view(&params.server).await?;
             let mut outputs = Outputs::new();
@@ -431,6 +615,9 @@ impl genesis_engine::Action for ArgocdClusterSecret {
             outputs.insert("change".to_owned(), change.into());
             outputs.insert("proof".to_owned(), proof.into());
             outputs.insert("argocd".to_owned(), argocd.into());
+            if let Some(note) = former_note {
+                outputs.insert("former".to_owned(), note.into());
+            }
             Ok(outputs)
         })
     }

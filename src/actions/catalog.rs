@@ -251,14 +251,22 @@ pub static KINDS: &[Kind] = &[
     },
     Kind {
         name: "http.artifacts",
-        summary: "PXE artifacts answer over HTTP(S) with the expected size and checksum",
+        summary: "the install's disk image and the VM images answer over HTTP(S) with the expected size and checksum",
         target: Target::Http,
         preview: Preview::Check,
         required: &["base_url", "artifacts"],
-        optional: &["ca_file"],
+        optional: &["ca_file", "vm_images"],
         describe: |p| {
             let base = p.text("base_url");
             let artifacts = p.0.get("artifacts").and_then(Value::as_array);
+            let vm_images = p.0.get("vm_images").and_then(Value::as_array);
+            let images = vm_images.into_iter().flatten().map(|image| {
+                format!(
+                    "fetch {} (VM image {}): expect 200",
+                    image.get("url").map(display).unwrap_or_default(),
+                    image.get("name").map(display).unwrap_or_default()
+                )
+            });
             artifacts
                 .into_iter()
                 .flatten()
@@ -274,6 +282,7 @@ pub static KINDS: &[Kind] = &[
                     }
                     line
                 })
+                .chain(images)
                 .collect()
         },
     },
@@ -287,6 +296,7 @@ pub static KINDS: &[Kind] = &[
             "name",
             "harvester_version",
             "pxe_base_url",
+            "artifacts",
             "metadata_url",
             "template",
             "image2disk_image",
@@ -295,12 +305,21 @@ pub static KINDS: &[Kind] = &[
         ],
         optional: &[],
         describe: |p| {
+            let disk_image = p
+                .0
+                .get("artifacts")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|artifact| artifact.get("role").and_then(Value::as_str) == Some("disk-image"))
+                .and_then(|artifact| artifact.get("file"))
+                .map_or_else(|| "(no disk-image artifact)".to_owned(), display);
             vec![format!(
-                "apply Template {}/{}: stream Harvester {} from {} to the install disk, configure it from {}, reboot",
+                "apply Template {}/{}: stream Harvester {} ({}/{disk_image}) to the install disk, configure it from {}, reboot",
                 p.text("namespace"),
                 p.text("name"),
                 p.text("harvester_version"),
-                p.text("pxe_base_url"),
+                p.text("pxe_base_url").trim_end_matches('/'),
                 p.text("metadata_url")
             )]
         },
@@ -363,9 +382,10 @@ pub static KINDS: &[Kind] = &[
             "dns_servers",
             "ntp_servers",
             "ssh_authorized_keys",
+            "tls_sans",
         ],
         describe: |p| {
-            vec![
+            let mut lines = vec![
                 format!(
                     "apply Hardware {}/{}: MAC {}, IP {}/{} via {}, netboot allowed, BMC {}",
                     p.text("namespace"),
@@ -384,7 +404,14 @@ pub static KINDS: &[Kind] = &[
                     p.text("token"),
                     p.text("os_password")
                 ),
-            ]
+            ];
+            let sans = p.text("tls_sans");
+            if !sans.is_empty() && sans != "?" {
+                lines.push(format!(
+                    "and an RKE2 drop-in adding {sans} to the Harvester API certificate"
+                ));
+            }
+            lines
         },
     },
     Kind {
@@ -466,14 +493,26 @@ pub static KINDS: &[Kind] = &[
         target: Target::Platform,
         preview: Preview::DependsOnEarlier,
         required: &["namespace", "cluster_name", "server"],
-        optional: &[],
+        optional: &["secret_name", "labels"],
         describe: |p| {
             let server = p.text("server");
+            let name =
+                p.0.get("secret_name")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| p.text("cluster_name"), str::to_owned);
+            let mut labels = vec!["argocd.argoproj.io/secret-type=cluster".to_owned()];
+            if let Some(extra) = p.0.get("labels").and_then(Value::as_object) {
+                labels.extend(
+                    extra
+                        .iter()
+                        .map(|(key, value)| format!("{key}={}", display(value))),
+                );
+            }
             vec![
                 format!(
-                    "apply Secret {}/cluster-{}: label argocd.argoproj.io/secret-type=cluster, server {server}, TLS client credentials from the Harvester kubeconfig (never shown)",
+                    "apply Secret {}/{name}: labels {}, server {server}, TLS client credentials from the Harvester kubeconfig (never shown)",
                     p.text("namespace"),
-                    p.text("cluster_name")
+                    labels.join(", ")
                 ),
                 format!(
                     "prove the credentials: an authenticated request to {server} with exactly the Secret's config"

@@ -391,6 +391,53 @@ pub(crate) struct ArtifactsParams {
     /// `endpoints.pxe.ca_file`: CA certificates (PEM) trusted besides the system's.
     #[serde(default)]
     ca_file: Option<String>,
+    /// The lab's `vm_images`: Harvester downloads each `url` in phase 4.
+    #[serde(default)]
+    vm_images: Vec<VmImageParam>,
+}
+
+/// One `vm_images` entry of the lab, as far as preflight needs it (its other fields are the
+/// VirtualMachineImage's and are ignored here).
+#[derive(Debug, Deserialize)]
+struct VmImageParam {
+    name: String,
+    url: String,
+}
+
+impl ArtifactsParams {
+    /// Every download the install and the VMs will make: the artifacts below `base_url` (what
+    /// the install Template streams) and each VM image's URL, with what the lab expects of it.
+    fn downloads(&self) -> Vec<(String, ArtifactParam)> {
+        let base = self.base_url.trim_end_matches('/');
+        let artifacts = self.artifacts.iter().map(|artifact| {
+            (
+                format!("{base}/{}", artifact.file.trim_start_matches('/')),
+                ArtifactParam {
+                    role: artifact.role.clone(),
+                    file: artifact.file.clone(),
+                    size: artifact.size,
+                    sha256: artifact.sha256.clone(),
+                },
+            )
+        });
+        let images = self.vm_images.iter().map(|image| {
+            (
+                image.url.clone(),
+                ArtifactParam {
+                    role: format!("VM image {}", image.name),
+                    file: image
+                        .url
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(&image.url)
+                        .to_owned(),
+                    size: None,
+                    sha256: None,
+                },
+            )
+        });
+        artifacts.chain(images).collect()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -474,33 +521,40 @@ impl HttpArtifacts {
 
     async fn check(&self, params: &ArtifactsParams, hash: bool) -> Result<Outputs, ActionError> {
         let client = &Self::client(params.ca_file.as_deref())?;
-        let base = params.base_url.trim_end_matches('/');
-        let checks = params.artifacts.iter().map(|artifact| {
-            let url = format!("{base}/{}", artifact.file.trim_start_matches('/'));
-            async move {
-                let result = check_one(client, &url, artifact, hash).await;
-                (url, artifact, result)
-            }
+        let downloads = params.downloads();
+        let checks = downloads.iter().map(|(url, artifact)| async move {
+            let result = check_one(client, url, artifact, hash).await;
+            (url, artifact, result)
         });
         let results = futures::future::join_all(checks).await;
         let mut problems = Vec::new();
         let mut found = Vec::new();
-        for (url, artifact, result) in results {
+        let mut images = Vec::new();
+        for (index, (url, artifact, result)) in results.into_iter().enumerate() {
             match result {
-                Ok(seen) => found.push(json!({
-                    "role": artifact.role,
-                    "url": url,
-                    "size": seen.size,
-                    "sha256": seen.sha256,
-                })),
+                Ok(seen) => {
+                    let seen = json!({
+                        "role": artifact.role,
+                        "url": url,
+                        "size": seen.size,
+                        "sha256": seen.sha256,
+                    });
+                    // The artifacts first, in their order, then the VM images.
+                    if index < params.artifacts.len() {
+                        found.push(seen);
+                    } else {
+                        images.push(seen);
+                    }
+                }
                 Err(problem) => problems.push(problem),
             }
         }
         if !problems.is_empty() {
-            return Err(report("the PXE artifacts", problems));
+            return Err(report("the install's and the VMs' downloads", problems));
         }
         let mut outputs = Outputs::new();
         outputs.insert("artifacts".to_owned(), Value::Array(found));
+        outputs.insert("vm_images".to_owned(), Value::Array(images));
         Ok(outputs)
     }
 }
@@ -613,7 +667,9 @@ fn status_ok(
     } else {
         ErrorKind::NotFound
     };
-    let hint = if status == reqwest::StatusCode::NOT_FOUND {
+    let hint = if status == reqwest::StatusCode::NOT_FOUND && role.starts_with("VM image") {
+        format!("serve {file} at that URL, or fix its `url` in the lab file's vm_images")
+    } else if status == reqwest::StatusCode::NOT_FOUND {
         format!(
             "put {file} in the directory the server serves for endpoints.pxe.base_url, or fix the file name in the lab file"
         )
@@ -733,6 +789,12 @@ impl genesis_engine::Action for HttpArtifacts {
                 params.artifacts.len(),
                 params.base_url
             );
+            if !params.vm_images.is_empty() {
+                summary.push_str(&format!(
+                    "; {} VM images answer 200",
+                    params.vm_images.len()
+                ));
+            }
             if hashed > 0 {
                 summary.push_str(&format!(
                     "; {hashed} SHA-256 checksums are checked when the step runs"
@@ -750,9 +812,10 @@ impl genesis_engine::Action for HttpArtifacts {
         Box::pin(async move {
             let params: ArtifactsParams = params(step)?;
             context.set_substate(format!(
-                "fetching {} artifacts from {}",
+                "fetching {} artifacts from {} and {} VM images",
                 params.artifacts.len(),
-                params.base_url
+                params.base_url,
+                params.vm_images.len()
             ));
             self.check(&params, true).await
         })

@@ -117,12 +117,82 @@ pub struct ArgocdEndpoint {
     /// Argo CD's API, to read its own view of the cluster when a token is configured.
     #[serde(default)]
     pub api_url: Option<Spanned<String>>,
+    /// Name of the cluster Secret (step 12) in `namespace`; absent: `cluster_name`, as the
+    /// lab's design names it (`argocd/harvester`).
+    #[serde(default)]
+    pub secret_name: Option<Spanned<String>>,
+    /// Labels on the cluster Secret besides `argocd.argoproj.io/secret-type: cluster` (which
+    /// genesis always sets); ApplicationSets select clusters by them. Absent: the design's
+    /// `lab.gilman.io/cluster-name: harvester`.
+    #[serde(default = "design_cluster_labels")]
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// The extra cluster-Secret labels of the lab's design: its `cluster-apps` ApplicationSet
+/// selects Harvester by this one.
+pub fn design_cluster_labels() -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([(
+        "lab.gilman.io/cluster-name".to_owned(),
+        "harvester".to_owned(),
+    )])
+}
+
+/// Whether `name` is a DNS subdomain as Kubernetes names need it (RFC 1123, lower case).
+pub fn is_dns_subdomain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|part| {
+            let bytes = part.as_bytes();
+            !part.is_empty()
+                && bytes
+                    .iter()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || *byte == b'-')
+                && bytes[0].is_ascii_alphanumeric()
+                && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        })
+}
+
+/// Why `key: value` is not a valid Kubernetes label, if it is not (apimachinery
+/// `validation.IsQualifiedName` for the key, `IsValidLabelValue` for the value).
+pub fn label_problem(key: &str, value: &str) -> Option<String> {
+    fn name_ok(name: &str) -> bool {
+        let bytes = name.as_bytes();
+        !name.is_empty()
+            && name.len() <= 63
+            && bytes
+                .iter()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(byte))
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+    }
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix
+        && !is_dns_subdomain(prefix)
+    {
+        return Some(format!(
+            "label key `{key}`: the prefix before `/` must be a DNS subdomain (lower-case letters, digits, `-` and `.`, at most 253 characters)"
+        ));
+    }
+    if !name_ok(name) {
+        return Some(format!(
+            "label key `{key}`: the name must be 1-63 characters of letters, digits, `-`, `_` and `.`, beginning and ending with a letter or digit"
+        ));
+    }
+    if !value.is_empty() && !name_ok(value) {
+        return Some(format!(
+            "label value `{value}` of `{key}`: at most 63 characters of letters, digits, `-`, `_` and `.`, beginning and ending with a letter or digit (or empty)"
+        ));
+    }
+    None
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PxeEndpoint {
-    /// Where the Harvester boot artifacts are served over HTTP(S).
+    /// Where the Harvester install artifacts are served over HTTP(S).
     pub base_url: Spanned<String>,
     pub artifacts: Vec<Artifact>,
     /// A PEM file of CA certificates trusted for an HTTPS `base_url`, in addition to the
@@ -135,7 +205,8 @@ pub struct PxeEndpoint {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Artifact {
-    /// What the artifact is: `iso`, `kernel`, `initrd` or `rootfs`.
+    /// What the artifact is; only `disk-image` (the Harvester raw disk image the install
+    /// Template streams) is used.
     pub role: Spanned<String>,
     /// File name below `base_url`.
     pub file: String,

@@ -9,7 +9,8 @@ use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
 use super::diagnostics::{Diagnostic, Diagnostics};
-use super::lab::{Lab, Network, Role};
+use super::lab::{Lab, Network, Role, is_dns_subdomain, label_problem};
+use crate::actions::tinkerbell::{DISK_IMAGE_ROLE, disk_image_compressed};
 
 /// Line and column of a spanned value.
 pub fn at<T>(spanned: &Spanned<T>) -> (u64, u64) {
@@ -449,14 +450,16 @@ impl LabChecker<'_> {
             &lab.endpoints.argocd.namespace,
         );
         let cluster_name = &lab.endpoints.argocd.cluster_name;
-        if let Some(problem) = dns_subdomain_problem(&format!("cluster-{cluster_name}")) {
+        if lab.endpoints.argocd.secret_name.is_none()
+            && let Some(problem) = dns_subdomain_problem(cluster_name)
+        {
             self.report(
                 positions.2,
                 "endpoints.argocd.cluster_name",
                 format!(
-                    "`{cluster_name}` cannot name Argo CD's cluster Secret `cluster-{cluster_name}`: {problem}"
+                    "`{cluster_name}` cannot name Argo CD's cluster Secret (without `secret_name` the Secret is named after the cluster): {problem}"
                 ),
-                "use lowercase letters, digits, `-` and `.` (e.g. harvester)",
+                "use lowercase letters, digits, `-` and `.` (e.g. harvester), or set `endpoints.argocd.secret_name`",
             );
         }
         if let Some(problem) = dns_subdomain_problem(&harvester.hostname) {
@@ -519,12 +522,12 @@ impl LabChecker<'_> {
         let mut roles: HashMap<&str, usize> = HashMap::new();
         for (index, artifact) in lab.endpoints.pxe.artifacts.iter().enumerate() {
             let field = format!("endpoints.pxe.artifacts[{index}]");
-            if !["iso", "kernel", "initrd", "rootfs"].contains(&artifact.role.value.as_str()) {
+            if artifact.role.value != DISK_IMAGE_ROLE {
                 self.report(
                     at(&artifact.role),
                     format!("{field}.role"),
                     format!("unknown artifact role `{}`", artifact.role.value),
-                    "roles are iso, kernel, initrd and rootfs",
+                    "the only role is disk-image: the stream install downloads nothing else (the ISO, kernel, initrd and rootfs of the ISO install are not used; remove them)",
                 );
             } else if let Some(first) = roles.insert(&artifact.role.value, index) {
                 self.report(
@@ -535,6 +538,13 @@ impl LabChecker<'_> {
                         artifact.role.value
                     ),
                     "list each artifact once",
+                );
+            } else if disk_image_compressed(&artifact.file).is_none() {
+                self.report(
+                    at(&artifact.role),
+                    format!("{field}.file"),
+                    format!("`{}` is not a file name image2disk can stream as a disk image", artifact.file),
+                    "name a raw disk image ending in .raw or .img, or one compressed as .gz, .xz, .zst or .bz2",
                 );
             }
             if artifact.size == Some(0) {
@@ -563,15 +573,40 @@ impl LabChecker<'_> {
                 );
             }
         }
-        for role in ["kernel", "initrd", "rootfs"] {
-            if !roles.contains_key(role) {
+        if !roles.contains_key(DISK_IMAGE_ROLE) {
+            self.report(
+                at(&lab.endpoints.pxe.base_url),
+                "endpoints.pxe.artifacts",
+                "no `disk-image` artifact: the install Template streams the Harvester raw disk image named there",
+                "add `- {role: disk-image, file: <raw image file below base_url, e.g. harvester-v1.7.0-amd64.raw.zst>}`",
+            );
+        }
+        let argocd = &lab.endpoints.argocd;
+        let secret_type = "argocd.argoproj.io/secret-type";
+        for (key, value) in &argocd.labels {
+            let problem = if key == secret_type || key == "app.kubernetes.io/managed-by" {
+                Some(format!("label `{key}` is set by genesis itself"))
+            } else {
+                label_problem(key, value)
+            };
+            if let Some(problem) = problem {
                 self.report(
-                    at(&lab.endpoints.pxe.base_url),
-                    "endpoints.pxe.artifacts",
-                    format!("no `{role}` artifact: the Harvester PXE boot needs kernel, initrd and rootfs"),
-                    format!("add `- {{role: {role}, file: <file name below base_url>}}`"),
+                    (0, 0),
+                    format!("endpoints.argocd.labels.{key}"),
+                    problem,
+                    "write Kubernetes label syntax: [prefix/]name with a value of at most 63 characters",
                 );
             }
+        }
+        if let Some(name) = &argocd.secret_name
+            && !is_dns_subdomain(&name.value)
+        {
+            self.report(
+                at(name),
+                "endpoints.argocd.secret_name",
+                format!("`{}` is not a valid Secret name", name.value),
+                "lower-case letters, digits, `-` and `.`, at most 253 characters",
+            );
         }
     }
 

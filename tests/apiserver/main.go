@@ -12,7 +12,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -23,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -41,6 +44,7 @@ type options struct {
 	readyTimeout   time.Duration
 	exitOnStdinEOF bool
 	verbosity      int
+	servingSANs    string
 }
 
 type readyLine struct {
@@ -75,6 +79,7 @@ func parseFlags() (options, error) {
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 120*time.Second, "give up if not ready within this time")
 	fs.BoolVar(&o.exitOnStdinEOF, "exit-on-stdin-eof", false, "exit when stdin reaches EOF (the parent died)")
 	fs.IntVar(&o.verbosity, "v", 0, "kube-apiserver log verbosity")
+	fs.StringVar(&o.servingSANs, "serving-sans-file", "", "a file of extra serving-certificate names, one a line: whenever it changes, the serving certificate is issued again for RKE2's default names plus these, and FILE.served is written once the server presents it")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return o, err
 	}
@@ -181,6 +186,9 @@ func run() error {
 		return err
 	}
 	fmt.Println(string(line))
+	if o.servingSANs != "" {
+		go watchServingSANs(o.servingSANs, filepath.Join(o.dataDir, "pki"), o.port)
+	}
 
 	// The kube-apiserver command owns SIGTERM/SIGINT: it shuts down and returns.
 	err = <-apiDone
@@ -295,4 +303,58 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// watchServingSANs re-issues the serving certificate whenever the SAN file's content changes
+// (the simulator writes it when it plays the Harvester installer on the first node), waits
+// until kube-apiserver presents the new certificate (it reloads --tls-cert-file and
+// --tls-private-key-file when they change) and then writes FILE.served with the content it
+// acted on. A test-world helper: it polls a local file, not the API.
+func watchServingSANs(path, pkiDir string, port int) {
+	var last string
+	for {
+		time.Sleep(100 * time.Millisecond)
+		data, err := os.ReadFile(path)
+		if err != nil || string(data) == last {
+			continue
+		}
+		last = string(data)
+		var extra []string
+		for _, line := range strings.Split(last, "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				extra = append(extra, line)
+			}
+		}
+		issued, err := reissueServing(pkiDir, extra)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "genesis-apiserver: re-issue the serving certificate: %v\n", err)
+			continue
+		}
+		if err := waitServed(port, issued, 60*time.Second); err != nil {
+			fmt.Fprintf(os.Stderr, "genesis-apiserver: %v\n", err)
+			continue
+		}
+		if err := os.WriteFile(path+".served", data, 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "genesis-apiserver: write %s.served: %v\n", path, err)
+		}
+	}
+}
+
+// waitServed returns once a TLS handshake with the server on port presents certificate der.
+func waitServed(port int, der []byte, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	address := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	for time.Now().Before(deadline) {
+		// Only the presented certificate is compared, byte for byte; trust is not the question.
+		conn, err := tls.Dial("tcp", address, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec
+		if err == nil {
+			certs := conn.ConnectionState().PeerCertificates
+			_ = conn.Close()
+			if len(certs) > 0 && bytes.Equal(certs[0].Raw, der) {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("kube-apiserver did not present the re-issued serving certificate within %v", limit)
 }

@@ -7,10 +7,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -102,13 +105,7 @@ func writePKI(dir string) (pkiPaths, error) {
 	if err != nil {
 		return p, err
 	}
-	serving, err := newKeyPair(&x509.Certificate{
-		Subject:     pkix.Name{CommonName: "kube-apiserver"},
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.43.0.1")},
-	}, ca)
+	serving, err := newKeyPair(servingTemplate(nil), ca)
 	if err != nil {
 		return p, err
 	}
@@ -172,4 +169,95 @@ func writeKubeconfig(path, serverURL string, p pkiPaths) error {
 		return err
 	}
 	return clientcmd.WriteToFile(*cfg, path)
+}
+
+// rke2DefaultSANs are the names RKE2 (k3s underneath) puts on the kube-apiserver serving
+// certificate of a server node whatever its config says: the in-cluster names and localhost
+// with the first address of the service range (k3s-io/k3s pkg/daemons/control/deps/deps.go
+// genServerCerts) and the loopback addresses (pkg/cli/server/server.go). The node's own
+// name and addresses and the `tls-san` values come on top; the caller passes them as extra.
+var rke2DefaultSANs = []string{
+	"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+	"kubernetes.default.svc.cluster.local", "127.0.0.1", "::1",
+	// The first address of --service-cluster-ip-range (10.43.0.0/16 here, RKE2's default).
+	"10.43.0.1",
+}
+
+// servingTemplate is the serving certificate's template: RKE2's default names plus extra
+// (DNS names or IP addresses, as RKE2's addSANs sorts them).
+func servingTemplate(extra []string) *x509.Certificate {
+	template := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "kube-apiserver"},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	seen := map[string]bool{}
+	for _, san := range append(append([]string{}, rke2DefaultSANs...), extra...) {
+		san = strings.TrimSpace(san)
+		if san == "" || seen[san] {
+			continue
+		}
+		seen[san] = true
+		if ip := net.ParseIP(san); ip != nil {
+			template.IPAddresses = append(template.IPAddresses, ip)
+		} else {
+			template.DNSNames = append(template.DNSNames, san)
+		}
+	}
+	return template
+}
+
+// loadCA reads the CA that writePKI made in dir.
+func loadCA(dir string) (*keyPair, error) {
+	certPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "ca.key"))
+	if err != nil {
+		return nil, err
+	}
+	certBlock, _ := pem.Decode(certPEM)
+	keyBlock, _ := pem.Decode(keyPEM)
+	if certBlock == nil || keyBlock == nil {
+		return nil, errors.New("ca.crt or ca.key is not PEM")
+	}
+	cert, err := x509.ParseCertificate(certBlock.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	key, err := x509.ParseECPrivateKey(keyBlock.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return &keyPair{cert: cert, key: key, certPEM: certPEM, keyPEM: keyPEM}, nil
+}
+
+// reissueServing writes a new serving certificate and key in dir for RKE2's default names
+// plus extra, signed by the CA there, and returns the certificate (DER). Each file is
+// replaced by a rename, so kube-apiserver (which watches both files and reloads them) never
+// reads half a file; until both are new it keeps serving the old pair.
+func reissueServing(dir string, extra []string) ([]byte, error) {
+	ca, err := loadCA(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load the CA: %w", err)
+	}
+	serving, err := newKeyPair(servingTemplate(extra), ca)
+	if err != nil {
+		return nil, err
+	}
+	for _, file := range []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{{"serving.key", serving.keyPEM, 0o600}, {"serving.crt", serving.certPEM, 0o644}} {
+		tmp := filepath.Join(dir, "."+file.name+".new")
+		if err := os.WriteFile(tmp, file.data, file.mode); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, file.name)); err != nil {
+			return nil, err
+		}
+	}
+	return serving.cert.Raw, nil
 }

@@ -7,7 +7,7 @@
 //!   and localhost) with the world's Harvester port as `api_port`, the hostname `localhost`,
 //!   the first node's SSH port a relay on 127.0.0.11 (the first node's address) to the world's
 //!   sshd (which listens on 127.0.0.1 only), and the PXE base URL an in-process HTTP server
-//!   that serves the four artifacts with the `size` and `sha256` the lab file states;
+//!   that serves the disk image (and the VM images) with the `size` and `sha256` the lab file states;
 //! - `secrets.yaml` (mode 0600): `secrets.example` with the world's SSH client key;
 //! - `phases/` when [`Options::phases`] picks some phases (else the repository's `phases/`);
 //! - the state directory `state/` (created by genesis).
@@ -54,13 +54,29 @@ pub fn repo() -> &'static Path {
 /// The address of the first node (`ms-02-1`) in the loopback lab, where the SSH relay listens.
 pub const FIRST_NODE_IP: &str = "127.0.0.11";
 
-/// Names of the PXE artifacts in the reference lab.
-pub const ARTIFACTS: [&str; 4] = [
-    "harvester-v1.7.0-amd64.iso",
-    "harvester-v1.7.0-vmlinuz-amd64",
-    "harvester-v1.7.0-initrd-amd64",
-    "harvester-v1.7.0-rootfs-amd64.squashfs",
-];
+/// Names of the PXE artifacts in the reference lab: the disk image the install streams.
+pub const ARTIFACTS: [&str; 1] = ["harvester-v1.7.0-amd64.raw.zst"];
+
+/// The reference lab's artifact server; its VM images are served there too.
+const SHIPPED_HOST: &str = "http://10.10.10.10:8080";
+
+/// Paths (below the server's root) of the reference lab's VM images, served with made-up
+/// contents so that step 4 finds them.
+fn vm_image_paths() -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join("hardware/lab.yaml")).expect("lab");
+    let lab: Value = serde_saphyr::from_str(&text).expect("lab YAML");
+    lab["vm_images"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|image| {
+            image["url"]
+                .as_str()?
+                .strip_prefix(SHIPPED_HOST)
+                .map(str::to_owned)
+        })
+        .collect()
+}
 
 /// Where the artifacts are served below the server's root.
 const ARTIFACT_PATH: &str = "/harvester/v1.7.0";
@@ -468,6 +484,8 @@ fn loopback_lab(
     let shipped = "base_url: http://10.10.10.10:8080/harvester/v1.7.0";
     assert!(text.contains(shipped), "the shipped lab's PXE base_url");
     text = text.replace(shipped, &format!("base_url: {pxe_base_url}"));
+    let root = pxe_base_url.trim_end_matches(ARTIFACT_PATH);
+    text = text.replace(&format!("url: {SHIPPED_HOST}/"), &format!("url: {root}/"));
     for (file, content) in artifacts {
         let line = format!("        file: {file}\n");
         assert!(text.contains(&line), "{file} in the shipped lab");
@@ -532,7 +550,7 @@ fn sha256(content: &[u8]) -> String {
         .collect()
 }
 
-/// The four artifacts: different, deterministic contents of a few hundred KiB.
+/// The artifacts: different, deterministic contents of a few hundred KiB.
 fn artifacts() -> Vec<(&'static str, Vec<u8>)> {
     ARTIFACTS
         .iter()
@@ -553,6 +571,11 @@ async fn serve_artifacts(artifacts: &[(&str, Vec<u8>)]) -> (String, JoinHandle<(
         artifacts
             .iter()
             .map(|(file, content)| (format!("{ARTIFACT_PATH}/{file}"), content.clone()))
+            .chain(
+                vm_image_paths()
+                    .into_iter()
+                    .map(|path| (path, b"a VM image\n".to_vec())),
+            )
             .collect(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

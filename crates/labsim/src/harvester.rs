@@ -54,6 +54,11 @@ pub async fn installed(shared: &Arc<Shared>, node: String) -> Result<(), Error> 
         let writer_node = node.clone();
         shared.spawn(async move {
             tokio::time::sleep(writer.scenario.scaled(writer.scenario.harvester.kubeconfig)).await;
+            // RKE2 issues its serving certificate before it writes the kubeconfig.
+            crate::util::log_error(
+                "issue the RKE2 serving certificate",
+                crate::rke2_cert::issue_for_first_node(&writer, &writer_node).await,
+            );
             crate::util::log_error(
                 "write rke2 kubeconfig",
                 write_kubeconfig(&writer, &writer_node).await,

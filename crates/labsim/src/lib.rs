@@ -46,6 +46,7 @@ mod harvester;
 mod images;
 mod kubevirt;
 mod resources;
+mod rke2_cert;
 mod rufio;
 pub mod scenario;
 mod tinkerbell;
@@ -91,6 +92,9 @@ pub struct NodeFiles {
     pub first_node_root: Option<PathBuf>,
     /// Owner (user name) to give written files, when running as root.
     pub owner: Option<String>,
+    /// The Harvester API server's serving-SANs file: the first node's install writes the
+    /// names RKE2 would put on its certificate there (see `rke2_cert`). `None`: left alone.
+    pub harvester_serving_sans: Option<PathBuf>,
 }
 
 /// The clusters the simulator plays against.

@@ -89,6 +89,7 @@ async fn run(args: Args) -> Result<(), CliError> {
         node_files: labsim::NodeFiles {
             first_node_root: args.node_root,
             owner: args.node_owner,
+            harvester_serving_sans: None,
         },
     };
     let simulator = labsim::Simulator::start(world, scenario).await?;

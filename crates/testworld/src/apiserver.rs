@@ -159,6 +159,12 @@ pub struct ReadyLine {
     pub kubernetes_version: String,
 }
 
+/// The file (in the data dir) of extra names for the server's serving certificate: the server
+/// issues its certificate for RKE2's default names plus the file's lines whenever the file
+/// changes, and writes `<file>.served` once it presents the new certificate
+/// (tests/apiserver/main.go `watchServingSANs`; docs/testworld.md).
+pub const SERVING_SANS_FILE: &str = "serving-sans";
+
 /// A running API server. Killed on drop.
 #[derive(Debug)]
 pub struct ApiServer {
@@ -248,7 +254,11 @@ impl ApiServer {
                 "--kubeconfig-out={}",
                 data_dir.join("admin.kubeconfig").display()
             ))
-            .arg("--exit-on-stdin-eof");
+            .arg("--exit-on-stdin-eof")
+            .arg(format!(
+                "--serving-sans-file={}",
+                data_dir.join(SERVING_SANS_FILE).display()
+            ));
         if let Some(port) = port {
             command.arg(format!("--port={port}"));
         }
@@ -316,6 +326,11 @@ impl ApiServer {
             child,
             _stdin: stdin,
         })
+    }
+
+    /// Where to write extra serving-certificate names ([`SERVING_SANS_FILE`]).
+    pub fn serving_sans_file(&self) -> PathBuf {
+        self.data_dir.join(SERVING_SANS_FILE)
     }
 
     /// The admin kubeconfig (embedded CA, client certificate and key).

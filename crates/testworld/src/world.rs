@@ -114,6 +114,7 @@ impl World {
                 let node_files = labsim::NodeFiles {
                     first_node_root: ssh.as_ref().map(|node| node.root.clone()),
                     owner: ssh.as_ref().map(|node| node.endpoint.user.clone()),
+                    harvester_serving_sans: Some(harvester.server.serving_sans_file()),
                 };
                 let world = labsim::WorldRefs {
                     platform: platform.client.clone(),
