@@ -3,19 +3,19 @@
 // (docs/testworld.md, "Upstream checks"). Nothing of Argo CD is restated here: the Secret goes
 // through Argo CD's own packages.
 //
-//	genesis-upstream-argocd --kubeconfig PLATFORM --namespace argocd --name cluster-harvester \
-//	    [--resolve HOST:PORT=127.0.0.1:PORT] [--require-label KEY=VALUE ...]
+//		genesis-upstream-argocd --kubeconfig PLATFORM --namespace argocd --name cluster-harvester \
+//		    [--resolve HOST:PORT=127.0.0.1:PORT] [--require-label KEY=VALUE ...]
 //
-//  1. reads the Secret from the cluster of --kubeconfig;
-//  2. finds it the way Argo CD's application controller and API server do: a SettingsManager
-//     (util/settings) whose Secret informer indexes cluster Secrets by server URL, and
-//     db.GetCluster (util/db), which only sees Secrets labelled
-//     argocd.argoproj.io/secret-type=cluster;
-//  3. converts it with db.SecretToCluster (util/db) and builds the REST config with
-//     Cluster.RESTConfig (pkg/apis/application/v1alpha1);
-//  4. asks the cluster for its version with gitops-engine's KubectlCmd.GetServerVersion (what
-//     Argo CD's cluster API calls to test a connection) and lists ConfigMaps in kube-system and
-//     the Nodes, which anonymous users may not.
+//	 1. reads the Secret from the cluster of --kubeconfig;
+//	 2. finds it the way Argo CD's application controller and API server do: a SettingsManager
+//	    (util/settings) whose Secret informer indexes cluster Secrets by server URL, and
+//	    db.GetCluster (util/db), which only sees Secrets labelled
+//	    argocd.argoproj.io/secret-type=cluster;
+//	 3. converts it with db.SecretToCluster (util/db) and builds the REST config with
+//	    Cluster.RESTConfig (pkg/apis/application/v1alpha1);
+//	 4. asks the cluster for its version with gitops-engine's KubectlCmd.GetServerVersion (what
+//	    Argo CD's cluster API calls to test a connection) and lists ConfigMaps in kube-system and
+//	    the Nodes, which anonymous users may not.
 //
 // --resolve sends connections for HOST:PORT to another address without changing the URL, so
 // TLS still verifies the Secret's own server name (like curl --resolve). Argo CD's RESTConfig
