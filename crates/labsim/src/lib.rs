@@ -4,6 +4,10 @@
 //! - Rufio: Machines become `Contactable`, power Jobs run task by task.
 //! - Tinkerbell: Workflows go PREPARING (netboot Job) → PENDING → RUNNING →
 //!   SUCCESS action by action, with the monorepo's state spellings.
+//! - Or, with [`Simulator::start_machines_only`] (a world running the real
+//!   upstream Tinkerbell and Rufio controllers), neither of those: only the
+//!   machine, which runs the actions of a Workflow the real controller made
+//!   PENDING after the real Rufio powered it on into PXE.
 //! - Harvester: after an install the node registers on the Harvester API and
 //!   turns Ready; the first node writes its rke2 kubeconfig; at three Ready
 //!   nodes the others are promoted (labels and promote-status annotation).
@@ -165,6 +169,22 @@ impl Simulator {
     /// Starts every simulated controller (each lists, then watches, its objects:
     /// objects written before or after this call are all seen).
     pub async fn start(world: WorldRefs, scenario: Scenario) -> Result<Self, Error> {
+        Self::start_inner(world, scenario, true).await
+    }
+
+    /// Starts the simulator for a world that runs the real upstream Tinkerbell and Rufio
+    /// controllers (and real Redfish BMCs): it plays no controller of theirs, only the
+    /// machines (a machine the real Rufio powered on into PXE runs its Workflow's actions,
+    /// reported as the agent would through tink-server) and the rest of the lab.
+    pub async fn start_machines_only(world: WorldRefs, scenario: Scenario) -> Result<Self, Error> {
+        Self::start_inner(world, scenario, false).await
+    }
+
+    async fn start_inner(
+        world: WorldRefs,
+        scenario: Scenario,
+        tinkerbell_controllers: bool,
+    ) -> Result<Self, Error> {
         let (cluster_up, _) = tokio::sync::watch::channel(None);
         let shared = Arc::new(Shared {
             scenario,
@@ -179,9 +199,13 @@ impl Simulator {
             tasks: Mutex::new(JoinSet::new()),
         });
         let mut tasks = JoinSet::new();
-        tasks.spawn(rufio::run_machines(shared.clone()));
-        tasks.spawn(rufio::run_jobs(shared.clone()));
-        tasks.spawn(tinkerbell::run_workflows(shared.clone()));
+        if tinkerbell_controllers {
+            tasks.spawn(rufio::run_machines(shared.clone()));
+            tasks.spawn(rufio::run_jobs(shared.clone()));
+            tasks.spawn(tinkerbell::run_workflows(shared.clone()));
+        } else {
+            tasks.spawn(tinkerbell::run_agents(shared.clone()));
+        }
         tasks.spawn(kubevirt::run_virtual_machines(shared.clone()));
         tasks.spawn(images::run_images(shared.clone()));
         shared.record(

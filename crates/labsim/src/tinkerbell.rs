@@ -513,3 +513,266 @@ async fn disallow_netboot(
             source,
         })
 }
+
+// ---------------------------------------------------------------------------
+// The machine side, for worlds running the real upstream Tinkerbell and Rufio
+// controllers (genesis-testworld's `TinkerbellControllers`). The simulator
+// then renders nothing, creates no Job and toggles nothing: it only plays the
+// machine that PXE-booted into the Tinkerbell agent and runs the actions.
+
+/// How long a simulated machine waits for the real controller to make its Workflow runnable.
+const AGENT_WAIT: Duration = Duration::from_secs(900);
+
+/// Plays, for every Workflow, the machine and its agent.
+pub async fn run_agents(shared: Arc<Shared>) {
+    let api = resources::all(&shared.world.platform, &resources::workflow());
+    let handler = shared.clone();
+    watch_objects("machine agents", api, move |workflow: DynamicObject| {
+        let state = workflow.data["status"]["state"]
+            .as_str()
+            .unwrap_or_default();
+        let disabled = workflow.data["spec"]["disabled"].as_bool().unwrap_or(false);
+        let finished = matches!(state, "SUCCESS" | "FAILED" | "TIMEOUT" | "POST");
+        if finished || disabled || !handler.claim("agent", &uid(&workflow)) {
+            return;
+        }
+        let shared = handler.clone();
+        handler.spawn(async move {
+            let key = key(&workflow);
+            let result = run_agent(&shared, workflow).await;
+            if let Err(error) = &result {
+                shared.record("machine", "agent.error", &key, error.to_string());
+            }
+            log_error("machine agent", result);
+        });
+    })
+    .await;
+}
+
+/// The Workflow is runnable for an agent: the real controller rendered the Template
+/// (`status.tasks`) and moved it to PENDING, which with `bootMode: netboot` it does only
+/// after its Rufio Job `netboot-<workflow>` completed (the machine was powered on into PXE).
+fn runnable(workflow: &DynamicObject) -> bool {
+    let status = &workflow.data["status"];
+    let rendered = status["tasks"]
+        .as_array()
+        .is_some_and(|tasks| !tasks.is_empty());
+    rendered && status["state"] == "PENDING"
+}
+
+fn gave_up(workflow: &DynamicObject) -> bool {
+    let status = &workflow.data["status"];
+    status["templateRendering"] == "failed"
+        || matches!(
+            status["state"].as_str(),
+            Some("FAILED" | "TIMEOUT" | "SUCCESS")
+        )
+}
+
+/// Writes the Workflow's status as tink-server does for the agent's calls
+/// (tink/server/internal/grpc/grpc.go `doGetAction` and `doReportActionStatus`):
+/// re-read, change, write with the read resourceVersion, again on a conflict.
+async fn report(
+    api: &kube::Api<DynamicObject>,
+    name: &str,
+    change: impl Fn(&mut Value),
+) -> Result<(), Error> {
+    loop {
+        let mut workflow =
+            retry_transient!(api.get_status(name)).map_err(|source| Error::Kube {
+                context: format!("get workflow {name}"),
+                source,
+            })?;
+        change(&mut workflow.data["status"]);
+        match retry_transient!(api.replace_status(name, &PostParams::default(), &workflow)) {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => continue,
+            Err(source) => {
+                return Err(Error::Kube {
+                    context: format!("write status of workflow {name}"),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+fn current_state(agent: &str, task: &Value, action: &Value, state: &str) -> Value {
+    json!({
+        "agentID": agent, "taskID": task["id"], "actionID": action["id"], "state": state,
+        "actionName": action["name"], "taskName": task["name"],
+    })
+}
+
+async fn run_agent(shared: &Arc<Shared>, workflow: DynamicObject) -> Result<(), Error> {
+    let namespace = workflow.metadata.namespace.clone().unwrap_or_default();
+    let api = namespaced(&shared.world.platform, &namespace, &resources::workflow());
+    let name = name(&workflow);
+    let key = key(&workflow);
+    let ready = await_until(&api, &name, AGENT_WAIT, |w: Option<&DynamicObject>| {
+        w.is_some_and(|w| runnable(w) || gave_up(w))
+    })
+    .await?;
+    if !runnable(&ready) {
+        shared.record(
+            "machine",
+            "agent.not_runnable",
+            &key,
+            format!(
+                "state {} templateRendering {}",
+                ready.data["status"]["state"], ready.data["status"]["templateRendering"]
+            ),
+        );
+        return Ok(());
+    }
+    let spec = &ready.data["spec"];
+    let hardware_name = spec["hardwareRef"].as_str().unwrap_or_default().to_string();
+    if spec["bootOptions"]["bootMode"] == "netboot" {
+        let job = format!("netboot-{name}");
+        let complete = ready.data["status"]["bootOptions"]["jobs"][&job]["complete"] == true;
+        if !complete {
+            return Err(Error::Invalid(format!(
+                "{key} is PENDING but its boot job {job} is not complete"
+            )));
+        }
+        shared.record("machine", "machine.pxe_boot", &key, job);
+    }
+    // PXE boot, HookOS, the agent starts and asks tink-server for an action.
+    tokio::time::sleep(
+        shared
+            .scenario
+            .scaled(shared.scenario.tinkerbell.agent_boot),
+    )
+    .await;
+    let tasks = ready.data["status"]["tasks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let template = TemplateData {
+        global_timeout: None,
+        tasks: tasks
+            .iter()
+            .map(|task| TemplateTask {
+                name: task["name"].as_str().unwrap_or_default().into(),
+                worker: None,
+                volumes: None,
+                environment: None,
+                actions: task["actions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|action| TemplateAction {
+                        name: action["name"].as_str().unwrap_or_default().into(),
+                        image: String::new(),
+                        timeout: None,
+                        command: None,
+                        volumes: None,
+                        environment: None,
+                        pid: None,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let injected = injected_failure(shared, &key, &name, &template);
+    let workflow_started = Instant::now();
+    let total = tasks.len();
+    for (task_index, task) in tasks.iter().enumerate() {
+        let agent = task["agentID"].as_str().unwrap_or_default().to_string();
+        let actions = task["actions"].as_array().cloned().unwrap_or_default();
+        for (action_index, action) in actions.iter().enumerate() {
+            let path = format!(
+                "{}/{}",
+                task["name"].as_str().unwrap_or_default(),
+                action["name"].as_str().unwrap_or_default()
+            );
+            // GetAction: tink-server records the action it serves.
+            report(&api, &name, |status| {
+                status["currentState"] = current_state(&agent, task, action, "PENDING");
+            })
+            .await?;
+            // The agent reports RUNNING.
+            let started_at = now_rfc3339();
+            report(&api, &name, |status| {
+                let entry = &mut status["tasks"][task_index]["actions"][action_index];
+                entry["state"] = json!("RUNNING");
+                entry["executionStart"] = json!(started_at);
+                entry["message"] = json!("running action");
+                status["state"] = json!("RUNNING");
+                status["currentState"] = current_state(&agent, task, action, "RUNNING");
+            })
+            .await?;
+            shared.record("machine", "action.state", &key, format!("{path} RUNNING"));
+            let started = Instant::now();
+            tokio::time::sleep(
+                shared
+                    .scenario
+                    .action_duration(action["name"].as_str().unwrap_or_default()),
+            )
+            .await;
+            let fails = injected.as_deref() == Some(path.as_str());
+            let state = if fails { "FAILED" } else { "SUCCESS" };
+            let last = task_index + 1 == total && action_index + 1 == actions.len();
+            let (stopped_at, duration) = (now_rfc3339(), go_duration(started.elapsed()));
+            report(&api, &name, |status| {
+                let entry = &mut status["tasks"][task_index]["actions"][action_index];
+                entry["state"] = json!(state);
+                entry["executionStart"] = json!(started_at);
+                entry["executionStop"] = json!(stopped_at);
+                entry["executionDuration"] = json!(duration);
+                entry["message"] = json!(if fails {
+                    "action exited with code 1 (injected fault)"
+                } else {
+                    "action completed"
+                });
+                if fails {
+                    status["state"] = json!("FAILED");
+                } else if last {
+                    // The last action of the last task: the controller's post step runs next.
+                    status["state"] = json!("POST");
+                }
+                status["currentState"] = current_state(&agent, task, action, state);
+            })
+            .await?;
+            shared.record("machine", "action.state", &key, format!("{path} {state}"));
+            if fails {
+                if let Ok(mut failed) = shared.failed_once.lock() {
+                    failed.insert(key.clone());
+                }
+                return Ok(());
+            }
+        }
+    }
+    // The real controller's post step (allowPXE false when asked) then SUCCESS.
+    let done = await_until(&api, &name, AGENT_WAIT, |w: Option<&DynamicObject>| {
+        w.is_some_and(|w| {
+            matches!(
+                w.data["status"]["state"].as_str(),
+                Some("SUCCESS" | "FAILED" | "TIMEOUT")
+            )
+        })
+    })
+    .await?;
+    let state = done.data["status"]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    shared.record(
+        "machine",
+        "workflow.finished",
+        &key,
+        format!(
+            "{state}: {} actions in {}",
+            tasks
+                .iter()
+                .map(|t| t["actions"].as_array().map_or(0, Vec::len))
+                .sum::<usize>(),
+            go_duration(workflow_started.elapsed())
+        ),
+    );
+    if state != "SUCCESS" {
+        return Ok(());
+    }
+    // The installed machine reboots into Harvester.
+    crate::harvester::installed(shared, hardware_name).await
+}

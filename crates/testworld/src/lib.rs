@@ -14,13 +14,17 @@
 
 pub mod apiserver;
 pub mod lab;
+pub mod redfish;
 pub mod sshd;
+pub mod tinkerbell;
 pub mod upstream;
 mod world;
 
 pub use apiserver::{ApiServer, ReadyLine};
+pub use redfish::{BmcSpec, RedfishBmc};
 pub use sshd::{SshEndpoint, SshNode};
-pub use world::{Cluster, World, WorldOptions};
+pub use tinkerbell::TinkerbellControllers;
+pub use world::{BmcEndpoint, Cluster, World, WorldOptions};
 
 /// What went wrong while bringing the test world up.
 #[derive(Debug, thiserror::Error)]
