@@ -1283,7 +1283,9 @@ fn cases() -> Vec<Case> {
             setup: Setup::Custom(two_machines),
             args: PLAN,
             code: 0,
-            expect: &["1 Harvester nodes to be Ready control-plane members"],
+            expect: &[
+                "watch Harvester Nodes until 1 are Ready with the control-plane and etcd roles",
+            ],
         },
         Case {
             name: "quorum of four",
