@@ -257,21 +257,27 @@ fn cases() -> Vec<Case> {
             setup: write(LAB, ""),
             args: VALIDATE,
             code: 2,
-            expect: &["hardware/lab.yaml"],
+            expect: &[
+                "hardware/lab.yaml: the file is empty (nothing but blank lines and comments)",
+            ],
         },
         Case {
             name: "comment-only lab file",
             setup: write(LAB, "# nothing here yet\n"),
             args: VALIDATE,
             code: 2,
-            expect: &["hardware/lab.yaml"],
+            expect: &[
+                "hardware/lab.yaml: the file is empty (nothing but blank lines and comments)",
+            ],
         },
         Case {
             name: "whitespace-only lab file",
             setup: write(LAB, "\n\n   \n"),
             args: VALIDATE,
             code: 2,
-            expect: &["hardware/lab.yaml"],
+            expect: &[
+                "hardware/lab.yaml: the file is empty (nothing but blank lines and comments)",
+            ],
         },
         Case {
             name: "document marker only",
@@ -299,21 +305,27 @@ fn cases() -> Vec<Case> {
             setup: write(PHASE2, ""),
             args: VALIDATE,
             code: 2,
-            expect: &["phases/phase-2.yaml"],
+            expect: &[
+                "phases/phase-2.yaml: the file is empty (nothing but blank lines and comments)",
+            ],
         },
         Case {
             name: "comment-only phase file",
             setup: write(PHASE3, "# to do\n# later\n"),
             args: VALIDATE,
             code: 2,
-            expect: &["phases/phase-3.yaml"],
+            expect: &[
+                "phases/phase-3.yaml: the file is empty (nothing but blank lines and comments)",
+            ],
         },
         Case {
             name: "comment-only phase file in plan",
             setup: write(PHASE4, "#\n"),
             args: PLAN,
             code: 2,
-            expect: &["phases/phase-4.yaml"],
+            expect: &[
+                "phases/phase-4.yaml: the file is empty (nothing but blank lines and comments)",
+            ],
         },
         Case {
             name: "error on the last line without a newline",
@@ -1283,7 +1295,9 @@ fn cases() -> Vec<Case> {
             setup: Setup::Custom(two_machines),
             args: PLAN,
             code: 0,
-            expect: &["1 Harvester nodes to be Ready control-plane members"],
+            expect: &[
+                "watch Harvester Nodes until 1 are Ready with the control-plane and etcd roles",
+            ],
         },
         Case {
             name: "quorum of four",

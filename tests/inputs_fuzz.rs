@@ -1,6 +1,6 @@
 //! Property tests of the lab and phase parsers: arbitrary bytes, and structure-aware mutations
 //! of the reference files, go through the whole load (parse, checks, expansion) and the
-//! rendering of its diagnostics; none may panic. Bounded (a few hundred cases per target,
+//! rendering of its diagnostics; none may panic. Bounded (24 cases per target;
 //! `PROPTEST_CASES` raises it) so that they run in every `cargo test`.
 
 use std::path::PathBuf;
@@ -74,8 +74,13 @@ impl World {
 }
 
 fn config() -> Config {
+    // A few seconds in every `cargo test`; PROPTEST_CASES=10000 for a longer hunt.
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(24);
     Config {
-        cases: 96,
+        cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
         ..Config::default()
     }

@@ -323,6 +323,21 @@ fn parse_file<T: DeserializeOwned>(path: &Path, out: &mut Diagnostics) -> Option
         }
     };
     out.add_source(path, text.clone());
+    if text
+        .lines()
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
+    {
+        out.push(
+            Diagnostic::new(
+                path,
+                (0, 0),
+                "",
+                "the file is empty (nothing but blank lines and comments)",
+            )
+            .help("a lab file starts with `schema: 1`, a phase file with `phase: N`; start from the reference lab's hardware/lab.yaml and phases/"),
+        );
+        return None;
+    }
     match serde_saphyr::from_str::<T>(&text) {
         Ok(value) => Some(value),
         Err(error) => {
@@ -351,6 +366,9 @@ fn parse_help(message: &str) -> String {
         "remove the field or fix its spelling; the expected fields are listed above".to_owned()
     } else if message.contains("while parsing") || message.contains("while scanning") {
         "this is not valid YAML here; quote values that contain `{`, `}`, `:` or `#`".to_owned()
+    } else if message.contains("end of input") {
+        "the file ends before its content is complete; compare it with the reference lab's files"
+            .to_owned()
     } else if message.contains("missing field") {
         "add the field; see hardware/lab.yaml and phases/ of the reference lab for examples"
             .to_owned()

@@ -1087,13 +1087,12 @@ fn display_text_problem(value: &str) -> Option<&'static str> {
 /// break or a tab.
 fn control_characters(value: &serde_json::Value, path: &str, found: &mut Vec<String>) {
     match value {
-        serde_json::Value::String(text) => {
+        serde_json::Value::String(text)
             if text
                 .chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\t')
-            {
-                found.push(path.to_owned());
-            }
+                .any(|c| c.is_control() && c != '\n' && c != '\t') =>
+        {
+            found.push(path.to_owned());
         }
         serde_json::Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
