@@ -44,7 +44,13 @@ pub fn run(args: UnlockArgs, common: &Common) -> ExitCode {
         }
         Err(error) => {
             crate::errln!("error: {}", error_chain(&error));
-            ExitCode::from(exit::STEP_FAILED)
+            // A refused lock file or state directory (a link, another user's) is the
+            // operator's to fix: exit 2.
+            ExitCode::from(if error.refusal().is_some() {
+                exit::BAD_INPUT
+            } else {
+                exit::STEP_FAILED
+            })
         }
     }
 }
