@@ -128,6 +128,105 @@ pub enum SecretsError {
         path: PathBuf,
         reason: String,
     },
+    /// Not a regular file, owned by another user, or larger than [`MAX_FILE`].
+    Unsafe {
+        path: PathBuf,
+        /// What the file is: `the secrets file`, `the age identity file`.
+        what: &'static str,
+        reason: String,
+        fix: String,
+    },
+}
+
+/// The largest secrets, age or identity file read: 4 MiB (a secrets file with a few keys and
+/// machine configs is a few tens of kilobytes).
+pub const MAX_FILE: u64 = 4 * 1024 * 1024;
+
+/// Opens a file that holds secrets: without blocking on a FIFO (`O_NONBLOCK`), then checked on
+/// the open descriptor to be a regular file owned by the user running genesis (its owner could
+/// otherwise swap the values: age recipients are public keys, so anyone can encrypt a file to
+/// you) and at most [`MAX_FILE`] bytes.
+pub fn open_owned(
+    path: &Path,
+    what: &'static str,
+) -> Result<(std::fs::File, std::fs::Metadata), std::io::Error> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    let metadata = file.metadata()?;
+    let refuse = |reason: String, fix: String| {
+        std::io::Error::other(SecretsError::Unsafe {
+            path: path.to_owned(),
+            what,
+            reason,
+            fix,
+        })
+    };
+    if !metadata.is_file() {
+        return Err(refuse(
+            format!("{what} is not a regular file (a FIFO, a device or a directory)"),
+            "point --secrets (or --age-identity) at a regular file".to_owned(),
+        ));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if metadata.uid() != me {
+        return Err(refuse(
+            format!(
+                "{what} is owned by uid {}, not by you (uid {me}); its owner could change the values genesis uses",
+                metadata.uid()
+            ),
+            format!(
+                "use a copy of your own (`install -m 600 {} secrets.yaml`), or have it chown-ed to you",
+                shell_quote(path)
+            ),
+        ));
+    }
+    if metadata.len() > MAX_FILE {
+        return Err(refuse(
+            format!(
+                "{what} is {} bytes, more than the {MAX_FILE} bytes genesis reads",
+                metadata.len()
+            ),
+            "check that --secrets names the secrets file".to_owned(),
+        ));
+    }
+    // Back to blocking reads for a regular file.
+    {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor owned by `file`.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+    }
+    Ok((file, metadata))
+}
+
+/// An [`open_owned`] refusal as a [`SecretsError`], other I/O errors through `read_error`.
+fn owned_error(
+    error: std::io::Error,
+    read_error: impl FnOnce(std::io::Error) -> SecretsError,
+) -> SecretsError {
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<SecretsError>())
+    {
+        match error
+            .into_inner()
+            .map(|inner| inner.downcast::<SecretsError>())
+        {
+            Some(Ok(refusal)) => *refusal,
+            _ => read_error(std::io::Error::other("unreadable")),
+        }
+    } else {
+        read_error(error)
+    }
 }
 
 impl SecretsError {
@@ -145,7 +244,8 @@ impl SecretsError {
             | Self::Passphrase { path }
             | Self::Corrupt { path, .. }
             | Self::RecipientsMalformed { path, .. }
-            | Self::Encrypt { path, .. } => path,
+            | Self::Encrypt { path, .. }
+            | Self::Unsafe { path, .. } => path,
             Self::NoIdentity { secrets } => secrets,
         }
     }
@@ -208,6 +308,7 @@ impl SecretsError {
                 format!("line {line} is not an age X25519 recipient (`age1…`)")
             }
             Self::Encrypt { reason, .. } => format!("cannot encrypt: {reason}"),
+            Self::Unsafe { reason, .. } => format!("refused: {reason}"),
         }
     }
 
@@ -270,6 +371,7 @@ impl SecretsError {
                 "give recipients with --recipient or --recipients-file, and a writable output"
                     .to_owned()
             }
+            Self::Unsafe { fix, .. } => fix.clone(),
         }
     }
 }
@@ -372,8 +474,8 @@ pub fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
         path: path.to_owned(),
         source,
     };
-    let mut file = std::fs::File::open(path).map_err(read_error)?;
-    let metadata = file.metadata().map_err(read_error)?;
+    let (mut file, metadata) =
+        open_owned(path, "the secrets file").map_err(|error| owned_error(error, read_error))?;
     if too_open(metadata.mode()).is_some() {
         return Err(SecretsError::Permissions {
             path: path.to_owned(),
@@ -387,7 +489,10 @@ pub fn read_private(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
         .unwrap_or(0)
         .saturating_add(1);
     let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-    file.read_to_end(&mut bytes).map_err(read_error)?;
+    (&mut file)
+        .take(MAX_FILE)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
     Ok(bytes)
 }
 
@@ -574,6 +679,14 @@ impl AgeIdentity {
                 mode,
                 what: "an age identity file",
             },
+            SecretsError::Unsafe {
+                path, reason, fix, ..
+            } => SecretsError::Unsafe {
+                path,
+                what: "the age identity file",
+                reason: reason.replacen("the secrets file", "the age identity file", 1),
+                fix,
+            },
             other => other,
         })?;
         Self::parse(&location.path, &bytes)
@@ -735,10 +848,20 @@ pub fn decrypt_file(
     path: &Path,
     identity_flag: Option<&Path>,
 ) -> Result<(Zeroizing<Vec<u8>>, AgeIdentity), SecretsError> {
-    let ciphertext = std::fs::read(path).map_err(|source| SecretsError::Read {
+    let read_error = |source| SecretsError::Read {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let ciphertext = {
+        use std::io::Read;
+        let (file, _) = open_owned(path, "the encrypted secrets file")
+            .map_err(|error| owned_error(error, read_error))?;
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        bytes
+    };
     let location =
         IdentityLocation::find(identity_flag).ok_or_else(|| SecretsError::NoIdentity {
             secrets: path.to_owned(),
@@ -1124,5 +1247,65 @@ mod tests {
         let message = error.to_string();
         assert!(message.starts_with("s.yaml:2:"), "{message}");
         assert!(!message.contains("sup3rs3cret"), "{message}");
+    }
+
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            // Bounded so that a normal `cargo test` spends a second or two here.
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            // Any text at all: the secrets parser returns or refuses, never panics, and an
+            // error never quotes a value-looking token of the input.
+            #[test]
+            fn the_secrets_parser_never_panics(text in "(?s).{0,400}") {
+                let _ = Secrets::parse(Path::new("s.yaml"), &text);
+            }
+
+            // YAML-shaped input: nesting, block scalars, anchors, tags, odd scalars.
+            #[test]
+            fn yaml_shaped_secrets_never_panic(
+                lines in proptest::collection::vec(
+                    (
+                        0usize..4,
+                        "[a-z_.0-9-]{0,12}",
+                        prop_oneof![
+                            Just(String::new()),
+                            Just("|".to_owned()),
+                            Just(">-".to_owned()),
+                            Just("&a x".to_owned()),
+                            Just("*a".to_owned()),
+                            Just("!!binary aGk=".to_owned()),
+                            Just("[1, {a: b}]".to_owned()),
+                            Just("~".to_owned()),
+                            Just("\"unterminated".to_owned()),
+                            "[ -~]{0,20}",
+                        ],
+                    ),
+                    0..16,
+                ),
+            ) {
+                let mut text = String::new();
+                for (indent, key, value) in lines {
+                    text.push_str(&"  ".repeat(indent));
+                    text.push_str(&key);
+                    text.push_str(": ");
+                    text.push_str(&value);
+                    text.push('\n');
+                }
+                if let Err(error) = Secrets::parse(Path::new("s.yaml"), &text) {
+                    let _ = (error.to_string(), error.help());
+                }
+            }
+
+            // The age identity parser, on any bytes.
+            #[test]
+            fn the_identity_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let _ = AgeIdentity::parse(Path::new("age.txt"), &bytes);
+            }
+        }
     }
 }

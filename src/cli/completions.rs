@@ -2,7 +2,6 @@
 //! definitions (clap_complete), printed on stdout. The scripts are also checked in under
 //! `docs/reference/completions/` (see docs/reference/README.md); a test regenerates them.
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory};
@@ -40,17 +39,7 @@ pub fn file_name(shell: Shell) -> String {
 }
 
 pub fn run(args: CompletionsArgs) -> ExitCode {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(&script(args.shell))
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => ExitCode::from(exit::OK),
-        // A closed pipe (`genesis completions bash | head`) is not a failure.
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(exit::OK),
-        Err(error) => {
-            eprintln!("genesis: cannot write the completion script: {error}");
-            ExitCode::from(exit::STEP_FAILED)
-        }
-    }
+    // A closed pipe (`genesis completions bash | head`) ends quietly (see ui::term).
+    crate::ui::term::write_out(&script(args.shell), false);
+    ExitCode::from(exit::OK)
 }

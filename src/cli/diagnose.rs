@@ -173,12 +173,19 @@ struct Bundle {
 }
 
 impl Bundle {
+    /// Writes one file of the bundle: directories 0700, files 0600, never through a link.
     fn write(&mut self, relative: &str, text: &str) {
         let path = self.dir.join(relative);
-        if let Some(parent) = path.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        if let Err(error) = std::fs::write(&path, self.scrubber.scrub(text).as_bytes()) {
+        let result = path
+            .parent()
+            .map_or(Ok(()), genesis_engine::state_dir::prepare)
+            .and_then(|()| genesis_engine::state_dir::open_private(&path))
+            .and_then(|mut file| {
+                use std::io::Write;
+                file.set_len(0)?;
+                file.write_all(self.scrubber.scrub(text).as_bytes())
+            });
+        if let Err(error) = result {
             self.parts
                 .insert(relative.to_owned(), format!("cannot write: {error}"));
         }
@@ -207,7 +214,7 @@ pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
     let inputs = match crate::inputs::load_with(&common.input_paths(), &common.load_options()) {
         Ok(inputs) => Some(inputs),
         Err(_) => {
-            eprintln!(
+            crate::errln!(
                 "note: the inputs do not load (see `genesis validate`); collecting the local files only"
             );
             None
@@ -227,9 +234,23 @@ pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
         .unwrap_or_else(|| common.state_dir.join("diagnose"));
     let name = format!("genesis-diagnose-{stamp}");
     let dir = parent.join(&name);
-    if let Err(error) = std::fs::create_dir_all(&dir) {
-        eprintln!("error: cannot create {}: {error}", dir.display());
-        return ExitCode::from(exit::STEP_FAILED);
+    // The bundle holds the journal and the run logs: the state directory (when the bundle
+    // goes there) and the bundle's directory are private (0700), its files 0600.
+    let prepared = if args.out.is_none() {
+        genesis_engine::state_dir::prepare(&common.state_dir)
+    } else {
+        Ok(())
+    }
+    .and_then(|()| genesis_engine::state_dir::prepare(&dir));
+    if let Err(error) = prepared {
+        crate::errln!("error: cannot create {}: {error}", dir.display());
+        return ExitCode::from(
+            if genesis_engine::state_dir::unsafe_reason(&error).is_some() {
+                exit::BAD_INPUT
+            } else {
+                exit::STEP_FAILED
+            },
+        );
     }
     let mut bundle = Bundle {
         dir: dir.clone(),
@@ -265,7 +286,7 @@ pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
 
     let archive = parent.join(format!("{name}.tar.gz"));
     if let Err(error) = write_archive(&dir, &name, &archive) {
-        eprintln!(
+        crate::errln!(
             "error: cannot write {}: {error}; the bundle directory is {}",
             archive.display(),
             dir.display()
@@ -279,7 +300,7 @@ pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
         .map(|(part, _)| part)
         .collect();
     if !failed.is_empty() {
-        eprintln!(
+        crate::errln!(
             "note: not collected (reasons in the bundle): {}",
             failed
                 .iter()
@@ -288,8 +309,8 @@ pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
                 .join(", ")
         );
     }
-    println!("diagnose bundle: {}", dir.display());
-    println!("archive: {}", archive.display());
+    crate::outln!("diagnose bundle: {}", dir.display());
+    crate::outln!("archive: {}", archive.display());
     ExitCode::SUCCESS
 }
 
@@ -318,11 +339,14 @@ fn collect_local(bundle: &mut Bundle, common: &Common) {
             let mut names: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
                 .map(|entry| entry.path())
-                .filter(|path| path.is_file())
                 .collect();
             names.sort();
             for path in names {
-                if let (Some(name), Ok(bytes)) = (path.file_name(), std::fs::read(&path)) {
+                // Only regular files of this user, never through a link.
+                if let (Some(name), Ok(Some(bytes))) = (
+                    path.file_name(),
+                    genesis_engine::state_dir::read_existing(&path),
+                ) {
                     let relative = format!("logs/{}", name.to_string_lossy());
                     bundle.write(&relative, &String::from_utf8_lossy(&bytes));
                 }
@@ -658,7 +682,7 @@ async fn collect_node(bundle: &mut Bundle, inputs: &Inputs, common: &Common, tim
 
 /// `<name>.tar.gz` of the bundle directory, entries below `<name>/`.
 fn write_archive(dir: &Path, name: &str, archive: &Path) -> std::io::Result<()> {
-    let file = std::fs::File::create(archive)?;
+    let file = genesis_engine::state_dir::create_new_private(archive)?;
     let encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
     let mut builder = tar::Builder::new(encoder);
     builder.mode(tar::HeaderMode::Deterministic);

@@ -38,7 +38,7 @@ pub fn run(args: GraphArgs, common: &Common) -> ExitCode {
         GraphFormat::Dot => to_dot(&inputs.graph, &names),
         GraphFormat::Mermaid => to_mermaid(&inputs.graph, &names),
     };
-    print!("{text}");
+    crate::out!("{text}");
     ExitCode::SUCCESS
 }
 

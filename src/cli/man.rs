@@ -8,7 +8,6 @@
 //! compared with these by tests/cli_reference.rs.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -285,7 +284,7 @@ pub fn run(args: ManArgs) -> ExitCode {
         return match written {
             Ok(()) => ExitCode::from(exit::OK),
             Err(error) => {
-                eprintln!(
+                crate::errln!(
                     "genesis: cannot write the man pages into {}: {error}",
                     dir.display()
                 );
@@ -302,13 +301,7 @@ pub fn run(args: ManArgs) -> ExitCode {
             .map(|(_, text)| text)
             .unwrap_or_default()
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(&text).and_then(|()| stdout.flush()) {
-        Ok(()) => ExitCode::from(exit::OK),
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(exit::OK),
-        Err(error) => {
-            eprintln!("genesis: cannot write the manual: {error}");
-            ExitCode::from(exit::STEP_FAILED)
-        }
-    }
+    // A closed pipe (`genesis man | head`) ends quietly (see ui::term).
+    crate::ui::term::write_out(&text, false);
+    ExitCode::from(exit::OK)
 }

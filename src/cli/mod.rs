@@ -157,7 +157,7 @@ impl Common {
     /// Loads and checks the inputs; on failure prints every problem to stderr.
     pub fn load_inputs(&self) -> Result<Inputs, ExitCode> {
         inputs::load_with(&self.input_paths(), &self.load_options()).map_err(|diagnostics| {
-            eprint!("{}", diagnostics.render(self.stderr_color()));
+            crate::ui::term::write_err(diagnostics.render(self.stderr_color()).as_bytes(), false);
             ExitCode::from(exit::BAD_INPUT)
         })
     }

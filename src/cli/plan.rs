@@ -54,16 +54,15 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
     // selected state backend (`--state`), except that `--offline` contacts no cluster.
     let state = super::state::options(common);
     let journal = if args.offline && state.kind() == crate::state::StateKind::Kubernetes {
-        eprintln!(
+        crate::errln!(
             "note: --offline: the journal is kept in the Platform cluster (--state kubernetes) and was not read; every step shows as pending"
         );
         genesis_engine::journal::JournalState::default()
     } else {
         let loaded = super::state::backend(common).and_then(|backend| {
-            backend.load_journal().map_err(|error| {
-                eprintln!("error: {}", super::up::error_chain(&error));
-                ExitCode::from(exit::STEP_FAILED)
-            })
+            backend
+                .load_journal()
+                .map_err(|error| super::state::journal_failure(&error))
         });
         match loaded {
             Ok(journal) => journal,
@@ -104,7 +103,7 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
         {
             Ok(runtime) => runtime,
             Err(error) => {
-                eprintln!("error: could not start the async runtime: {error}");
+                crate::errln!("error: could not start the async runtime: {error}");
                 return ExitCode::from(exit::STEP_FAILED);
             }
         };
@@ -123,7 +122,7 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
         if let Some(observation) = &plan.observation
             && let Some(error) = &observation.error
         {
-            eprintln!(
+            crate::errln!(
                 "note: the Platform cluster (context `{}`) is not reachable: {error}; showing the offline plan (use --offline to skip this check)",
                 target.context.as_deref().unwrap_or("(current)")
             );
@@ -134,13 +133,17 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
         PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
             Ok(json) => json + "\n",
             Err(error) => {
-                eprintln!("error: cannot encode the plan as JSON: {error}");
+                crate::errln!("error: cannot encode the plan as JSON: {error}");
                 return ExitCode::from(exit::STEP_FAILED);
             }
         },
     };
     // The plan halves never render a secret value; this is the guard in case one slips in.
     let scrubber = Scrubber::new(inputs.secrets.values().map(|value| value.expose()));
-    print!("{}", scrubber.scrub(&text));
+    match args.output {
+        // JSON escapes its own control characters; text is sanitized for the terminal.
+        PlanFormat::Json => crate::ui::term::write_out(scrubber.scrub(&text).as_bytes(), false),
+        PlanFormat::Text => crate::out!("{}", scrubber.scrub(&text)),
+    }
     ExitCode::SUCCESS
 }

@@ -31,14 +31,11 @@ pub fn run(args: ResetArgs, common: &Common) -> ExitCode {
         Err(error) => return lock_failure(&error),
     };
     if let Some(previous) = &acquired.taken_over {
-        eprintln!("warning: taking over the lock left by a run that is gone: {previous}");
+        crate::errln!("warning: taking over the lock left by a run that is gone: {previous}");
     }
     let (mut journal, state) = match backend.open_journal(Arc::new(Scrubber::empty())) {
         Ok(opened) => opened,
-        Err(error) => {
-            eprintln!("error: {}", error_chain(&error));
-            return ExitCode::from(exit::STEP_FAILED);
-        }
+        Err(error) => return super::state::journal_failure(&error),
     };
     let graph = inputs::load_with(&common.input_paths(), &common.load_options())
         .ok()
@@ -60,21 +57,21 @@ pub fn run(args: ResetArgs, common: &Common) -> ExitCode {
             }
         };
         if found.is_empty() {
-            eprintln!("error: `{reference}` names no step");
+            crate::errln!("error: `{reference}` names no step");
             return ExitCode::from(exit::BAD_INPUT);
         }
         targets.extend(found);
     }
     for step in targets {
         if state.step(&step).is_none() {
-            eprintln!("{step}: nothing recorded; it is already pending");
+            crate::errln!("{step}: nothing recorded; it is already pending");
             continue;
         }
         if let Err(error) = journal.append(RecordKind::StepReset { step: step.clone() }) {
-            eprintln!("error: {}", error_chain(&error));
+            crate::errln!("error: {}", error_chain(&error));
             return ExitCode::from(exit::STEP_FAILED);
         }
-        eprintln!("{step}: forgotten; the next `genesis up` runs it again");
+        crate::errln!("{step}: forgotten; the next `genesis up` runs it again");
     }
     ExitCode::SUCCESS
 }

@@ -89,8 +89,8 @@ pub fn run(args: SecretsArgs, common: &Common) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
-            eprintln!("  help: {}", error.help());
+            crate::errln!("error: {error}");
+            crate::errln!("  help: {}", error.help());
             ExitCode::from(exit::BAD_INPUT)
         }
     }
@@ -137,7 +137,7 @@ fn encrypt(args: &EncryptArgs, common: &Common) -> Result<(), CommandError> {
     let ciphertext = secrets::encrypt(&output, &plaintext, &recipients)?;
     write_atomically(&output, &ciphertext, 0o600)?;
     write_recipients(&output, &recipients)?;
-    eprintln!(
+    crate::errln!(
         "Encrypted {} to {} for {} recipient{} ({source}); recipients listed in {}.",
         input.display(),
         output.display(),
@@ -145,7 +145,7 @@ fn encrypt(args: &EncryptArgs, common: &Common) -> Result<(), CommandError> {
         if recipients.len() == 1 { "" } else { "s" },
         recipients_file(&output).display()
     );
-    eprintln!(
+    crate::errln!(
         "The plaintext {} is still there: genesis reads it before {} while it exists; delete it \
          once `genesis secrets check` passes.",
         input.display(),
@@ -160,7 +160,7 @@ fn read_plaintext(path: &Path) -> Result<Zeroizing<Vec<u8>>, CommandError> {
     match secrets::read_private(path) {
         Ok(bytes) => Ok(bytes),
         Err(SecretsError::Permissions { mode, .. }) => {
-            eprintln!(
+            crate::errln!(
                 "warning: {} has mode {:04o} ({}); delete it once it is encrypted",
                 path.display(),
                 mode & 0o7777,
@@ -348,12 +348,12 @@ fn keygen(args: &KeygenArgs, common: &Common) -> Result<(), CommandError> {
         }
         other => other,
     })?;
-    eprintln!(
+    crate::errln!(
         "Wrote a new age identity to {} (mode 0600). Its public key, the recipient to encrypt \
          to:",
         path.display()
     );
-    println!("{public}");
+    crate::outln!("{public}");
     Ok(())
 }
 
@@ -380,7 +380,7 @@ fn edit(args: &EditArgs, common: &Common) -> Result<(), CommandError> {
     let recipients = if listed.exists() {
         read_recipients(&listed)?
     } else {
-        eprintln!(
+        crate::errln!(
             "note: {} does not exist; encrypting to the public key of {} only",
             listed.display(),
             identity.file().display()
@@ -392,7 +392,7 @@ fn edit(args: &EditArgs, common: &Common) -> Result<(), CommandError> {
         .iter()
         .any(|recipient| mine.contains(&recipient.to_string()))
     {
-        eprintln!(
+        crate::errln!(
             "warning: your identity {} is not among the recipients in {}; you will not be able \
              to decrypt the result",
             identity.file().display(),
@@ -403,7 +403,7 @@ fn edit(args: &EditArgs, common: &Common) -> Result<(), CommandError> {
     if args.rekey {
         let ciphertext = secrets::encrypt(&file, &plaintext, &recipients)?;
         write_atomically(&file, &ciphertext, 0o600)?;
-        eprintln!(
+        crate::errln!(
             "Encrypted {} again for {} recipient{}.",
             file.display(),
             recipients.len(),
@@ -424,7 +424,7 @@ fn edit(args: &EditArgs, common: &Common) -> Result<(), CommandError> {
             source,
         })?);
         if *edited == *plaintext {
-            eprintln!("No change; {} is left as it was.", file.display());
+            crate::errln!("No change; {} is left as it was.", file.display());
             return Ok(());
         }
         // Errors name the encrypted file and the line, as `validate` would.
@@ -437,7 +437,7 @@ fn edit(args: &EditArgs, common: &Common) -> Result<(), CommandError> {
             Ok(()) => {
                 let ciphertext = secrets::encrypt(&file, &edited, &recipients)?;
                 write_atomically(&file, &ciphertext, 0o600)?;
-                eprintln!(
+                crate::errln!(
                     "Encrypted the edited secrets to {} for {} recipient{}.",
                     file.display(),
                     recipients.len(),
@@ -456,8 +456,8 @@ fn ask_again(error: &CommandError) -> bool {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return false;
     }
-    eprintln!("error: {error}");
-    eprint!("Edit again? [Y/n] ");
+    crate::errln!("error: {error}");
+    crate::errout!("Edit again? [Y/n] ");
     let mut answer = String::new();
     if std::io::stdin().read_line(&mut answer).is_err() {
         return false;
@@ -637,7 +637,7 @@ fn check(common: &Common) -> ExitCode {
     let report = inputs::check_secrets(&common.input_paths(), &common.load_options());
     let color = common.stderr_color();
     let Some(secrets) = &report.secrets else {
-        eprint!("{}", report.problems.render(color));
+        crate::ui::term::write_err(report.problems.render(color).as_bytes(), false);
         return ExitCode::from(exit::BAD_INPUT);
     };
     // Name -> (formats wanted, steps using it).
@@ -653,7 +653,7 @@ fn check(common: &Common) -> ExitCode {
         }
     }
     let file = secrets.file().unwrap_or(&common.secrets);
-    println!(
+    crate::outln!(
         "{}: {} secret{} referenced by the lab and phases",
         file.display(),
         names.len(),
@@ -665,7 +665,7 @@ fn check(common: &Common) -> ExitCode {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!("  {:width$}  {:9}  USED BY", "NAME", "STATUS");
+    crate::outln!("  {:width$}  {:9}  USED BY", "NAME", "STATUS");
     let mut bad = 0;
     for (name, (formats, users)) in &names {
         let status = match secrets.get(name) {
@@ -698,27 +698,27 @@ fn check(common: &Common) -> ExitCode {
         } else {
             users.join(", ")
         };
-        println!("  {name:width$}  {label:9}  {shown}{why}");
+        crate::outln!("  {name:width$}  {label:9}  {shown}{why}");
     }
     let unused: Vec<&str> = secrets
         .names()
         .filter(|name| !names.contains_key(name))
         .collect();
     if !unused.is_empty() {
-        println!("  not referenced by any step: {}", unused.join(", "));
+        crate::outln!("  not referenced by any step: {}", unused.join(", "));
     }
     if bad == 0 && report.problems.is_empty() {
-        println!(
+        crate::outln!(
             "All {} referenced secrets are present and well formed.",
             names.len()
         );
         return ExitCode::SUCCESS;
     }
     if bad > 0 {
-        println!("{bad} of {} secrets missing or malformed.", names.len());
+        crate::outln!("{bad} of {} secrets missing or malformed.", names.len());
     }
     if !report.problems.is_empty() {
-        eprint!("{}", report.problems.render(color));
+        crate::ui::term::write_err(report.problems.render(color).as_bytes(), false);
     }
     ExitCode::from(exit::BAD_INPUT)
 }

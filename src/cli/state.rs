@@ -48,9 +48,21 @@ pub fn options(common: &Common) -> StateOptions {
 /// The backend the command line selects, or the exit code after saying why not.
 pub fn backend(common: &Common) -> Result<Box<dyn StateBackend>, ExitCode> {
     options(common).backend().map_err(|error| {
-        eprintln!("error: {}", error_chain(&error));
+        crate::errln!("error: {}", error_chain(&error));
         ExitCode::from(exit::STEP_FAILED)
     })
+}
+
+/// Says why the journal could not be used; exit 2 when the operator must act (a state file
+/// refused as a link, another user's, not a regular file, too large, or a journal written by a
+/// newer genesis), else 1.
+pub fn journal_failure(error: &genesis_engine::JournalError) -> ExitCode {
+    crate::errln!("error: {}", error_chain(error));
+    if error.is_refusal() {
+        ExitCode::from(exit::BAD_INPUT)
+    } else {
+        ExitCode::from(exit::STEP_FAILED)
+    }
 }
 
 pub fn run(args: StateArgs, common: &Common) -> ExitCode {
@@ -61,7 +73,7 @@ pub fn run(args: StateArgs, common: &Common) -> ExitCode {
     let options = options(common);
     let open = |kind| {
         options.backend_of(kind).map_err(|error| {
-            eprintln!("error: {}", error_chain(&error));
+            crate::errln!("error: {}", error_chain(&error));
             ExitCode::from(exit::STEP_FAILED)
         })
     };
@@ -90,24 +102,21 @@ pub fn run(args: StateArgs, common: &Common) -> ExitCode {
         .into_iter()
         .flatten()
     {
-        eprintln!("warning: taking over the lock left by a run that is gone: {previous}");
+        crate::errln!("warning: taking over the lock left by a run that is gone: {previous}");
     }
     let bytes = match source.read_journal() {
         Ok(bytes) => bytes,
-        Err(error) => {
-            eprintln!("error: {}", error_chain(&error));
-            return ExitCode::from(exit::STEP_FAILED);
-        }
+        Err(error) => return journal_failure(&error),
     };
     let parsed = match journal::parse(&bytes, std::path::Path::new(&source.describe())) {
         Ok(parsed) => parsed,
         Err(error) => {
-            eprintln!("error: {}; nothing was copied", error_chain(&error));
-            return ExitCode::from(exit::STEP_FAILED);
+            crate::errln!("note: nothing was copied");
+            return journal_failure(&error);
         }
     };
     if parsed.is_empty() {
-        eprintln!(
+        crate::errln!(
             "error: {} holds no journal: nothing to copy",
             source.describe()
         );
@@ -116,19 +125,19 @@ pub fn run(args: StateArgs, common: &Common) -> ExitCode {
     let existing = match destination.load_journal() {
         Ok(existing) => existing,
         Err(error) if force => {
-            eprintln!(
+            crate::errln!(
                 "warning: replacing a journal that does not load: {}",
                 error_chain(&error)
             );
             Default::default()
         }
         Err(error) => {
-            eprintln!("error: {}; use --force to replace it", error_chain(&error));
+            crate::errln!("error: {}; use --force to replace it", error_chain(&error));
             return ExitCode::from(exit::STEP_FAILED);
         }
     };
     if !existing.is_empty() && !force {
-        eprintln!(
+        crate::errln!(
             "error: {} already holds a journal ({} records); copying would replace it: check with `genesis status --state {to}`, then add --force",
             destination.describe(),
             existing.records()
@@ -136,10 +145,10 @@ pub fn run(args: StateArgs, common: &Common) -> ExitCode {
         return ExitCode::from(exit::BAD_INPUT);
     }
     if let Err(error) = destination.replace_journal(&bytes) {
-        eprintln!("error: {}", error_chain(&error));
+        crate::errln!("error: {}", error_chain(&error));
         return ExitCode::from(exit::STEP_FAILED);
     }
-    eprintln!(
+    crate::errln!(
         "copied {} records ({} bytes) from {} to {}",
         parsed.records(),
         bytes.len(),

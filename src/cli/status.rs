@@ -49,30 +49,43 @@ pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
     };
     let journal = match backend.load_journal() {
         Ok(journal) => journal,
-        Err(error) => {
-            eprintln!("error: {}", error_chain(&error));
-            return ExitCode::from(exit::STEP_FAILED);
-        }
+        Err(error) => return super::state::journal_failure(&error),
     };
     let lock = match backend.probe() {
         Ok(lock) => lock,
         Err(error) => {
-            eprintln!(
+            crate::errln!(
                 "warning: cannot tell who holds the lock: {}",
                 error_chain(&error)
             );
             None
         }
     };
-    let rows = match inputs::load_with(&common.input_paths(), &common.load_options()) {
-        Ok(inputs) => rows_with_inputs(&journal, &inputs.graph),
+    let (mut rows, scrubber) = match inputs::load_with(
+        &common.input_paths(),
+        &common.load_options(),
+    ) {
+        Ok(inputs) => (
+            rows_with_inputs(&journal, &inputs.graph),
+            genesis_engine::Scrubber::new(inputs.secrets.values().map(|value| value.expose())),
+        ),
         Err(_) => {
-            eprintln!(
+            crate::errln!(
                 "note: the inputs do not load (see `genesis validate`); showing the journal alone"
             );
-            rows_from_journal(&journal)
+            (
+                rows_from_journal(&journal),
+                genesis_engine::Scrubber::empty(),
+            )
         }
     };
+    // The journal was scrubbed with the secrets of the run that wrote it; the current ones
+    // are scrubbed again here, in case a value changed since.
+    for row in &mut rows {
+        if let Some(detail) = &mut row.detail {
+            scrubber.scrub_string(detail);
+        }
+    }
     match args.output {
         OutputFormat::Json => {
             let document = StatusDocument {
@@ -81,9 +94,9 @@ pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
                 steps: rows,
             };
             match serde_json::to_string_pretty(&document) {
-                Ok(text) => println!("{text}"),
+                Ok(text) => crate::ui::term::write_out(text.as_bytes(), true),
                 Err(error) => {
-                    eprintln!("error: cannot encode the status: {error}");
+                    crate::errln!("error: cannot encode the status: {error}");
                     return ExitCode::from(exit::STEP_FAILED);
                 }
             }
@@ -91,9 +104,9 @@ pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
         OutputFormat::Text => {
             if let Some(lock) = &lock {
                 if lock.alive {
-                    println!("running: {}", lock.holder);
+                    crate::outln!("running: {}", lock.holder);
                 } else {
-                    println!("lock left by a run that is gone: {}", lock.holder);
+                    crate::outln!("lock left by a run that is gone: {}", lock.holder);
                 }
             }
             if let Some(run) = journal.last_run() {
@@ -108,7 +121,7 @@ pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
                     }
                     _ => "no recorded end (running, or killed)".to_owned(),
                 };
-                println!(
+                crate::outln!(
                     "last run {} on {} (pid {}), started {}: {ended}",
                     run.run,
                     run.host,
@@ -116,7 +129,7 @@ pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
                     format_time(run.started_at)
                 );
             }
-            print!("{}", render(&rows));
+            crate::out!("{}", render(&rows));
         }
     }
     ExitCode::SUCCESS
@@ -189,8 +202,8 @@ pub fn render(rows: &[StatusRow]) -> String {
         ]);
     for row in rows {
         table.add_row([
-            row.number.clone().unwrap_or_default(),
-            row.step.clone(),
+            crate::ui::term::line(row.number.as_deref().unwrap_or_default()).into_owned(),
+            crate::ui::term::line(&row.step).into_owned(),
             row.state.clone(),
             if row.attempts == 0 {
                 String::new()
@@ -199,7 +212,7 @@ pub fn render(rows: &[StatusRow]) -> String {
             },
             row.updated_at.clone().unwrap_or_default(),
             row.duration_ms.map(short_duration).unwrap_or_default(),
-            row.detail.clone().unwrap_or_default(),
+            crate::ui::term::line(row.detail.as_deref().unwrap_or_default()).into_owned(),
         ]);
     }
     format!("{table}\n")

@@ -25,26 +25,32 @@ pub fn run(args: UnlockArgs, common: &Common) -> ExitCode {
     };
     match backend.unlock(args.force) {
         Ok(Unlocked::Released(holder)) => {
-            eprintln!("released the lock of {holder}");
+            crate::errln!("released the lock of {holder}");
             ExitCode::SUCCESS
         }
         Ok(Unlocked::WasFree) => {
-            eprintln!("{} was not locked", backend.describe());
+            crate::errln!("{} was not locked", backend.describe());
             ExitCode::SUCCESS
         }
         Err(error @ LockError::Held { .. }) => {
-            eprintln!(
+            crate::errln!(
                 "error: {error}; that run is alive on this host: stop it (Ctrl-C) instead of unlocking"
             );
             ExitCode::from(exit::LOCK_HELD)
         }
         Err(error) if error.is_held() => {
-            eprintln!("error: {error}");
+            crate::errln!("error: {error}");
             ExitCode::from(exit::LOCK_HELD)
         }
         Err(error) => {
-            eprintln!("error: {}", error_chain(&error));
-            ExitCode::from(exit::STEP_FAILED)
+            crate::errln!("error: {}", error_chain(&error));
+            // A refused lock file or state directory (a link, another user's) is the
+            // operator's to fix: exit 2.
+            ExitCode::from(if error.refusal().is_some() {
+                exit::BAD_INPUT
+            } else {
+                exit::STEP_FAILED
+            })
         }
     }
 }

@@ -55,7 +55,7 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: could not start the async runtime: {error}");
+            crate::errln!("error: could not start the async runtime: {error}");
             return ExitCode::from(exit::STEP_FAILED);
         }
     };
@@ -64,7 +64,7 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
         Ok(interrupts) => {
             runtime.spawn(interrupts.watch(cancel.clone()));
         }
-        Err(error) => eprintln!("warning: Ctrl-C will not stop the run cleanly: {error}"),
+        Err(error) => crate::errln!("warning: Ctrl-C will not stop the run cleanly: {error}"),
     }
     let inputs = match common.load_inputs() {
         Ok(inputs) => inputs,
@@ -78,7 +78,7 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
     let resolved = match select::resolve(&inputs.graph, &selection) {
         Ok(resolved) => resolved,
         Err(error) => {
-            eprintln!("error: {error}");
+            crate::errln!("error: {error}");
             return ExitCode::from(exit::BAD_INPUT);
         }
     };
@@ -95,17 +95,14 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
         Err(error) => return lock_failure(&error),
     };
     if let Some(previous) = &acquired.taken_over {
-        eprintln!("warning: taking over the lock left by a run that is gone: {previous}");
+        crate::errln!("warning: taking over the lock left by a run that is gone: {previous}");
     }
     let (mut journal, prior) = match state.open_journal(Arc::clone(&scrubber)) {
         Ok(opened) => opened,
-        Err(error) => {
-            eprintln!("error: {}", error_chain(&error));
-            return ExitCode::from(exit::STEP_FAILED);
-        }
+        Err(error) => return super::state::journal_failure(&error),
     };
     if prior.torn_tail() {
-        eprintln!(
+        crate::errln!(
             "warning: the journal's last record was torn by a crash while writing; it was cut off"
         );
     }
@@ -118,7 +115,7 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
     let run_log = match RunLog::create(&common.state_dir, &options.run_id, Arc::clone(&scrubber)) {
         Ok(log) => Some(log),
         Err(error) => {
-            eprintln!("warning: no run log this time: {error}");
+            crate::errln!("warning: no run log this time: {error}");
             None
         }
     };
@@ -146,7 +143,7 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
     if let Some(log) = &run_log
         && args.output == OutputFormat::Text
     {
-        eprintln!("run log: {}", log.path().display());
+        crate::errln!("run log: {}", log.path().display());
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     let code = match result {
@@ -156,12 +153,12 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
             RunOutcome::Interrupted => exit::INTERRUPTED,
         },
         Err(error) => {
-            eprintln!("error: {}", error_chain(&error));
+            crate::errln!("error: {}", error_chain(&error));
             exit::STEP_FAILED
         }
     };
     if code == exit::STEP_FAILED {
-        eprintln!(
+        crate::errln!(
             "hint: `genesis diagnose` collects the journal, run logs, both clusters' objects and the first node's service logs into one bundle (secrets scrubbed)"
         );
     }
@@ -211,7 +208,7 @@ impl Interrupts {
         cancel.cancel();
         self.next().await;
         crate::actions::local::exec::kill_running();
-        eprintln!("interrupted again: exiting now; run `genesis up` to continue");
+        crate::errln!("interrupted again: exiting now; run `genesis up` to continue");
         std::process::exit(i32::from(exit::INTERRUPTED));
     }
 }
@@ -219,10 +216,13 @@ impl Interrupts {
 /// Exit 3 when another run holds the lock, naming it.
 pub(crate) fn lock_failure(error: &LockError) -> ExitCode {
     if error.is_held() {
-        eprintln!("error: {error}");
+        crate::errln!("error: {error}");
         ExitCode::from(exit::LOCK_HELD)
+    } else if error.refusal().is_some() {
+        crate::errln!("error: {}", error_chain(error));
+        ExitCode::from(exit::BAD_INPUT)
     } else {
-        eprintln!("error: {}", error_chain(error));
+        crate::errln!("error: {}", error_chain(error));
         ExitCode::from(exit::STEP_FAILED)
     }
 }

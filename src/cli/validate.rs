@@ -14,7 +14,7 @@ pub fn run(_args: ValidateArgs, common: &Common) -> ExitCode {
         Ok(inputs) => {
             let machines = inputs.lab.machines.len();
             let vms = inputs.lab.vms.len();
-            eprintln!(
+            crate::errln!(
                 "{}, {} and {} are valid: {} machines, {} VMs, {} steps in {} phases.",
                 common.lab.display(),
                 common.phases.display(),

@@ -41,12 +41,13 @@ pub struct KubeTarget {
 
 #[derive(Debug, Error)]
 pub enum KubeClientError {
-    #[error("cannot read the kubeconfig for the {cluster} cluster ({where_})")]
+    /// The kubeconfig's own error is told by [`safe_kubeconfig_error`]: a parser's message can
+    /// quote the line it stopped at, which may hold a bearer token or a client key.
+    #[error("cannot read the kubeconfig for the {cluster} cluster ({where_}): {detail}")]
     Kubeconfig {
         cluster: String,
         where_: String,
-        #[source]
-        source: KubeconfigError,
+        detail: String,
     },
     #[error(
         "no kubeconfig for the {cluster} cluster: none of the files in {where_} exists; pass --kubeconfig FILE or fix KUBECONFIG"
@@ -57,21 +58,63 @@ pub enum KubeClientError {
     )]
     NoHome { cluster: String },
     #[error(
-        "cannot use context `{context}` of the kubeconfig for the {cluster} cluster ({where_})"
+        "cannot use context `{context}` of the kubeconfig for the {cluster} cluster ({where_}): {detail}"
     )]
     Context {
         cluster: String,
         context: String,
         where_: String,
-        #[source]
-        source: KubeconfigError,
+        detail: String,
     },
-    #[error("cannot build a client for the {cluster} cluster")]
-    Client {
-        cluster: String,
-        #[source]
-        source: kube::Error,
-    },
+    /// Building the client runs the kubeconfig's exec credential plugin, if any; its output
+    /// (where tokens live) is never quoted (see [`safe_client_error`]).
+    #[error("cannot build a client for the {cluster} cluster: {detail}")]
+    Client { cluster: String, detail: String },
+}
+
+/// A kubeconfig error told without quoting the file: a YAML error names its line and column
+/// only, because the parser's message quotes the text it stopped at (a `token:` or
+/// `client-key-data:` line).
+pub fn safe_kubeconfig_error(error: &KubeconfigError) -> String {
+    match error {
+        KubeconfigError::Parse(parse) => match parse.location() {
+            Some(location) => format!(
+                "it is not valid YAML: the parser stopped at line {}, column {} (its message is not shown: it can quote a credential)",
+                location.line(),
+                location.column()
+            ),
+            None => "it is not a valid kubeconfig YAML document (the parser's message is not shown: it can quote a credential)".to_owned(),
+        },
+        KubeconfigError::LoadClientCertificate(_) | KubeconfigError::LoadClientKey(_) => {
+            first_line(&error.to_string()).to_owned()
+        }
+        other => crate::cli::up::error_chain(other),
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// A client-building error told without quoting what an exec credential plugin printed (its
+/// stdout is where the token lives, and kube's messages include it).
+pub fn safe_client_error(error: &kube::Error) -> String {
+    use kube::client::AuthError;
+    match error {
+        kube::Error::Auth(auth) => match auth {
+            AuthError::AuthExecRun { out, .. } => format!(
+                "the kubeconfig's exec credential plugin failed ({}); what it printed is not shown: it can hold credentials. Run the plugin by hand to see why",
+                out.status
+            ),
+            AuthError::AuthExecParse(_) => "the kubeconfig's exec credential plugin printed something that is not an ExecCredential; it is not shown: it can hold credentials. Run the plugin by hand to see it".to_owned(),
+            AuthError::AuthExecStart(start) => {
+                format!("cannot start the kubeconfig's exec credential plugin: {start}")
+            }
+            AuthError::AuthExec(_) => "the kubeconfig's exec credential plugin did not give a usable credential (details not shown: they can quote its output)".to_owned(),
+            other => first_line(&other.to_string()).to_owned(),
+        },
+        other => crate::cli::up::error_chain(other),
+    }
 }
 
 /// Where a kubeconfig comes from.
@@ -130,11 +173,14 @@ impl KubeconfigSource {
     /// Reads and merges the files. `Ok(None)` when `KUBECONFIG` names only missing files.
     pub fn load(&self) -> Result<Option<Kubeconfig>, KubeconfigError> {
         match self {
-            Self::File(path) | Self::Home(path) => Kubeconfig::read_from(path).map(Some),
+            Self::File(path) | Self::Home(path) => {
+                regular_kubeconfig(path)?;
+                Kubeconfig::read_from(path).map(Some)
+            }
             Self::Env { files, .. } => {
                 let mut found = Vec::new();
                 for file in files {
-                    match Kubeconfig::read_from(file) {
+                    match regular_kubeconfig(file).and_then(|()| Kubeconfig::read_from(file)) {
                         Ok(kubeconfig) => found.push(kubeconfig),
                         Err(KubeconfigError::ReadConfig(error, _))
                             if error.kind() == std::io::ErrorKind::NotFound => {}
@@ -147,6 +193,27 @@ impl KubeconfigSource {
                 merge_in_order(found).map(Some)
             }
         }
+    }
+}
+
+/// A kubeconfig is read by kube with a plain blocking read: a FIFO or a device in its place
+/// would block a runtime thread for good (and no deadline could end it). It is opened here
+/// first without blocking and must be a regular file; a missing file passes (the caller says
+/// so, or skips it as kubectl does).
+fn regular_kubeconfig(path: &Path) -> Result<(), KubeconfigError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path);
+    match opened.and_then(|file| file.metadata()) {
+        Ok(metadata) if metadata.is_file() => Ok(()),
+        Ok(_) => Err(KubeconfigError::ReadConfig(
+            std::io::Error::other("not a regular file (a FIFO, a device or a directory)"),
+            path.to_owned(),
+        )),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(KubeconfigError::ReadConfig(error, path.to_owned())),
     }
 }
 
@@ -200,7 +267,7 @@ impl KubeTarget {
             Err(error) => Err(KubeClientError::Kubeconfig {
                 cluster: self.cluster.clone(),
                 where_: source.describe(),
-                source: error,
+                detail: safe_kubeconfig_error(&error),
             }),
         }
     }
@@ -225,12 +292,25 @@ impl KubeTarget {
                     .source()
                     .map(|source| source.describe())
                     .unwrap_or_default(),
-                source,
+                detail: safe_kubeconfig_error(&source),
             })?;
-        kube::Client::try_from(config).map_err(|source| KubeClientError::Client {
-            cluster: self.cluster.clone(),
-            source,
-        })
+        // Building the client runs the kubeconfig's exec credential plugin, synchronously,
+        // when there is one. On the blocking pool, the await below is where a step's deadline,
+        // `--timeout` or `plan --observe-timeout` cuts a plugin that never returns; on a
+        // worker thread it would block the runtime, timers included. (kube starts the plugin
+        // with std's `Command::output`, so a plugin cut off this way is not killed: it is left
+        // to finish or to be stopped by the operator; see docs/troubleshooting.md.)
+        let built = tokio::task::spawn_blocking(move || kube::Client::try_from(config)).await;
+        match built {
+            Ok(result) => result.map_err(|source| KubeClientError::Client {
+                cluster: self.cluster.clone(),
+                detail: safe_client_error(&source),
+            }),
+            Err(join) => Err(KubeClientError::Client {
+                cluster: self.cluster.clone(),
+                detail: format!("building the client stopped: {join}"),
+            }),
+        }
     }
 }
 

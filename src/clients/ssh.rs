@@ -125,6 +125,11 @@ impl Verifier {
             return Verdict::Certificate;
         };
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        // The file is read and appended to by path: first make sure it is not a link (to a
+        // file of the operator's that would be appended to), a FIFO or another user's file.
+        if let Err(error) = genesis_engine::state_dir::open_existing(&self.known_hosts) {
+            return Verdict::KnownHostsFailed(russh::keys::Error::IO(error));
+        }
         let recorded =
             match known_hosts::known_host_keys_path(&self.host, self.port, &self.known_hosts) {
                 Ok(recorded) => recorded,

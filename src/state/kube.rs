@@ -644,7 +644,7 @@ impl Drop for LeaseGuard {
         let holder = self.holder.clone();
         let result = self.state.worker.call(release(api, holder));
         if !matches!(result, Ok(Ok(()))) {
-            eprintln!(
+            crate::errln!(
                 "warning: could not release Lease {}/{LEASE_NAME}; it expires by itself",
                 self.state.namespace
             );
@@ -700,7 +700,7 @@ async fn renew(
             }
             Err(error) if is_code(&error, 409) || is_code(&error, 404) => {
                 lost.store(true, Ordering::SeqCst);
-                eprintln!(
+                crate::errln!(
                     "error: Lease {namespace}/{LEASE_NAME} was changed by another run; this run can no longer write the journal"
                 );
                 return;
@@ -708,7 +708,7 @@ async fn renew(
             Err(error) => {
                 if last_renewed.elapsed() >= Duration::from_secs(u64::from(lease_seconds)) {
                     lost.store(true, Ordering::SeqCst);
-                    eprintln!(
+                    crate::errln!(
                         "error: Lease {namespace}/{LEASE_NAME} could not be renewed for {lease_seconds}s ({error}); this run can no longer write the journal"
                     );
                     return;

@@ -67,11 +67,33 @@ struct PlatformView {
     context: Option<String>,
 }
 
+/// The lab file's `state:` and Platform endpoint, when it reads; the inputs loader says what is
+/// wrong with it otherwise. Read as a regular file of at most 4 MiB without blocking (a FIFO or
+/// `/dev/zero` given as `--lab` must not hang or fill memory before that loader can refuse it).
 fn lab_view(path: &Path) -> LabView {
-    std::fs::read_to_string(path)
-        .ok()
+    read_regular(path, 4 * 1024 * 1024)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| serde_saphyr::from_str::<LabView>(&text).ok())
         .unwrap_or_default()
+}
+
+/// A regular file's bytes, at most `cap`; `None` for anything else (a FIFO is opened without
+/// blocking and refused by `fstat`).
+fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let metadata = file.metadata().ok()?;
+    if !metadata.is_file() || metadata.len() > cap {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(cap).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 /// Why a backend could not be set up.

@@ -8,6 +8,7 @@ pub mod json;
 pub mod plain;
 pub mod report;
 pub mod runlog;
+pub mod term;
 pub mod tty;
 
 use std::io::IsTerminal;

@@ -38,8 +38,15 @@ impl<W: Write> Lines<W> {
     }
 }
 
-/// The line for an event, if it gets one.
+/// The line for an event, if it gets one, sanitized for the terminal (names from the phase
+/// files and messages from children and servers can carry control characters; see
+/// [`super::term`]).
 pub fn line(event: &Event) -> Option<String> {
+    raw_line(event).map(|text| super::term::text(&text).into_owned())
+}
+
+fn raw_line(event: &Event) -> Option<String> {
+    let name_of = |name: &str| super::term::line(name).into_owned();
     Some(match event {
         Event::RunStarted {
             run,
@@ -54,7 +61,7 @@ pub fn line(event: &Event) -> Option<String> {
             outcome_unknown,
             ..
         } => {
-            let mut text = format!("[{number}] {name}: started");
+            let mut text = format!("[{}] {}: started", name_of(number), name_of(name));
             if *attempt > 1 {
                 text.push_str(&format!(" (attempt {attempt})"));
             }
@@ -63,7 +70,9 @@ pub fn line(event: &Event) -> Option<String> {
             }
             text
         }
-        Event::StepProgress { step, substate } => format!("[{step}] {substate}"),
+        Event::StepProgress { step, substate } => {
+            format!("[{step}] {}", name_of(substate))
+        }
         Event::StepOutput { .. } => return None,
         Event::StepRetrying {
             step,
@@ -84,7 +93,9 @@ pub fn line(event: &Event) -> Option<String> {
             ..
         } => {
             let mut text = format!(
-                "[{number}] {name}: {} in {}",
+                "[{}] {}: {} in {}",
+                name_of(number),
+                name_of(name),
                 result.label(),
                 short_duration(*duration_ms)
             );
@@ -102,8 +113,12 @@ pub fn line(event: &Event) -> Option<String> {
             reason,
             ..
         } => match reason {
-            SkipReason::DoneEarlier => format!("[{number}] {name}: done in an earlier run"),
-            other => format!("[{number}] {name}: skipped: {other}"),
+            SkipReason::DoneEarlier => format!(
+                "[{}] {}: done in an earlier run",
+                name_of(number),
+                name_of(name)
+            ),
+            other => format!("[{}] {}: skipped: {other}", name_of(number), name_of(name)),
         },
         Event::StepDrifted { step, what } => {
             format!("[{step}] drifted since it finished ({what}); running it again")
@@ -136,7 +151,11 @@ impl<W: Write> Render for Lines<W> {
             outcome, report, ..
         } = event
         {
-            let _ = write!(self.out, "{}", report::render(report, *outcome));
+            let _ = write!(
+                self.out,
+                "{}",
+                super::term::text(&report::render(report, *outcome))
+            );
         }
         let _ = self.out.flush();
     }

@@ -36,8 +36,8 @@ pub fn render(report: &Report, outcome: RunOutcome) -> String {
         .set_header(["step", "id", "result", "attempts", "duration", "detail"]);
     for row in &report.steps {
         table.add_row([
-            row.number.clone(),
-            row.step.to_string(),
+            super::term::line(&row.number).into_owned(),
+            super::term::line(row.step.as_str()).into_owned(),
             row.result.label().to_owned(),
             if row.attempts == 0 {
                 String::new()
@@ -45,7 +45,10 @@ pub fn render(report: &Report, outcome: RunOutcome) -> String {
                 row.attempts.to_string()
             },
             row.duration_ms.map(short_duration).unwrap_or_default(),
-            row.detail.as_deref().map(table_detail).unwrap_or_default(),
+            row.detail
+                .as_deref()
+                .map(|detail| super::term::line(&table_detail(detail)).into_owned())
+                .unwrap_or_default(),
         ]);
     }
     let mut out = format!("{table}\n");
@@ -54,7 +57,12 @@ pub fn render(report: &Report, outcome: RunOutcome) -> String {
         if row.result == StepResult::Failed
             && let Some(detail) = &row.detail
         {
-            out.push_str(&format!("✗ {} {}: {detail}\n", row.number, row.step));
+            out.push_str(&format!(
+                "✗ {} {}: {}\n",
+                super::term::line(&row.number),
+                super::term::line(row.step.as_str()),
+                super::term::text(detail)
+            ));
         }
     }
     if !report.critical_path.is_empty() {

@@ -41,7 +41,7 @@ impl Bars {
     }
 
     fn println(&self, text: &str) {
-        let _ = self.multi.println(text);
+        let _ = self.multi.println(super::term::text(text));
     }
 }
 
@@ -74,7 +74,11 @@ impl Render for Bars {
                         .multi
                         .insert_before(&self.overall, ProgressBar::new_spinner());
                     bar.set_style(self.step_style.clone());
-                    bar.set_prefix(format!("[{number}] {name}"));
+                    bar.set_prefix(format!(
+                        "[{}] {}",
+                        super::term::line(number),
+                        super::term::line(name)
+                    ));
                     bar.enable_steady_tick(Duration::from_millis(120));
                     bar
                 });
@@ -83,7 +87,7 @@ impl Render for Bars {
             }
             Event::StepProgress { step, substate } => {
                 if let Some(bar) = self.running.get(step) {
-                    bar.set_message(substate.clone());
+                    bar.set_message(super::term::line(substate).into_owned());
                 }
             }
             Event::StepOutput { .. } => {}
@@ -128,7 +132,7 @@ impl Render for Bars {
                 }
                 self.overall.finish_and_clear();
                 let _ = self.multi.clear();
-                eprint!("{}", report::render(report, *outcome));
+                crate::errout!("{}", report::render(report, *outcome));
             }
         }
     }

@@ -210,6 +210,18 @@ pub(crate) struct Undo {
     pub undo: Box<dyn FnOnce() -> BoxFuture<'static, Result<(), ActionError>> + Send>,
 }
 
+/// How far ahead a deadline too large to represent is put: thirty years, the horizon tokio
+/// itself treats as "never". A `--timeout 18446744073709551615s` therefore means no deadline.
+pub const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `now + after`, saturated to [`FAR_FUTURE`] from now: a duration too large for the clock
+/// (an `Instant` overflow would panic) means no deadline. Every deadline is computed here.
+pub fn deadline_after(after: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(after.min(FAR_FUTURE))
+        .unwrap_or_else(|| now + Duration::from_secs(24 * 3600))
+}
+
 /// The deadline a step runs under, and who set it.
 #[derive(Clone, Debug)]
 pub struct Deadline {
@@ -337,7 +349,7 @@ impl RunContext {
         let outer = self.deadline.at;
         let (at, inner) = match limit {
             Some(limit) => {
-                let inner = Instant::now() + limit;
+                let inner = deadline_after(limit);
                 if inner < outer {
                     (inner, Some(limit))
                 } else {

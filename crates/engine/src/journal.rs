@@ -142,6 +142,17 @@ pub enum JournalError {
         #[source]
         source: serde_json::Error,
     },
+    /// A complete record of a kind this version does not know: a newer genesis wrote it.
+    /// Cutting it off would lose what that version recorded, so nothing is changed.
+    #[error(
+        "the journal {path} was written by a newer genesis: line {line} is a complete `{kind}` record, which this version ({version}) does not know; nothing was changed. Run a genesis at least as new as the one that wrote it"
+    )]
+    Newer {
+        path: PathBuf,
+        line: usize,
+        kind: String,
+        version: &'static str,
+    },
     #[error("could not encode a journal record")]
     Encode(#[source] serde_json::Error),
     /// A backend other than the state directory failed (see [`crate::storage`]).
@@ -152,6 +163,36 @@ pub enum JournalError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
+
+impl JournalError {
+    /// The journal or state directory was refused (a link, another user's, not a regular
+    /// file, too large) or was written by a newer genesis: exit 2, the operator must act.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Self::StateDir { source, .. }
+            | Self::Read { source, .. }
+            | Self::Write { source, .. } => crate::state_dir::unsafe_reason(source).is_some(),
+            Self::Newer { .. } => true,
+            Self::Corrupt { .. } | Self::Encode(_) | Self::Store { .. } => false,
+        }
+    }
+}
+
+/// The record kinds this version writes and reads (the `record` tag of each line).
+pub const KNOWN_KINDS: &[&str] = &[
+    "run_started",
+    "step_attempt",
+    "step_intent",
+    "step_retrying",
+    "step_succeeded",
+    "step_failed",
+    "step_interrupted",
+    "step_skipped",
+    "undo_ran",
+    "step_reset",
+    "run_interrupted",
+    "run_finished",
+];
 
 /// The last thing the journal says about a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -455,7 +496,9 @@ impl JournalState {
     }
 }
 
-/// Parses journal bytes. A torn last line is ignored; damage before it is an error.
+/// Parses journal bytes. A torn last line (one without its newline that is not a complete
+/// record) is ignored; damage before it is an error, and so is a complete record of a kind this
+/// version does not know ([`JournalError::Newer`]), wherever it is.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<JournalState, JournalError> {
     let mut state = JournalState::default();
     let mut offset = 0usize;
@@ -482,9 +525,28 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<JournalState, JournalError> {
                 state.unterminated = !terminated;
             }
             Err(source) => {
-                let is_last =
-                    !terminated || bytes[next..].iter().all(|byte| byte.is_ascii_whitespace());
-                if is_last {
+                // A whole JSON object is a complete record, never a torn one.
+                if let Ok(serde_json::Value::Object(object)) =
+                    serde_json::from_slice::<serde_json::Value>(line)
+                {
+                    let kind = object.get("record").and_then(serde_json::Value::as_str);
+                    if let Some(kind) = kind
+                        && !KNOWN_KINDS.contains(&kind)
+                    {
+                        return Err(JournalError::Newer {
+                            path: path.to_owned(),
+                            line: line_number,
+                            kind: kind.chars().take(64).collect(),
+                            version: env!("CARGO_PKG_VERSION"),
+                        });
+                    }
+                    return Err(JournalError::Corrupt {
+                        path: path.to_owned(),
+                        line: line_number,
+                        source,
+                    });
+                }
+                if !terminated {
                     state.torn_tail = true;
                     break;
                 }
@@ -508,11 +570,22 @@ fn memchr_newline(bytes: &[u8]) -> Option<usize> {
 /// A missing state directory or journal is an empty journal.
 pub fn load(state_dir: &Path) -> Result<JournalState, JournalError> {
     let path = state_dir.join(FILE_NAME);
-    match std::fs::read(&path) {
-        Ok(bytes) => parse(&bytes, &path),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(JournalState::default()),
-        Err(source) => Err(JournalError::Read { path, source }),
+    match read_file(state_dir)? {
+        Some(bytes) => parse(&bytes, &path),
+        None => Ok(JournalState::default()),
     }
+}
+
+/// The journal file's bytes, read with the state directory's checks (this user's directory, no
+/// link, a regular file, size-capped); `None` when there is none.
+pub fn read_file(state_dir: &Path) -> Result<Option<Vec<u8>>, JournalError> {
+    let path = state_dir.join(FILE_NAME);
+    match crate::state_dir::check_dir(state_dir) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(JournalError::Read { path, source }),
+    }
+    crate::state_dir::read_existing(&path).map_err(|source| JournalError::Read { path, source })
 }
 
 /// The journal open for appending. Only one run holds it (see the lock).
@@ -706,6 +779,63 @@ mod tests {
     }
 
     #[test]
+    fn a_record_of_an_unknown_kind_is_refused_never_cut() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state_dir = dir.path().join("state");
+        std::fs::create_dir(&state_dir).expect("mkdir");
+        let mut bytes = sample_journal(&[step("a", 2, &[], serde_json::json!({}))]);
+        let newer = b"{\"at\":9,\"record\":\"step_paused\",\"step\":\"a\"}";
+        for terminated in [true, false] {
+            let mut journal_bytes = bytes.clone();
+            journal_bytes.extend_from_slice(newer);
+            if terminated {
+                journal_bytes.push(b'\n');
+            }
+            std::fs::write(state_dir.join(FILE_NAME), &journal_bytes).expect("write");
+            let error = load(&state_dir).expect_err("refused");
+            assert!(
+                matches!(&error, JournalError::Newer { kind, line: 5, .. } if kind == "step_paused"),
+                "{error}"
+            );
+            assert!(error.is_refusal());
+            assert!(error.to_string().contains("written by a newer genesis"));
+            let error =
+                Journal::open(&state_dir, Arc::new(Scrubber::empty())).expect_err("refused");
+            assert!(matches!(error, JournalError::Newer { .. }), "{error}");
+            assert_eq!(
+                std::fs::read(state_dir.join(FILE_NAME)).expect("read"),
+                journal_bytes,
+                "nothing was cut"
+            );
+        }
+        // In the middle too.
+        let mut middle = newer.to_vec();
+        middle.push(b'\n');
+        middle.append(&mut bytes);
+        assert!(matches!(
+            parse(&middle, Path::new("j")),
+            Err(JournalError::Newer { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_terminated_damaged_last_line_is_corruption_not_a_tear() {
+        let mut bytes = sample_journal(&[step("a", 2, &[], serde_json::json!({}))]);
+        bytes.extend_from_slice(b"{\"at\":9,\"rec\n");
+        assert!(matches!(
+            parse(&bytes, Path::new("j")),
+            Err(JournalError::Corrupt { line: 5, .. })
+        ));
+        // A known kind with a field of the wrong type is damage, not a newer version.
+        let mut bytes = sample_journal(&[]);
+        bytes.extend_from_slice(b"{\"at\":9,\"record\":\"step_reset\",\"step\":7}");
+        assert!(matches!(
+            parse(&bytes, Path::new("j")),
+            Err(JournalError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
     fn opening_cuts_a_torn_tail_and_appends_on_a_fresh_line() {
         let dir = tempfile::tempdir().expect("tempdir");
         let state_dir = dir.path().join("state");
@@ -829,6 +959,36 @@ mod tests {
 
             // Crash after any number of records, at any byte of the next: load never fails
             // and sees exactly the complete records.
+            // Any bytes at all: the reader returns or refuses, it never panics.
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let _ = parse(&bytes, Path::new("j"));
+            }
+
+            // Lines that look like records, with arbitrary kinds and fields.
+            #[test]
+            fn record_shaped_lines_never_panic(
+                lines in proptest::collection::vec(
+                    (
+                        "[a-z_]{0,16}",
+                        any::<i64>(),
+                        "[ -~]{0,24}",
+                        any::<bool>(),
+                    ),
+                    0..8,
+                ),
+            ) {
+                let mut bytes = Vec::new();
+                for (kind, at, text, newline) in lines {
+                    let line = serde_json::json!({"at": at, "record": kind, "step": text, "run": text});
+                    bytes.extend(serde_json::to_vec(&line).expect("encodes"));
+                    if newline {
+                        bytes.push(b'\n');
+                    }
+                }
+                let _ = parse(&bytes, Path::new("j"));
+            }
+
             #[test]
             fn crash_anywhere_replays_the_complete_prefix(
                 count in 1usize..12,

@@ -128,6 +128,15 @@ impl LockError {
         }
     }
 
+    /// The state directory or lock file was refused (a link, another user's, not a regular
+    /// file): exit 2, the operator must fix it.
+    pub fn refusal(&self) -> Option<&state_dir::Unsafe> {
+        match self {
+            Self::Io { source, .. } => state_dir::unsafe_reason(source),
+            _ => None,
+        }
+    }
+
     /// Whether someone else holds the lock (exit 3), as opposed to a failure to use it.
     pub fn is_held(&self) -> bool {
         match self {
@@ -261,9 +270,10 @@ pub fn acquire(state_dir: &Path, command: &str) -> Result<Acquired, LockError> {
 /// Who the lock file names, whether or not that holder is alive.
 pub fn read_holder(state_dir: &Path) -> Result<Option<LockHolder>, LockError> {
     let path = state_dir.join(FILE_NAME);
-    match File::open(&path) {
-        Ok(mut file) => Ok(read_holder_from(&mut file)),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+    check_dir_for(state_dir, &path)?;
+    match state_dir::open_existing(&path) {
+        Ok(Some(mut file)) => Ok(read_holder_from(&mut file)),
+        Ok(None) => Ok(None),
         Err(source) => Err(LockError::Io { path, source }),
     }
 }
@@ -271,9 +281,10 @@ pub fn read_holder(state_dir: &Path) -> Result<Option<LockHolder>, LockError> {
 /// Who the lock names and whether a live process on this host holds it, without taking it.
 pub fn probe(state_dir: &Path) -> Result<Option<(LockHolder, bool)>, LockError> {
     let path = state_dir.join(FILE_NAME);
-    let mut file = match File::open(&path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    check_dir_for(state_dir, &path)?;
+    let mut file = match state_dir::open_existing(&path) {
+        Ok(Some(file)) => file,
+        Ok(None) => return Ok(None),
         Err(source) => return Err(LockError::Io { path, source }),
     };
     let Some(holder) = read_holder_from(&mut file) else {
@@ -288,6 +299,18 @@ pub fn probe(state_dir: &Path) -> Result<Option<(LockHolder, bool)>, LockError> 
         Err(std::fs::TryLockError::Error(source)) => return Err(LockError::Io { path, source }),
     };
     Ok(Some((holder, alive)))
+}
+
+/// An existing state directory must be this user's (a missing one is simply empty).
+fn check_dir_for(state_dir: &Path, path: &Path) -> Result<(), LockError> {
+    match state_dir::check_dir(state_dir) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(LockError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
 }
 
 /// What `genesis unlock` did.
@@ -307,13 +330,11 @@ pub fn unlock(state_dir: &Path) -> Result<Unlocked, LockError> {
         path: path.clone(),
         source,
     };
-    let mut file = match state_dir::open_private(&path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Unlocked::WasFree);
-        }
-        Err(source) => return Err(io_error(source)),
-    };
+    check_dir_for(state_dir, &path)?;
+    if state_dir::open_existing(&path).map_err(io_error)?.is_none() {
+        return Ok(Unlocked::WasFree);
+    }
+    let mut file = state_dir::open_private(&path).map_err(io_error)?;
     try_lock(&mut file, &path, state_dir)?;
     let previous = read_holder_from(&mut file);
     file.set_len(0).map_err(io_error)?;

@@ -47,29 +47,65 @@ where
     });
 }
 
-/// Each non-empty value and its JSON-escaped spelling.
+/// The shortest line of a multi-line secret that is scrubbed by itself (after trimming
+/// surrounding white space). Shorter lines (`version: v1alpha1`, `machine:`, `  install:`) are
+/// the common furniture of such files and would black out unrelated text everywhere; a line
+/// this long in a key or a machine config carries key material, a token or a certificate.
+pub const MIN_LINE_LEN: usize = 20;
+
+/// The shortest value whose base64 spellings are scrubbed (shorter ones encode to a handful of
+/// characters that occur by chance in other base64 text).
+pub const MIN_BASE64_LEN: usize = 6;
+
+/// Every spelling of the secrets that is scrubbed: each non-empty value; for a multi-line
+/// value each of its lines of at least [`MIN_LINE_LEN`] characters (PEM armour lines such as
+/// `-----END OPENSSH PRIVATE KEY-----` excepted: they say what a text is, not what it holds);
+/// the base64 of the whole value (standard and URL-safe alphabets, without padding, so a padded
+/// spelling is caught too); and the JSON-escaped spelling of each of these.
 fn spellings<I, S>(secrets: I) -> Vec<String>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    let mut patterns = Vec::new();
+    use base64::Engine as _;
+    let mut plain = Vec::new();
     for secret in secrets {
         let secret = secret.as_ref();
         if secret.is_empty() {
             continue;
         }
-        patterns.push(secret.to_owned());
-        let escaped = serde_json::to_string(secret).unwrap_or_default();
+        plain.push(secret.to_owned());
+        if secret.contains('\n') {
+            for line in secret.lines() {
+                let line = line.trim();
+                if line.chars().count() >= MIN_LINE_LEN && !is_armour(line) {
+                    plain.push(line.to_owned());
+                }
+            }
+        }
+        if secret.len() >= MIN_BASE64_LEN {
+            plain.push(base64::engine::general_purpose::STANDARD_NO_PAD.encode(secret));
+            plain.push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
+        }
+    }
+    let mut patterns = Vec::with_capacity(plain.len() * 2);
+    for spelling in plain {
+        let escaped = serde_json::to_string(&spelling).unwrap_or_default();
         let escaped = escaped
             .strip_prefix('"')
             .and_then(|inner| inner.strip_suffix('"'))
             .unwrap_or_default();
-        if !escaped.is_empty() && escaped != secret {
+        if !escaped.is_empty() && escaped != spelling {
             patterns.push(escaped.to_owned());
         }
+        patterns.push(spelling);
     }
     patterns
+}
+
+/// `-----BEGIN …-----` / `-----END …-----`.
+fn is_armour(line: &str) -> bool {
+    line.starts_with("-----") && line.ends_with("-----")
 }
 
 fn build(patterns: &[String]) -> Option<AhoCorasick> {
@@ -199,6 +235,40 @@ mod tests {
         let mut value = serde_json::json!({ "k": [secret], secret: 1 });
         scrubber.scrub_json(&mut value);
         assert_eq!(value, serde_json::json!({ "k": [REDACTED], REDACTED: 1 }));
+    }
+
+    #[test]
+    fn multi_line_secrets_are_scrubbed_line_by_line_and_encoded() {
+        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\n\
+                   b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n\
+                   QyNTUxOQAAACBGVm9w\n\
+                   -----END OPENSSH PRIVATE KEY-----\n";
+        let scrubber = Scrubber::new([key]);
+        // A long line alone, as a child printing the key line by line would show it.
+        let out = scrubber.scrub(
+            "stderr: b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+        );
+        assert_eq!(out, "stderr: [redacted]");
+        // Short lines and armour lines are left alone.
+        assert_eq!(scrubber.scrub("QyNTUxOQAAACBGVm9w"), "QyNTUxOQAAACBGVm9w");
+        assert_eq!(
+            scrubber.scrub("-----END OPENSSH PRIVATE KEY-----"),
+            "-----END OPENSSH PRIVATE KEY-----"
+        );
+        // The whole value in base64 (padded or not) and JSON-escaped.
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(key);
+        assert!(
+            !scrubber
+                .scrub(&encoded)
+                .contains(&encoded[..encoded.len() - 2])
+        );
+        let json = serde_json::to_string(key).expect("json");
+        assert!(
+            !scrubber
+                .scrub(&json)
+                .contains("b3BlbnNzaC1rZXktdjEAAAAABG5v")
+        );
     }
 
     #[test]

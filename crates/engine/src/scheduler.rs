@@ -150,7 +150,11 @@ pub async fn run(
 ) -> Result<RunSummary, EngineError> {
     let mut scheduler = Scheduler::new(graph, registry, prior, options, events);
     let started = Instant::now();
-    let run_deadline = options.run_timeout.map(|timeout| started + timeout);
+    let run_deadline = options.run_timeout.map(|timeout| {
+        started
+            .checked_add(timeout.min(crate::action::FAR_FUTURE))
+            .unwrap_or_else(|| crate::action::deadline_after(timeout))
+    });
 
     journal.push(RecordKind::RunStarted {
         run: options.run_id.clone(),
@@ -537,7 +541,7 @@ impl<'g> Scheduler<'g> {
                 needs.insert(self.graph.step(need).id.clone(), Arc::clone(outputs));
             }
         }
-        let step_deadline = Instant::now() + step.timeout;
+        let step_deadline = crate::action::deadline_after(step.timeout);
         let deadline = match run_deadline {
             Some(run) if run < step_deadline => Deadline {
                 at: run,

@@ -134,12 +134,7 @@ impl StateBackend for LocalState {
     }
 
     fn read_journal(&self) -> Result<Vec<u8>, JournalError> {
-        let path = self.dir.join(journal::FILE_NAME);
-        match std::fs::read(&path) {
-            Ok(bytes) => Ok(bytes),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(source) => Err(JournalError::Read { path, source }),
-        }
+        Ok(journal::read_file(&self.dir)?.unwrap_or_default())
     }
 
     /// Writes a new file next to the journal, fsyncs it and renames it over the journal, so a
@@ -184,7 +179,7 @@ impl FileStore {
             source,
         })?;
         let path = state_dir.join(journal::FILE_NAME);
-        let existed = path.exists();
+        let existed = path.symlink_metadata().is_ok();
         let file = state_dir::open_private(&path).map_err(|source| JournalError::Write {
             path: path.clone(),
             source,
@@ -218,8 +213,39 @@ impl JournalStore for FileStore {
     fn read_all(&mut self) -> Result<Vec<u8>, JournalError> {
         let mut bytes = Vec::new();
         self.file
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| self.file.read_to_end(&mut bytes))
+            .metadata()
+            .and_then(|metadata| {
+                if metadata.len() > state_dir::MAX_READ {
+                    Err(std::io::Error::other(state_dir::Unsafe {
+                        path: self.path.clone(),
+                        reason: format!(
+                            "it is larger than {} bytes, far more than genesis ever writes there",
+                            state_dir::MAX_READ
+                        ),
+                    }))
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| self.file.seek(SeekFrom::Start(0)))
+            .and_then(|_| {
+                (&mut self.file)
+                    .take(state_dir::MAX_READ + 1)
+                    .read_to_end(&mut bytes)
+            })
+            .and_then(|_| {
+                if bytes.len() as u64 > state_dir::MAX_READ {
+                    Err(std::io::Error::other(state_dir::Unsafe {
+                        path: self.path.clone(),
+                        reason: format!(
+                            "it is larger than {} bytes, far more than genesis ever writes there",
+                            state_dir::MAX_READ
+                        ),
+                    }))
+                } else {
+                    Ok(())
+                }
+            })
             .map_err(|source| JournalError::Read {
                 path: self.path.clone(),
                 source,

@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
 
+use genesis_engine::Scrubber;
 use genesis_engine::events::Stream;
 use genesis_engine::{
     ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
 use serde::Deserialize;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::secrets::Secrets;
@@ -27,6 +28,9 @@ use crate::secrets::Secrets;
 #[derive(Debug)]
 pub struct Exec {
     secrets: Secrets,
+    /// Scrubs each output line before it is shortened for the sub-state or the error: a line
+    /// cut short would no longer match the secret it holds.
+    scrubber: Scrubber,
 }
 
 /// The parameters of an `exec` step.
@@ -75,7 +79,8 @@ impl ExecParams {
 
 impl Exec {
     pub fn new(secrets: Secrets) -> Self {
-        Self { secrets }
+        let scrubber = Scrubber::new(secrets.values().map(|value| value.expose()));
+        Self { secrets, scrubber }
     }
 
     async fn execute(&self, step: &StepSpec, context: &RunContext) -> Result<Outputs, ActionError> {
@@ -139,8 +144,8 @@ impl Exec {
         let waited = tokio::select! {
             waited = async {
                 tokio::join!(
-                    forward(stdout, Stream::Stdout, context),
-                    forward(stderr, Stream::Stderr, context),
+                    forward(stdout, Stream::Stdout, context, &self.scrubber),
+                    forward(stderr, Stream::Stderr, context, &self.scrubber),
                     child.wait()
                 )
             } => Some(waited),
@@ -243,16 +248,34 @@ pub fn kill_running() {
     }
 }
 
-/// Sends each line to the run log and shows it as the sub-state; returns the last line.
+/// The longest output line kept whole; a longer one is passed on in pieces of this size.
+const MAX_LINE: u64 = 64 * 1024;
+
+/// Sends each line to the run log and shows it as the sub-state; returns the last line. Reads
+/// to the end whatever the child prints (bytes that are not UTF-8 are replaced, an endless
+/// line is cut in pieces), so the child never blocks on a full pipe.
 async fn forward<R: AsyncRead + Unpin>(
     reader: Option<R>,
     stream: Stream,
     context: &RunContext,
+    scrubber: &Scrubber,
 ) -> Option<String> {
-    let reader = reader?;
-    let mut lines = BufReader::new(reader).lines();
+    let mut reader = BufReader::new(reader?);
     let mut last = None;
-    while let Ok(Some(line)) = lines.next_line().await {
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match (&mut reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut buffer)
+            .await
+        {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&buffer);
+        let text = text.trim_end_matches(['\n', '\r']);
+        let line = scrubber.scrub(text).into_owned();
         let trimmed = line.trim();
         if !trimmed.is_empty() {
             context.set_substate(truncate(trimmed, 80));
