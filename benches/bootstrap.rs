@@ -689,8 +689,7 @@ async fn waits(repetitions: usize, seed: u64) {
     );
     let world = World::start_with(WorldOptions {
         ssh: false,
-        scenario: None,
-        crds_dir: None,
+        ..WorldOptions::default()
     })
     .await
     .expect("test world starts");
