@@ -51,8 +51,10 @@ async fn the_secret_has_the_designs_name_and_labels_and_replaces_the_former_one(
 }
 
 async fn run() {
-    let mut options = WorldOptions::default();
-    options.ssh = false;
+    let options = WorldOptions {
+        ssh: false,
+        ..WorldOptions::default()
+    };
     let world = World::start_with(options).await.expect("test world starts");
     let setup = LoopbackLab::build(&world, Options::default()).await;
     let platform = world.platform.client.clone();
