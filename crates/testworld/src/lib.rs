@@ -15,6 +15,7 @@
 pub mod apiserver;
 pub mod lab;
 pub mod sshd;
+pub mod talos;
 mod world;
 
 pub use apiserver::{ApiServer, ReadyLine};
