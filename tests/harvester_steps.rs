@@ -153,6 +153,15 @@ async fn end_to_end() {
             .unwrap_or_else(|| panic!("{step} succeeded in the journal:\n{journal}"))
     };
     let api = outputs_of("harvester-api");
+    // Readiness was decided with the fetched kubeconfig; the anonymous probe claims no more
+    // than TLS and HTTP.
+    assert_eq!(api["api"], "ready (authenticated /readyz: ok)", "{api}");
+    assert!(
+        api["vip_probe"]
+            .as_str()
+            .is_some_and(|probe| probe.starts_with("answers TLS and HTTP")),
+        "{api}"
+    );
     let fingerprint = api["host_key_fingerprint"].as_str().expect("fingerprint");
     assert!(fingerprint.starts_with("SHA256:"), "{fingerprint}");
     assert!(
@@ -390,5 +399,125 @@ async fn failed_promotion() {
         "{failure}"
     );
     assert!(failure.contains("\"permanent\""), "not retried: {failure}");
+    world.shutdown().await;
+}
+
+/// The test world with the simulator playing `fault` on ms-02-2's promotion, the three
+/// machines installed (ms-02-2 Ready before ms-02-3, so it is promoted first), and the lab.
+async fn promotion_world(fault: labsim::Fault, options: Options<'_>) -> (World, LoopbackLab) {
+    let scenario = labsim::Scenario::reference()
+        .expect("reference scenario")
+        .with_fault(fault);
+    let world = World::start_with(WorldOptions {
+        ssh: false,
+        scenario: Some(scenario),
+        ..WorldOptions::default()
+    })
+    .await
+    .expect("test world starts");
+    let setup = LoopbackLab::build(&world, options).await;
+    let platform = world.platform.client.clone();
+    lab::ensure_namespace(&platform, TINK_NAMESPACE)
+        .await
+        .expect("tink-system");
+    lab::apply_strict(
+        &platform,
+        &lab::template_resource(),
+        &lab::template("harvester-install"),
+    )
+    .await
+    .expect("template");
+    for (name, index) in [("ms-02-1", 1), ("ms-02-2", 2), ("ms-02-3", 3)] {
+        lab::apply_machine(&platform, name, index, "harvester-install")
+            .await
+            .expect("machine");
+        lab::wait_node_ready(&world.harvester.client, name, Duration::from_secs(60))
+            .await
+            .expect("node Ready");
+    }
+    setup.record_nodes_joined(&world);
+    (world, setup)
+}
+
+/// Step 11's failure record in the journal.
+fn quorum_failure(setup: &LoopbackLab) -> String {
+    let journal = std::fs::read_to_string(setup.state.join("journal.ndjson")).expect("journal");
+    journal
+        .lines()
+        .find(|line| line.contains("\"record\":\"step_failed\"") && line.contains("quorum"))
+        .unwrap_or_else(|| panic!("step 11 failed in the journal:\n{journal}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_promotion_fails_step_11_within_a_minute_naming_the_node() {
+    tokio::time::timeout(LIMIT, unknown_promotion())
+        .await
+        .expect("the test finishes in time");
+}
+
+async fn unknown_promotion() {
+    let (world, setup) = promotion_world(
+        labsim::Fault::PromotionUnknown {
+            node: "ms-02-2".to_owned(),
+        },
+        Options::default(),
+    )
+    .await;
+    let started = Instant::now();
+    let output = setup.genesis(&["up", "--only", "quorum"]).await;
+    let took = started.elapsed();
+    let (_, stderr) = text(&output);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert!(took < Duration::from_secs(60), "failed after {took:?}");
+    let failure = quorum_failure(&setup);
+    for says in [
+        "node ms-02-2",
+        "ended `unknown`",
+        "kubectl -n harvester-system get jobs",
+    ] {
+        assert!(failure.contains(says), "{says}: {failure}");
+    }
+    assert!(failure.contains("\"permanent\""), "not retried: {failure}");
+    world.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_promotion_fails_step_11_after_the_set_time_naming_the_node() {
+    tokio::time::timeout(LIMIT, hung_promotion())
+        .await
+        .expect("the test finishes in time");
+}
+
+async fn hung_promotion() {
+    let (world, setup) = promotion_world(
+        labsim::Fault::PromotionHangs {
+            node: "ms-02-2".to_owned(),
+        },
+        Options {
+            phases: Some(&[2, 3]),
+        },
+    )
+    .await;
+    setup.edit_phase(3, |text| {
+        text.replace(
+            "      nodes: 3\n",
+            "      nodes: 3\n      promotion_stall: 3s\n",
+        )
+    });
+    let started = Instant::now();
+    let output = setup.genesis(&["up", "--only", "quorum"]).await;
+    let took = started.elapsed();
+    let (_, stderr) = text(&output);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert!(took < Duration::from_secs(60), "failed after {took:?}");
+    let failure = quorum_failure(&setup);
+    for says in [
+        "node ms-02-2",
+        "no progress for 3s",
+        "kubectl -n harvester-system get jobs",
+    ] {
+        assert!(failure.contains(says), "{says}: {failure}");
+    }
     world.shutdown().await;
 }

@@ -76,26 +76,7 @@ impl Setup {
             .duration_since(UNIX_EPOCH)
             .expect("clock")
             .as_nanos();
-        let mut text =
-            std::fs::read_to_string(repo().join("secrets.example")).expect("secrets.example");
-        let mut talos = Vec::new();
-        for vm in ["cp-2", "cp-3"] {
-            let token = format!("tok{unique:x}{vm}").replace('-', "");
-            let secret = format!("sec{unique:x}{vm}").replace('-', "");
-            let old = format!(
-                "machine: {{type: controlplane, token: fake-machine-token, network: {{hostname: {vm}}}}}\n      cluster: {{id: fake-cluster-id, secret: fake-cluster-secret,"
-            );
-            let new = format!(
-                "machine: {{type: controlplane, token: {token}, network: {{hostname: {vm}}}}}\n      cluster: {{id: fake-cluster-id, secret: {secret},"
-            );
-            assert!(text.contains(&old), "secrets.example has {vm}'s config");
-            text = text.replace(&old, &new);
-            let config = format!(
-                "version: v1alpha1\nmachine: {{type: controlplane, token: {token}, network: {{hostname: {vm}}}}}\ncluster: {{id: fake-cluster-id, secret: {secret}, controlPlane: {{endpoint: \"https://10.10.10.10:6443\"}}}}\n"
-            );
-            talos.push((vm.to_owned(), config, token));
-            talos.push((vm.to_owned(), String::new(), secret));
-        }
+        let (text, talos) = example_secrets_with_unique_talos_tokens(unique);
         let secrets = dir.path().join("secrets.yaml");
         write_private(&secrets, &text);
         let state = dir.path().join("state");
@@ -167,6 +148,57 @@ impl Setup {
             .lines()
             .map(|line| serde_json::from_str(line).expect("journal line"))
             .collect()
+    }
+}
+
+/// secrets.example with each VM's machine token and cluster secret made unique to this run,
+/// and per VM: (vm, machine config, token) and (vm, "", cluster secret).
+fn example_secrets_with_unique_talos_tokens(
+    unique: u128,
+) -> (String, Vec<(String, String, String)>) {
+    let text = std::fs::read_to_string(repo().join("secrets.example")).expect("secrets.example");
+    let mut secrets: Value = serde_saphyr::from_str(&text).expect("secrets.example is YAML");
+    let mut talos = Vec::new();
+    for vm in ["cp-2", "cp-3"] {
+        let token = format!("tok{unique:x}{vm}").replace('-', "");
+        let secret = format!("sec{unique:x}{vm}").replace('-', "");
+        let config = secrets["talos"][vm]["machine_config"]
+            .as_str()
+            .expect("secrets.example has the VM's config");
+        assert!(
+            config.contains("fake00.fakemachinetoken0") && config.contains("fake-cluster-secret")
+        );
+        let config = config
+            .replace("fake00.fakemachinetoken0", &token)
+            .replace("fake-cluster-secret", &secret);
+        secrets["talos"][vm]["machine_config"] = Value::String(config.clone());
+        talos.push((vm.to_owned(), config, token));
+        talos.push((vm.to_owned(), String::new(), secret));
+    }
+    (serde_saphyr::to_string(&secrets).expect("YAML"), talos)
+}
+
+/// The Harvester cluster phase 4 runs on: three Ready nodes (what step 11 waited for).
+async fn harvester_nodes(world: &World) {
+    let nodes: Api<Node> = Api::all(world.harvester.client.clone());
+    for name in ["ms-02-1", "ms-02-2", "ms-02-3"] {
+        let node: Node = serde_json::from_value(json!({"metadata": {"name": name,
+            "labels": {"kubernetes.io/hostname": name}}}))
+        .expect("Node");
+        nodes
+            .create(&Default::default(), &node)
+            .await
+            .expect("create Node");
+        let status = json!({"status": {"conditions": [{"type": "Ready", "status": "True",
+            "reason": "KubeletReady", "message": "kubelet is posting ready status"}]}});
+        nodes
+            .patch_status(
+                name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&status),
+            )
+            .await
+            .expect("Node Ready");
     }
 }
 
@@ -313,6 +345,7 @@ async fn phase_4() {
     .await
     .expect("test world starts");
     let world_up = started.elapsed();
+    harvester_nodes(&world).await;
     let setup = Setup::new(&world);
     setup.record_earlier_phases_done();
 
@@ -479,7 +512,7 @@ async fn phase_4() {
     assert_eq!(spec["sourceType"], "download");
     assert_eq!(
         spec["url"],
-        "http://10.10.10.10:8080/talos/nocloud-amd64.raw.xz"
+        "http://10.10.10.10:8080/talos/nocloud-amd64.qcow2"
     );
     assert_eq!(
         spec["displayName"],
@@ -488,7 +521,8 @@ async fn phase_4() {
     assert_eq!(talos_image.data["status"]["progress"], 100);
     assert!(managed_by_genesis(&talos_image));
 
-    // Step 15: one Secret per VM, key `userdata`, the Talos machine configuration.
+    // Step 15: one Secret per VM, key `userdata` the Talos machine configuration, key
+    // `networkdata` DHCP on the VM's MAC (so that Talos takes the VM's name as its hostname).
     let secrets: Api<Secret> = Api::namespaced(harvester.clone(), "default");
     for (vm_name, config, _) in setup
         .talos
@@ -501,10 +535,20 @@ async fn phase_4() {
             .expect("user-data Secret");
         assert_eq!(secret.type_.as_deref(), Some("Opaque"));
         let data = secret.data.clone().unwrap_or_default();
-        assert_eq!(data.keys().collect::<Vec<_>>(), vec!["userdata"]);
+        assert_eq!(
+            data.keys().collect::<Vec<_>>(),
+            vec!["networkdata", "userdata"]
+        );
         assert_eq!(
             String::from_utf8_lossy(&data["userdata"].0),
             config.as_str()
+        );
+        let mac = if vm_name == "cp-2" { "02" } else { "03" };
+        assert_eq!(
+            String::from_utf8_lossy(&data["networkdata"].0),
+            format!(
+                "version: 2\nethernets:\n  eth0:\n    match:\n      macaddress: \"52:54:00:0a:1e:{mac}\"\n    dhcp4: true\n"
+            )
         );
     }
 
@@ -521,7 +565,21 @@ async fn phase_4() {
         let template = &spec["template"]["spec"];
         assert_eq!(template["hostname"], vm_name);
         assert_eq!(template["domain"]["cpu"]["cores"], 4);
-        assert_eq!(template["domain"]["memory"]["guest"], "16Gi");
+        assert_eq!(
+            template["domain"]["resources"]["limits"],
+            json!({"cpu": "4", "memory": "16Gi"})
+        );
+        assert_eq!(template["evictionStrategy"], "LiveMigrateIfPossible");
+        assert_eq!(
+            template["affinity"],
+            json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+                "labelSelector": {"matchLabels": {"genesis.dev/role": "platform-control-plane"}},
+                "topologyKey": "kubernetes.io/hostname"}]}})
+        );
+        assert_eq!(
+            machine.metadata.labels.clone().unwrap_or_default()["harvesterhci.io/creator"],
+            "genesis"
+        );
         let mac = format!("52:54:00:0a:1e:0{}", index + 2);
         assert_eq!(
             template["domain"]["devices"]["interfaces"],
@@ -535,7 +593,9 @@ async fn phase_4() {
             template["volumes"],
             json!([
                 {"name": "rootdisk", "persistentVolumeClaim": {"claimName": format!("{vm_name}-rootdisk")}},
-                {"name": "cloudinitdisk", "cloudInitNoCloud": {"secretRef": {"name": format!("{vm_name}-userdata")}}},
+                {"name": "cloudinitdisk", "cloudInitNoCloud": {
+                    "secretRef": {"name": format!("{vm_name}-userdata")},
+                    "networkDataSecretRef": {"name": format!("{vm_name}-userdata")}}},
             ])
         );
         let disks = &template["domain"]["devices"]["disks"];
@@ -565,6 +625,32 @@ async fn phase_4() {
         );
         assert_eq!(machine.data["status"]["printableStatus"], "Running");
     }
+
+    // The simulated scheduler kept them apart: two VMIs on two hosts.
+    let vmis: Api<DynamicObject> = Api::namespaced_with(
+        harvester.clone(),
+        "default",
+        &resource(
+            "kubevirt.io",
+            "v1",
+            "VirtualMachineInstance",
+            "virtualmachineinstances",
+        ),
+    );
+    let mut hosts = Vec::new();
+    for vm_name in ["cp-2", "cp-3"] {
+        let vmi = vmis.get(vm_name).await.expect("VMI");
+        hosts.push(
+            vmi.data["status"]["nodeName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assert!(
+        hosts.iter().all(|host| host.starts_with("ms-02-")) && hosts[0] != hosts[1],
+        "distinct hosts: {hosts:?}"
+    );
 
     // Step 17: cp-2 and cp-3 are Ready control-plane nodes of the Platform cluster.
     let nodes: Api<Node> = Api::all(world.platform.client.clone());
@@ -812,4 +898,128 @@ async fn phase_4() {
         started.elapsed()
     );
     world.shutdown().await;
+}
+
+/// Talos's own configloader and validation (the machinery built into `genesis-talos-check`)
+/// and genesis's offline checks agree on every Talos config genesis hands to a VM: the ones in
+/// secrets.example and the ones the test uses pass; a worker config, a Talos 1.12
+/// HostnameConfig beside machine.network.hostname, and a config naming the node otherwise are
+/// refused by both. `genesis validate` warns about an endpoint that is one node's address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn talos_configs_pass_talos_own_loader_and_genesis_agrees() {
+    use genesis::inputs::talos::MachineConfig;
+    let started = Instant::now();
+    let example: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(repo().join("secrets.example")).expect("secrets.example"),
+    )
+    .expect("YAML");
+    let mut configs: Vec<(String, String)> = Vec::new();
+    for vm in ["cp-2", "cp-3"] {
+        let config = example["talos"][vm]["machine_config"]
+            .as_str()
+            .expect("a config per VM");
+        configs.push((vm.to_owned(), config.to_owned()));
+    }
+    let (_, used) = example_secrets_with_unique_talos_tokens(7);
+    configs.extend(
+        used.into_iter()
+            .filter(|(_, config, _)| !config.is_empty())
+            .map(|(vm, config, _)| (vm, config)),
+    );
+    for (vm, config) in &configs {
+        let report = genesis_testworld::talos::check(config, Some(vm))
+            .await
+            .expect("the Talos check runs");
+        assert!(report.ok, "{vm}: {report:?}");
+        assert_eq!(report.machine_type, "controlplane");
+        assert_eq!(report.endpoint, "https://10.10.10.15:6443");
+        assert_eq!(
+            (report.hostname.as_str(), report.hostname_source.as_str()),
+            (vm.as_str(), "machine.network.hostname")
+        );
+        let problems = MachineConfig::parse(config).expect("parses").problems(vm);
+        assert!(problems.is_empty(), "{vm}: {problems:?}");
+    }
+    let base = configs[0].1.clone();
+    assert!(base.contains("  network:\n    hostname: cp-2\n"), "{base}");
+    let refused = [
+        (
+            "a worker config",
+            base.replace("type: controlplane", "type: worker"),
+        ),
+        (
+            "Talos 1.12: HostnameConfig beside machine.network.hostname",
+            format!("{base}---\napiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n"),
+        ),
+        (
+            "another node name",
+            base.replace("hostname: cp-2", "hostname: talos-abc-def"),
+        ),
+    ];
+    for (what, config) in refused {
+        let report = genesis_testworld::talos::check(&config, Some("cp-2"))
+            .await
+            .expect("the Talos check runs");
+        assert!(!report.ok, "{what}: Talos accepted it: {report:?}");
+        let problems = MachineConfig::parse(&config)
+            .expect("parses")
+            .problems("cp-2");
+        assert!(!problems.is_empty(), "{what}: genesis accepted it");
+    }
+    // Talos 1.12's way: the name in a HostnameConfig document alone. Both accept it.
+    let hostname_config = format!(
+        "{}---\napiVersion: v1alpha1\nkind: HostnameConfig\nhostname: cp-2\n",
+        base.replace("  network:\n    hostname: cp-2\n", "")
+    );
+    let report = genesis_testworld::talos::check(&hostname_config, Some("cp-2"))
+        .await
+        .expect("the Talos check runs");
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.hostname_source, "HostnameConfig");
+    assert!(
+        MachineConfig::parse(&hostname_config)
+            .expect("parses")
+            .problems("cp-2")
+            .is_empty()
+    );
+
+    // The endpoint on the Platform node's own address: valid, with a warning.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secrets = dir.path().join("secrets.yaml");
+    let text = std::fs::read_to_string(repo().join("secrets.example"))
+        .expect("secrets.example")
+        .replace("https://10.10.10.15:6443", "https://10.10.10.10:6443");
+    write_private(&secrets, &text);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_genesis"))
+        .arg("--secrets")
+        .arg(&secrets)
+        .arg("validate")
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run genesis validate");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: secret `talos.cp-2.machine_config` (VM cp-2): the Platform cluster endpoint https://10.10.10.10:6443 is the address of the Platform node um760"),
+        "{stderr}"
+    );
+    // The shipped example has a shared VIP: no warning.
+    let example_copy = dir.path().join("example.yaml");
+    write_private(
+        &example_copy,
+        &std::fs::read_to_string(repo().join("secrets.example")).expect("secrets.example"),
+    );
+    let clean = std::process::Command::new(env!("CARGO_BIN_EXE_genesis"))
+        .arg("--secrets")
+        .arg(&example_copy)
+        .arg("validate")
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run genesis validate");
+    let clean_stderr = String::from_utf8_lossy(&clean.stderr);
+    assert_eq!(clean.status.code(), Some(0), "{clean_stderr}");
+    assert!(!clean_stderr.contains("warning:"), "{clean_stderr}");
+    eprintln!("Talos checks took {:?}", started.elapsed());
 }

@@ -454,7 +454,7 @@ pub static KINDS: &[Kind] = &[
         describe: |p| {
             vec![
                 format!(
-                    "wait until https://{}:{}/readyz answers",
+                    "wait until https://{}:{}/readyz answers TLS and HTTP (anonymously: RKE2 answers 401)",
                     p.text("vip"),
                     p.text("api_port")
                 ),
@@ -470,6 +470,7 @@ pub static KINDS: &[Kind] = &[
                     p.text("vip"),
                     p.text("api_port")
                 ),
+                "wait until /readyz says ok with that kubeconfig's CA and credentials".to_owned(),
             ]
         },
     },
@@ -479,7 +480,7 @@ pub static KINDS: &[Kind] = &[
         target: Target::Harvester,
         preview: Preview::Check,
         required: &["nodes"],
-        optional: &[],
+        optional: &["promotion_stall"],
         describe: |p| {
             vec![format!(
                 "watch Harvester Nodes until {} are Ready with the control-plane and etcd roles and promotion complete",
@@ -564,14 +565,15 @@ pub static KINDS: &[Kind] = &[
         summary: "a VM's cloud-init NoCloud user data, as a Secret",
         target: Target::Harvester,
         preview: Preview::Apply,
-        required: &["namespace", "vm", "user_data"],
+        required: &["namespace", "vm", "mac", "user_data"],
         optional: &[],
         describe: |p| {
             vec![format!(
-                "apply Secret {}/{}-userdata on Harvester: key userdata = {} (never shown)",
+                "apply Secret {}/{}-userdata on Harvester: key userdata = {} (never shown), key networkdata = DHCP on {}",
                 p.text("namespace"),
                 p.text("vm"),
-                p.text("user_data")
+                p.text("user_data"),
+                p.text("mac")
             )]
         },
     },
@@ -604,7 +606,7 @@ pub static KINDS: &[Kind] = &[
             }
             vec![
                 format!(
-                    "apply VirtualMachine {}/{}: {} cores, {} memory, {} root disk from image {}, NIC {} on network {}, runStrategy Always",
+                    "apply VirtualMachine {}/{}: {} cores, {} memory, {} root disk from image {}, NIC {} on network {}, runStrategy Always, never on a host with another control-plane VM, live-migrated on drain",
                     p.text("namespace"),
                     p.text("name"),
                     p.text("cpu_cores"),

@@ -1,12 +1,27 @@
 //! KubeVirt on Harvester: a VM's cloud-init NoCloud user data as a Secret (step 15) and the
 //! `VirtualMachine` itself (step 16), waited for until it runs.
 //!
-//! The VM is built the way Harvester builds one (UPSTREAM-APIS §4): `runStrategy: Always`
-//! (never the deprecated `running`), its root disk a PVC that Harvester creates from the
+//! The VM is built the way Harvester builds one (UPSTREAM-APIS §4; harvester `pkg/builder/vm.go`,
+//! docs/actions.md): `runStrategy: Always` (never the deprecated `running`), the creator label,
+//! CPU and memory as `resources.limits` (Harvester's VM mutator derives the guest memory and the
+//! requests from them), its root disk a PVC that Harvester creates from the
 //! `harvesterhci.io/volumeClaimTemplates` annotation (annotated with the image it is cloned
 //! from and using the image's StorageClass), one bridged NIC on the VLAN network through multus
-//! with the lab's MAC, and a `cloudInitNoCloud` volume whose `secretRef` names step 15's Secret.
-//! Talos reads the NoCloud user data as its machine configuration.
+//! with the lab's MAC, and a `cloudInitNoCloud` volume whose `secretRef` and
+//! `networkDataSecretRef` name step 15's Secret. Talos reads the NoCloud user data as its machine
+//! configuration.
+//!
+//! The Platform's control-plane VMs must not share a host (two of three etcd members would go
+//! with it): a *required* pod anti-affinity on `kubernetes.io/hostname` against the other
+//! control-plane VMs (Harvester's own default is only preferred), and
+//! `evictionStrategy: LiveMigrateIfPossible` so that a drained host migrates the VM instead of
+//! stopping it (KubeVirt's default is `None`).
+//!
+//! The node name: Talos applies the NoCloud meta-data hostname (`local-hostname`, which KubeVirt
+//! writes from the VMI's `hostname`) only when NoCloud network data is present too (siderolabs/
+//! talos `platform/nocloud/nocloud.go`: `NetworkConfiguration` returns before `ParseMetadata`
+//! without it). Step 15 therefore puts network data (DHCP on the VM's MAC) beside the user data,
+//! and refuses a machine config that names the node otherwise (`crate::inputs::talos`).
 //!
 //! An operator who keeps the VMs in a GitOps repository passes them instead as `manifest:
 //! {file: <path relative to the phases directory>}`, one VM or a YAML stream of all of them;
@@ -41,6 +56,23 @@ pub const IMAGE_ID: &str = "harvesterhci.io/imageId";
 pub const VM_NAME_LABEL: &str = "harvesterhci.io/vmName";
 /// The key of a NoCloud user-data Secret that KubeVirt reads.
 pub const USERDATA_KEY: &str = "userdata";
+/// The key of the NoCloud network data in the same Secret (kubevirt `pkg/cloud-init/cloud-init.go`
+/// reads `networkdata` or `networkData`).
+pub const NETWORKDATA_KEY: &str = "networkdata";
+/// The label Harvester's VM builder puts on a VM and its template.
+pub const CREATOR_LABEL: &str = "harvesterhci.io/creator";
+/// The label by which the Platform control-plane VMs keep apart from each other.
+pub const ROLE_LABEL: (&str, &str) = ("genesis.dev/role", "platform-control-plane");
+
+/// NoCloud network data (version 2) that brings the NIC with `mac` up with DHCP: with it Talos
+/// applies the meta-data hostname (siderolabs/talos `platform/nocloud/metadata.go`,
+/// `applyNetworkConfigV2` matches `macaddress` against the links).
+pub fn network_data(mac: &str) -> String {
+    format!(
+        "version: 2\nethernets:\n  eth0:\n    match:\n      macaddress: \"{}\"\n    dhcp4: true\n",
+        mac.to_ascii_lowercase()
+    )
+}
 
 pub fn vm_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
@@ -67,6 +99,8 @@ pub fn root_claim_name(vm: &str) -> String {
 pub(crate) struct UserdataParams {
     namespace: String,
     vm: String,
+    /// The VM's MAC: the network data brings that NIC up with DHCP.
+    mac: String,
     user_data: SecretRef,
 }
 
@@ -85,6 +119,7 @@ impl UserdataSecret {
     fn body(&self, step: &StepSpec, params: &UserdataParams) -> Result<Value, ActionError> {
         let user_data = params.user_data.value(&self.secrets)?;
         check_user_data(step, &params.user_data.secret, user_data)?;
+        check_node_name(step, &params.user_data.secret, user_data, &params.vm)?;
         Ok(json!({
             "apiVersion": "v1",
             "kind": "Secret",
@@ -94,7 +129,10 @@ impl UserdataSecret {
                 "labels": {MANAGED_BY.0: MANAGED_BY.1, VM_NAME_LABEL: params.vm},
             },
             "type": "Opaque",
-            "data": {USERDATA_KEY: base64::engine::general_purpose::STANDARD.encode(user_data)},
+            "data": {
+                USERDATA_KEY: base64::engine::general_purpose::STANDARD.encode(user_data),
+                NETWORKDATA_KEY: base64::engine::general_purpose::STANDARD.encode(network_data(&params.mac)),
+            },
         }))
     }
 }
@@ -117,6 +155,32 @@ fn check_user_data(step: &StepSpec, name: &str, user_data: &str) -> Result<(), A
         ));
     }
     Ok(())
+}
+
+/// The machine config must let the node be named like the VM, which step 17 waits for.
+fn check_node_name(
+    step: &StepSpec,
+    name: &str,
+    user_data: &str,
+    vm: &str,
+) -> Result<(), ActionError> {
+    let problems = match crate::inputs::talos::MachineConfig::parse(user_data) {
+        Ok(config) => config.problems(vm),
+        Err(error) => vec![(
+            format!("the Talos machine configuration {error}"),
+            "put the Platform cluster's controlplane.yaml there".to_owned(),
+        )],
+    };
+    match problems.into_iter().next() {
+        None => Ok(()),
+        Some((message, help)) => Err(ActionError::new(
+            ErrorKind::InvalidParams,
+            format!(
+                "step `{}`: secret `{name}` (VM {vm}): {message}; {help}",
+                step.id
+            ),
+        )),
+    }
 }
 
 impl genesis_engine::Action for UserdataSecret {
@@ -147,8 +211,9 @@ impl genesis_engine::Action for UserdataSecret {
             )
             .await?;
             let source = format!(
-                " [{USERDATA_KEY} from secret `{}`, value not shown]",
-                params.user_data.secret
+                " [{USERDATA_KEY} from secret `{}`, value not shown; {NETWORKDATA_KEY}: DHCP on {}]",
+                params.user_data.secret,
+                params.mac.to_ascii_lowercase()
             );
             Ok(match outcome {
                 PlanOutcome::WillChange { summary, diff } => PlanOutcome::WillChange {
@@ -241,18 +306,32 @@ impl VmParams {
             "metadata": {
                 "name": self.name,
                 "namespace": self.namespace,
-                "labels": {MANAGED_BY.0: MANAGED_BY.1},
+                "labels": {MANAGED_BY.0: MANAGED_BY.1, CREATOR_LABEL: "genesis"},
                 "annotations": {VOLUME_CLAIM_TEMPLATES: claim_templates.to_string()},
             },
             "spec": {
                 "runStrategy": "Always",
                 "template": {
-                    "metadata": {"labels": {VM_NAME_LABEL: self.name}},
+                    "metadata": {"labels": {
+                        VM_NAME_LABEL: self.name,
+                        CREATOR_LABEL: "genesis",
+                        ROLE_LABEL.0: ROLE_LABEL.1,
+                    }},
                     "spec": {
                         "hostname": self.name,
+                        "evictionStrategy": "LiveMigrateIfPossible",
+                        "affinity": {"podAntiAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": [{
+                                "labelSelector": {"matchLabels": {ROLE_LABEL.0: ROLE_LABEL.1}},
+                                "topologyKey": "kubernetes.io/hostname",
+                            }],
+                        }},
                         "domain": {
                             "cpu": {"cores": self.cpu_cores, "sockets": 1, "threads": 1},
-                            "memory": {"guest": self.memory},
+                            "resources": {"limits": {
+                                "cpu": self.cpu_cores.to_string(),
+                                "memory": self.memory,
+                            }},
                             "devices": {
                                 "disks": [
                                     {"name": "rootdisk", "bootOrder": 1, "disk": {"bus": "virtio"}},
@@ -274,6 +353,7 @@ impl VmParams {
                             {"name": "rootdisk", "persistentVolumeClaim": {"claimName": claim}},
                             {"name": "cloudinitdisk", "cloudInitNoCloud": {
                                 "secretRef": {"name": userdata_secret_name(&self.name)},
+                                "networkDataSecretRef": {"name": userdata_secret_name(&self.name)},
                             }},
                         ],
                     },
@@ -361,6 +441,62 @@ impl VmParams {
     }
 }
 
+/// The `cloudInitNoCloud` source of a VM's template, if any.
+fn nocloud(vm: &Value) -> Option<&Value> {
+    vm.pointer("/spec/template/spec/volumes")?
+        .as_array()?
+        .iter()
+        .find_map(|volume| volume.get("cloudInitNoCloud"))
+}
+
+/// The Secret an operator's VM reads its NoCloud user data from (`secretRef`, KubeVirt's
+/// `userDataSecretRef`).
+fn manifest_userdata_secret(vm: &Value) -> Option<&str> {
+    nocloud(vm)?.pointer("/secretRef/name")?.as_str()
+}
+
+/// Whether Talos in the operator's VM will name its node `name` (what step 17 waits for), given
+/// the machine config it boots with. KubeVirt writes the VMI's `hostname` (else its name) as
+/// `local-hostname` (kubevirt `pkg/cloud-init/cloud-init.go`); Talos applies it only with network
+/// data (talos `platform/nocloud/nocloud.go`), and a hostname in the machine config wins.
+fn manifest_node_name(vm: &Value, user_data: Option<&str>, name: &str) -> Result<(), String> {
+    let config = user_data.and_then(|text| crate::inputs::talos::MachineConfig::parse(text).ok());
+    if let Some((hostname, source)) = config
+        .as_ref()
+        .and_then(|config| config.explicit_hostname())
+    {
+        let short = hostname.split('.').next().unwrap_or(hostname);
+        return if short == name {
+            Ok(())
+        } else {
+            Err(format!(
+                "its machine config names the node `{hostname}` ({source})"
+            ))
+        };
+    }
+    let source = nocloud(vm);
+    let network_data = source.is_some_and(|source| {
+        ["networkData", "networkDataBase64", "networkDataSecretRef"]
+            .iter()
+            .any(|key| source.get(*key).is_some())
+    });
+    if !network_data {
+        return Err(format!(
+            "its cloudInitNoCloud volume has no network data, so Talos ignores the meta-data hostname and names the node talos-xxx-yyy; add `networkDataSecretRef: {{name: {}}}` (step 15 writes `{NETWORKDATA_KEY}` there) or set the hostname in the machine config",
+            userdata_secret_name(name)
+        ));
+    }
+    let hostname = vm
+        .pointer("/spec/template/spec/hostname")
+        .and_then(Value::as_str)
+        .unwrap_or(name);
+    if hostname == name {
+        Ok(())
+    } else {
+        Err(format!("its template's hostname is `{hostname}`"))
+    }
+}
+
 /// Where a VM stands: running and ready, or its printable status.
 pub(crate) fn vm_state(vm: &Value) -> Result<(), String> {
     let printable = vm
@@ -432,7 +568,38 @@ impl VirtualMachine {
         params: &VmParams,
     ) -> Result<Option<Value>, ActionError> {
         if let Some(manifest) = &params.manifest {
-            return params.checked_manifest(step, manifest).map(Some);
+            let vm = params.checked_manifest(step, manifest)?;
+            let user_data = match manifest_userdata_secret(&vm) {
+                Some(secret) => {
+                    let api: Api<k8s_openapi::api::core::v1::Secret> =
+                        Api::namespaced(client.clone(), &params.namespace);
+                    api.get_opt(secret)
+                        .await
+                        .map_err(|error| {
+                            classify(
+                                error,
+                                format!("cannot read Secret {}/{secret}", params.namespace),
+                            )
+                        })?
+                        .and_then(|secret| secret.data)
+                        .and_then(|data| {
+                            data.get(USERDATA_KEY)
+                                .or_else(|| data.get("userData"))
+                                .map(|bytes| String::from_utf8_lossy(&bytes.0).into_owned())
+                        })
+                }
+                None => None,
+            };
+            manifest_node_name(&vm, user_data.as_deref(), &params.name).map_err(|why| {
+                ActionError::new(
+                    ErrorKind::InvalidParams,
+                    format!(
+                        "step `{}`: the VM manifest would not join as Node `{}`, which step 17 waits for: {why}",
+                        step.id, params.name
+                    ),
+                )
+            })?;
+            return Ok(Some(vm));
         }
         Ok(Self::storage_class(client, params)
             .await?
@@ -632,6 +799,68 @@ mod tests {
             spec["volumes"][1]["cloudInitNoCloud"]["secretRef"]["name"],
             "cp-2-userdata"
         );
+        assert_eq!(
+            spec["volumes"][1]["cloudInitNoCloud"]["networkDataSecretRef"]["name"],
+            "cp-2-userdata"
+        );
+        // Never two control-plane VMs on one host; a drain migrates them.
+        assert_eq!(spec["evictionStrategy"], "LiveMigrateIfPossible");
+        assert_eq!(
+            spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"],
+            json!([{"labelSelector": {"matchLabels": {"genesis.dev/role": "platform-control-plane"}},
+                    "topologyKey": "kubernetes.io/hostname"}])
+        );
+        let labels = &vm["spec"]["template"]["metadata"]["labels"];
+        assert_eq!(labels["genesis.dev/role"], "platform-control-plane");
+        assert_eq!(labels[CREATOR_LABEL], "genesis");
+        assert_eq!(vm["metadata"]["labels"][CREATOR_LABEL], "genesis");
+        assert_eq!(
+            spec["domain"]["resources"]["limits"],
+            json!({"cpu": "4", "memory": "16Gi"})
+        );
+    }
+
+    #[test]
+    fn the_network_data_brings_the_vms_nic_up_with_dhcp() {
+        let data: Value = serde_saphyr::from_str(&network_data("52:54:00:0A:1E:02")).expect("YAML");
+        assert_eq!(
+            data,
+            json!({"version": 2, "ethernets": {"eth0": {
+                "match": {"macaddress": "52:54:00:0a:1e:02"}, "dhcp4": true}}})
+        );
+    }
+
+    #[test]
+    fn a_machine_config_naming_another_node_is_refused_before_the_vm_exists() {
+        let step = test_step("kubevirt.userdata-secret", json!({}));
+        let config = "version: v1alpha1\nmachine: {type: controlplane, network: {hostname: cp-2}}\ncluster: {controlPlane: {endpoint: https://10.10.10.15:6443}}\n";
+        assert!(check_node_name(&step, "s", config, "cp-2").is_ok());
+        let error = check_node_name(&step, "s", config, "cp-3").expect_err("refused");
+        assert_eq!(error.kind(), ErrorKind::InvalidParams);
+        assert!(error.to_string().contains("Node `cp-3`"), "{error}");
+        let worker = config.replace("controlplane", "worker");
+        assert!(check_node_name(&step, "s", &worker, "cp-2").is_err());
+    }
+
+    #[test]
+    fn an_operators_vm_without_network_data_is_named_by_talos_not_by_the_vm() {
+        let built = params(None).build("longhorn-talos-nocloud");
+        let no_hostname = "version: v1alpha1\nmachine: {type: controlplane}\n";
+        assert_eq!(
+            manifest_node_name(&built, Some(no_hostname), "cp-2"),
+            Ok(())
+        );
+        let mut bare = built.clone();
+        bare["spec"]["template"]["spec"]["volumes"][1]["cloudInitNoCloud"]
+            .as_object_mut()
+            .expect("source")
+            .remove("networkDataSecretRef");
+        let why = manifest_node_name(&bare, Some(no_hostname), "cp-2").expect_err("talos-xxx-yyy");
+        assert!(why.contains("talos-xxx-yyy"), "{why}");
+        let named = "version: v1alpha1\nmachine: {type: controlplane, network: {hostname: cp-2}}\n";
+        assert_eq!(manifest_node_name(&bare, Some(named), "cp-2"), Ok(()));
+        assert!(manifest_node_name(&bare, Some(named), "cp-3").is_err());
+        assert_eq!(manifest_userdata_secret(&built), Some("cp-2-userdata"));
     }
 
     #[test]
@@ -689,6 +918,7 @@ mod tests {
     fn cloud_config_user_data_is_refused() {
         let step = test_step("kubevirt.userdata-secret", json!({}));
         assert!(check_user_data(&step, "talos.cp-2.machine_config", "version: v1alpha1\n").is_ok());
+        assert!(check_node_name(&step, "t", "version: v1alpha1\n", "cp-2").is_err());
         let error = check_user_data(&step, "t", "#cloud-config\nusers: []\n").expect_err("refused");
         assert!(error.to_string().contains("Talos ignores"));
         assert!(check_user_data(&step, "t", "  \n").is_err());

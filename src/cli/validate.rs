@@ -12,6 +12,11 @@ pub struct ValidateArgs {}
 pub fn run(_args: ValidateArgs, common: &Common) -> ExitCode {
     match common.load_inputs() {
         Ok(inputs) => {
+            for warning in
+                crate::inputs::talos::warnings(&inputs.lab, &inputs.secrets, inputs.graph.steps())
+            {
+                eprintln!("warning: {warning}");
+            }
             let machines = inputs.lab.machines.len();
             let vms = inputs.lab.vms.len();
             crate::errln!(

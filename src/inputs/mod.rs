@@ -7,6 +7,7 @@ pub mod expand;
 pub mod lab;
 pub mod phases;
 pub mod read;
+pub mod talos;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -123,6 +124,13 @@ fn load_parts(paths: &InputPaths, options: &LoadOptions) -> Parts {
         &secrets_file,
         &mut out,
     );
+    out.extend(talos::check(
+        &paths.lab,
+        lab.as_ref(),
+        secrets.as_ref(),
+        &secrets_file,
+        &steps,
+    ));
     Parts {
         lab,
         phases,

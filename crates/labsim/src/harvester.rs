@@ -194,7 +194,9 @@ async fn write_private(path: &Path, contents: &str, owner: Option<&str>) -> Resu
     std::fs::rename(&partial, path).map_err(io)
 }
 
-/// Harvester promotes agents once it has enough Ready nodes, one at a time.
+/// Harvester promotes agents once it has enough Ready nodes, one at a time; a promotion left
+/// `running` (hung) or `unknown` holds up the ones after it (promote_controller.go waits until
+/// that status is cleared).
 async fn promote_if_due(shared: &Arc<Shared>) {
     let wanted = shared.scenario.harvester.management_nodes;
     let candidates: Vec<String> = {
@@ -223,12 +225,21 @@ async fn promote_if_due(shared: &Arc<Shared>) {
     let promoter = shared.clone();
     shared.spawn(async move {
         for node in candidates {
-            crate::util::log_error("promote node", promote(&promoter, &node).await);
+            match promote(&promoter, &node).await {
+                Ok(true) => {}
+                // Harvester promotes no other node while this one is `running` or `unknown`.
+                Ok(false) => break,
+                Err(error) => {
+                    crate::util::log_error("promote node", Err(error));
+                    break;
+                }
+            }
         }
     });
 }
 
-async fn promote(shared: &Shared, node: &str) -> Result<(), Error> {
+/// One promotion; `false` when it did not complete (a fault left it hung or `unknown`).
+async fn promote(shared: &Shared, node: &str) -> Result<bool, Error> {
     let nodes: Api<Node> = Api::all(shared.world.harvester.clone());
     let patch = |labels: serde_json::Value, status: &str| json!({ "metadata": { "labels": labels, "annotations": { PROMOTE_STATUS: status } } });
     let apply = |body: serde_json::Value| {
@@ -244,9 +255,31 @@ async fn promote(shared: &Shared, node: &str) -> Result<(), Error> {
     };
     apply(patch(json!({}), "running")).await?;
     shared.record("harvester", "node.promote", node, "running");
+    if shared.has_fault(|f| matches!(f, Fault::PromotionHangs { node: n } if n == node)) {
+        // The promote Job has no deadline: the status stays `running`, and Harvester promotes
+        // no other node meanwhile.
+        shared.record(
+            "harvester",
+            "node.promote_hangs",
+            node,
+            "injected fault: the promote job never ends",
+        );
+        return Ok(false);
+    }
     tokio::time::sleep(shared.scenario.scaled(shared.scenario.harvester.promote)).await;
+    if shared.has_fault(|f| matches!(f, Fault::PromotionUnknown { node: n } if n == node)) {
+        // OnJobRemove: a promote Job deleted while running leaves the status `unknown`.
+        apply(patch(json!({}), "unknown")).await?;
+        shared.record(
+            "harvester",
+            "node.promote",
+            node,
+            "unknown (injected fault: the promote job was deleted)",
+        );
+        return Ok(false);
+    }
     let roles = json!({ CONTROL_PLANE: "true", ETCD: "true", MASTER: "true", MANAGEMENT: "true" });
     apply(patch(roles, "complete")).await?;
     shared.record("harvester", "node.promote", node, "complete");
-    Ok(())
+    Ok(true)
 }

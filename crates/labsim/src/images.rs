@@ -6,6 +6,11 @@
 //!
 //! With the `image_import_fails` fault every attempt fails (`Imported=False`, `failed` counting
 //! up to `spec.retry`, default 3) and the image ends with `RetryLimitExceeded=True`.
+//!
+//! A compressed file (`.xz`, `.gz`, `.zst`, `.bz2`, …) is stored as it comes, as Harvester does:
+//! it never decompresses a download (harvester/harvester issues 681 and 2070). The import reports
+//! `Imported=True`, and a VM whose root disk is made from it never boots its guest
+//! (`kubevirt.rs`), so nothing joins the Platform cluster.
 
 use std::sync::Arc;
 
@@ -18,6 +23,19 @@ use crate::{Error, Fault, Shared};
 
 /// The size the simulated download reports (a Talos nocloud raw image is about this big).
 const IMAGE_SIZE: u64 = 1_306_525_696;
+
+/// Suffixes of compressed files, which Harvester stores without decompressing.
+const COMPRESSED: [&str; 6] = [".xz", ".gz", ".zst", ".bz2", ".tgz", ".zip"];
+
+/// Whether the URL names a compressed file.
+pub(crate) fn compressed(url: &str) -> bool {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
+    COMPRESSED.iter().any(|suffix| path.ends_with(suffix))
+}
 
 pub async fn run_images(shared: Arc<Shared>) {
     let api = resources::all(&shared.world.harvester, &resources::virtual_machine_image());
@@ -102,6 +120,14 @@ async fn import(shared: &Shared, image: DynamicObject) -> Result<(), Error> {
                 "conditions": [initialized, condition("Imported", "True", "")] }),
     )
     .await?;
+    if compressed(&url) {
+        shared.record(
+            "harvester",
+            "image.stored_compressed",
+            &key(&image),
+            format!("{url} stored as it came, not decompressed: no bootable disk"),
+        );
+    }
     shared.record("harvester", "image.imported", &key(&image), storage_class);
     Ok(())
 }

@@ -117,6 +117,11 @@ pub enum Fault {
     /// Every download of the named VirtualMachineImage fails, until Harvester gives up
     /// (`RetryLimitExceeded`).
     ImageImportFails { image: String },
+    /// The named node's promote Job is deleted while it runs: Harvester marks the promotion
+    /// `unknown` (promote_controller.go `OnJobRemove`).
+    PromotionUnknown { node: String },
+    /// The named node's promote Job never ends: its promotion stays `running`.
+    PromotionHangs { node: String },
 }
 
 impl Scenario {
@@ -260,10 +265,16 @@ mod tests {
     fn faults_parse_and_unknown_fields_are_rejected() {
         let text = REFERENCE.replace(
             "faults: []",
-            "faults:\n  - workflow_fails_once: {workflow: hv-2, action: stream-harvester}\n  - bmc_unreachable: {machine: hv-3, for: 2m}\n  - node_never_comes_up: {node: hv-3}\n  - vm_never_joins: {vm: cp-3}\n  - image_import_fails: {image: talos-nocloud}\n",
+            "faults:\n  - workflow_fails_once: {workflow: hv-2, action: stream-harvester}\n  - bmc_unreachable: {machine: hv-3, for: 2m}\n  - node_never_comes_up: {node: hv-3}\n  - vm_never_joins: {vm: cp-3}\n  - image_import_fails: {image: talos-nocloud}\n  - promotion_unknown: {node: ms-02-2}\n  - promotion_hangs: {node: ms-02-3}\n",
         );
         let scenario = Scenario::from_yaml(&text).unwrap();
-        assert_eq!(scenario.faults.len(), 5);
+        assert_eq!(scenario.faults.len(), 7);
+        assert_eq!(
+            scenario.faults[5],
+            Fault::PromotionUnknown {
+                node: "ms-02-2".into()
+            }
+        );
         assert_eq!(
             scenario.faults[1],
             Fault::BmcUnreachable {

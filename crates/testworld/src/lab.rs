@@ -151,7 +151,8 @@ pub fn virtual_machine(name: &str, namespace: &str) -> DynamicObject {
                     "networks": [{ "name": "lan", "multus": { "networkName": "default/vlan10" } }],
                     "volumes": [
                         { "name": "root", "persistentVolumeClaim": { "claimName": format!("{name}-root") } },
-                        { "name": "cidata", "cloudInitNoCloud": { "secretRef": { "name": format!("{name}-talos") } } },
+                        { "name": "cidata", "cloudInitNoCloud": { "secretRef": { "name": format!("{name}-talos") },
+                          "networkData": "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n" } },
                     ],
                 },
             },

@@ -16,6 +16,7 @@ pub mod apiserver;
 pub mod lab;
 pub mod redfish;
 pub mod sshd;
+pub mod talos;
 pub mod tinkerbell;
 pub mod upstream;
 mod world;

@@ -175,3 +175,236 @@ async fn cluster_injected_faults_happen_and_recover_as_scripted() {
     assert!(platform_nodes.get_opt("cp-3").await.unwrap().is_none());
     world.shutdown().await;
 }
+
+/// Installs Harvester machines `names` (one after the other: each Ready before the next).
+async fn install(world: &World, names: &[&str]) {
+    let platform = &world.platform.client;
+    lab::ensure_namespace(platform, TINK_NAMESPACE)
+        .await
+        .unwrap();
+    lab::apply_strict(
+        platform,
+        &lab::template_resource(),
+        &lab::template("harvester-install"),
+    )
+    .await
+    .unwrap();
+    for (index, name) in names.iter().enumerate() {
+        lab::apply_machine(platform, name, index + 1, "harvester-install")
+            .await
+            .unwrap();
+        lab::wait_node_ready(&world.harvester.client, name, WAIT)
+            .await
+            .unwrap();
+    }
+}
+
+/// A control-plane VM the way genesis builds it for placement: the role label and a required
+/// anti-affinity on kubernetes.io/hostname against that label.
+fn kept_apart(name: &str) -> DynamicObject {
+    let mut vm = lab::virtual_machine(name, "platform");
+    let template = &mut vm.data["spec"]["template"];
+    template["metadata"]["labels"]["genesis.dev/role"] = "platform-control-plane".into();
+    template["spec"]["affinity"] = serde_json::json!({"podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{
+            "labelSelector": {"matchLabels": {"genesis.dev/role": "platform-control-plane"}},
+            "topologyKey": "kubernetes.io/hostname"}]}});
+    vm
+}
+
+async fn vmi_node(harvester: &kube::Client, name: &str) -> Option<String> {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        harvester.clone(),
+        "platform",
+        &lab::resource(
+            "kubevirt.io",
+            "v1",
+            "VirtualMachineInstance",
+            "virtualmachineinstances",
+        ),
+    );
+    api.get(name).await.unwrap().data["status"]["nodeName"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn cluster_vms_are_placed_and_named_as_kubevirt_and_talos_do() {
+    let world = World::start_with(WorldOptions {
+        ssh: false,
+        ..WorldOptions::with_simulator().unwrap()
+    })
+    .await
+    .unwrap();
+    install(&world, &["hv-1", "hv-2", "hv-3"]).await;
+    let platform = &world.platform.client;
+    let harvester = &world.harvester.client;
+    let simulator = world.simulator.as_ref().unwrap();
+    lab::ensure_namespace(harvester, "platform").await.unwrap();
+
+    // Kept apart by a required anti-affinity: three VMs on three hosts, a fourth fits nowhere.
+    for name in ["cp-2", "cp-3", "cp-4", "cp-5"] {
+        lab::apply_strict(
+            harvester,
+            &lab::virtual_machine_resource(),
+            &kept_apart(name),
+        )
+        .await
+        .unwrap();
+    }
+    for name in ["cp-2", "cp-3", "cp-4"] {
+        lab::wait_node_ready(platform, name, WAIT).await.unwrap();
+    }
+    let unschedulable = simulator
+        .event_log()
+        .wait_for("one VM unschedulable", WAIT, |e| {
+            e.kind == "vmi.unschedulable"
+        })
+        .await
+        .unwrap();
+    assert!(
+        unschedulable
+            .detail
+            .contains("didn't match pod anti-affinity rules"),
+        "{unschedulable:?}"
+    );
+    let mut hosts = Vec::new();
+    for name in ["cp-2", "cp-3", "cp-4", "cp-5"] {
+        hosts.push(vmi_node(harvester, name).await);
+    }
+    let placed: std::collections::BTreeSet<String> = hosts.iter().flatten().cloned().collect();
+    assert_eq!(placed.len(), 3, "three distinct hosts: {hosts:?}");
+    assert_eq!(hosts.iter().filter(|host| host.is_none()).count(), 1);
+    let vms: Api<DynamicObject> = Api::namespaced_with(
+        harvester.clone(),
+        "platform",
+        &lab::virtual_machine_resource(),
+    );
+    let left_out = unschedulable.object.trim_start_matches("platform/");
+    assert_eq!(
+        vms.get(left_out).await.unwrap().data["status"]["printableStatus"],
+        "ErrorUnschedulable"
+    );
+
+    // Without anti-affinity a VM goes to the first host; without NoCloud network data Talos
+    // ignores the meta-data hostname and names the node itself.
+    let mut bare = lab::virtual_machine("bare", "platform");
+    bare.data["spec"]["template"]["spec"]["volumes"][1]["cloudInitNoCloud"]
+        .as_object_mut()
+        .unwrap()
+        .remove("networkData");
+    lab::apply_strict(harvester, &lab::virtual_machine_resource(), &bare)
+        .await
+        .unwrap();
+    let named = simulator
+        .event_log()
+        .wait_for("Talos names the node", WAIT, |e| {
+            e.kind == "node.talos_hostname" && e.object == "platform/bare"
+        })
+        .await
+        .unwrap();
+    assert!(named.detail.contains("talos-"), "{named:?}");
+    assert_eq!(vmi_node(harvester, "bare").await.as_deref(), Some("hv-1"));
+    let talos_node = simulator
+        .event_log()
+        .wait_for("the talos-xxx-yyy node", WAIT, |e| {
+            e.kind == "node.registered" && e.detail == "from vm bare"
+        })
+        .await
+        .unwrap();
+    assert!(talos_node.object.starts_with("talos-"), "{talos_node:?}");
+    let nodes: Api<Node> = Api::all(platform.clone());
+    assert!(nodes.get_opt("bare").await.unwrap().is_none());
+
+    // An image that was a compressed file is stored as it came: the VM never boots its guest.
+    let image_resource = lab::resource(
+        "harvesterhci.io",
+        "v1beta1",
+        "VirtualMachineImage",
+        "virtualmachineimages",
+    );
+    lab::apply_strict(
+        harvester,
+        &image_resource,
+        &lab::object(
+            &image_resource,
+            "platform",
+            "talos-xz",
+            serde_json::json!({"spec": {"displayName": "talos", "sourceType": "download",
+                "url": "http://10.10.10.10:8080/talos/nocloud-amd64.raw.xz"}}),
+        ),
+    )
+    .await
+    .unwrap();
+    simulator
+        .event_log()
+        .wait_for("the xz file stored as is", WAIT, |e| {
+            e.kind == "image.stored_compressed"
+        })
+        .await
+        .unwrap();
+    let mut from_xz = lab::virtual_machine("xz", "platform");
+    from_xz.metadata.annotations = Some(
+        [(
+            "harvesterhci.io/volumeClaimTemplates".to_owned(),
+            serde_json::json!([{"metadata": {"name": "xz-root",
+                "annotations": {"harvesterhci.io/imageId": "platform/talos-xz"}}}])
+            .to_string(),
+        )]
+        .into(),
+    );
+    lab::apply_strict(harvester, &lab::virtual_machine_resource(), &from_xz)
+        .await
+        .unwrap();
+    simulator
+        .event_log()
+        .wait_for("no bootable disk", WAIT, |e| {
+            e.kind == "guest.no_bootable_disk" && e.object == "platform/xz"
+        })
+        .await
+        .unwrap();
+    assert!(nodes.get_opt("xz").await.unwrap().is_none());
+    world.shutdown().await;
+}
+
+#[tokio::test]
+async fn cluster_a_hung_promotion_holds_up_the_next_one() {
+    let scenario =
+        labsim::Scenario::reference()
+            .unwrap()
+            .with_fault(labsim::Fault::PromotionHangs {
+                node: "hv-2".into(),
+            });
+    let world = World::start_with(WorldOptions {
+        ssh: false,
+        scenario: Some(scenario),
+        ..WorldOptions::default()
+    })
+    .await
+    .unwrap();
+    install(&world, &["hv-1", "hv-2", "hv-3"]).await;
+    let simulator = world.simulator.as_ref().unwrap();
+    simulator
+        .event_log()
+        .wait_for("hv-2's promotion hangs", WAIT, |e| {
+            e.kind == "node.promote_hangs" && e.object == "hv-2"
+        })
+        .await
+        .unwrap();
+    // Several promote durations later: hv-2 still running, hv-3 never started.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let nodes: Api<Node> = Api::all(world.harvester.client.clone());
+    let status = |node: Node| {
+        node.metadata
+            .annotations
+            .unwrap_or_default()
+            .get("harvesterhci.io/promote-status")
+            .cloned()
+    };
+    assert_eq!(
+        status(nodes.get("hv-2").await.unwrap()).as_deref(),
+        Some("running")
+    );
+    assert_eq!(status(nodes.get("hv-3").await.unwrap()), None);
+    world.shutdown().await;
+}

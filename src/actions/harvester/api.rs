@@ -1,10 +1,13 @@
-//! `harvester.api` (step 9): the Harvester API answers at the VIP, then the RKE2 admin
-//! kubeconfig is read from the first node over SSH (host key pinned in the state directory),
-//! its server pointed at the VIP, and written 0600 into the state directory.
+//! `harvester.api` (step 9): the VIP answers TLS and HTTP, then the RKE2 admin kubeconfig is
+//! read from the first node over SSH (host key pinned in the state directory), its server
+//! pointed at the VIP, and written 0600 into the state directory; then an authenticated
+//! `/readyz` with that kubeconfig decides that the Harvester API is ready.
 //!
-//! The probe of `https://<vip>:<port>/readyz` cannot verify the server certificate: the
-//! cluster's CA is only known once the kubeconfig is fetched. It only establishes that the VIP
-//! answers TLS and HTTP; every later request uses the kubeconfig's CA.
+//! The first probe of `https://<vip>:<port>/readyz` is anonymous and cannot verify the server
+//! certificate: the cluster's CA and credentials come with the kubeconfig. RKE2 runs the API
+//! server with anonymous authentication off, so on Harvester it answers 401: that proves only
+//! that something at the VIP speaks TLS and HTTP, and the step says no more than that. Readiness
+//! is the second check, with the kubeconfig's CA and client certificate.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -203,14 +206,16 @@ impl HarvesterApi {
                                 )
                             })?;
                     let note = match client.request_text(request).await {
-                        Ok(text) if text.trim() == "ok" => return Ok("ready".to_owned()),
+                        Ok(text) if text.trim() == "ok" => {
+                            return Ok("answers TLS and HTTP (anonymous /readyz: ok)".to_owned());
+                        }
                         Ok(text) => format!("/readyz said `{}`", text.trim()),
-                        // Anonymous requests may be refused: the server answered TLS and HTTP.
+                        // RKE2 refuses anonymous requests: that shows TLS and HTTP answer, no more.
                         Err(kube::Error::Api(status))
                             if status.code == 401 || status.code == 403 =>
                         {
                             return Ok(format!(
-                                "answers (HTTP {} to an anonymous /readyz)",
+                                "answers TLS and HTTP (HTTP {} to an anonymous /readyz)",
                                 status.code
                             ));
                         }
@@ -218,6 +223,71 @@ impl HarvesterApi {
                     };
                     context.set_substate(format!(
                         "{server} not answering yet (try {tries}: {note}); next try in {}",
+                        humantime::format_duration(pause)
+                    ));
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(PROBE_CAP);
+                }
+            })
+            .await
+    }
+
+    /// With the fetched kubeconfig (its CA, its client certificate): `/readyz` must say `ok`.
+    /// A refusal of those credentials, or a certificate that does not match, fails at once.
+    async fn ready(
+        &self,
+        kubeconfig: &Path,
+        server: &str,
+        context: &RunContext,
+    ) -> Result<String, ActionError> {
+        let client = super::harvester_client(kubeconfig.to_owned()).await?;
+        let what = format!("the Harvester API at {server} to be ready (authenticated /readyz)");
+        context
+            .wait(&what, None, async {
+                let mut pause = PROBE_FIRST;
+                let mut tries = 0_u32;
+                loop {
+                    tries += 1;
+                    let request = http::Request::get("/readyz")
+                        .body(Vec::new())
+                        .map_err(|error| {
+                            ActionError::with_source(
+                                ErrorKind::InvalidParams,
+                                "cannot build the /readyz request",
+                                error,
+                            )
+                        })?;
+                    let note = match client.request_text(request).await {
+                        Ok(text) if text.trim() == "ok" => {
+                            return Ok("ready (authenticated /readyz: ok)".to_owned());
+                        }
+                        Ok(text) => format!("/readyz said `{}`", text.trim()),
+                        Err(kube::Error::Api(status))
+                            if status.code == 401 || status.code == 403 =>
+                        {
+                            return Err(ActionError::new(
+                                ErrorKind::PermissionDenied,
+                                format!(
+                                    "{server} refused the kubeconfig read from the first node (HTTP {} to an authenticated /readyz): {}. Check that {RKE2_KUBECONFIG} belongs to this cluster, then run the step again",
+                                    status.code, status.message
+                                ),
+                            ));
+                        }
+                        Err(error) => {
+                            let chain = crate::cli::up::error_chain(&error);
+                            if chain.contains("certificate") {
+                                return Err(ActionError::new(
+                                    ErrorKind::Conflict,
+                                    format!(
+                                        "{server} does not present a certificate the kubeconfig's CA accepts for that address: {chain}"
+                                    ),
+                                ));
+                            }
+                            chain
+                        }
+                    };
+                    context.set_substate(format!(
+                        "{server} not ready yet (try {tries}: {note}); next try in {}",
                         humantime::format_duration(pause)
                     ));
                     tokio::time::sleep(pause).await;
@@ -407,7 +477,7 @@ impl genesis_engine::Action for HarvesterApi {
             let params: ApiParams = params(step)?;
             Ok(PlanOutcome::DependsOnEarlier {
                 what: format!(
-                    "the Harvester cluster that step 8 creates: probe {}/readyz, then read {RKE2_KUBECONFIG} as {}@{}:{} into {}{}",
+                    "the Harvester cluster that step 8 creates: probe {}/readyz anonymously (TLS and HTTP answer), read {RKE2_KUBECONFIG} as {}@{}:{} into {}{}, then wait for /readyz with it",
                     Self::server(&params),
                     params.ssh_user,
                     params.first_node_ip,
@@ -427,9 +497,9 @@ impl genesis_engine::Action for HarvesterApi {
         Box::pin(async move {
             let params: ApiParams = params(step)?;
             let server = Self::server(&params);
-            let readiness = self.probe(&params, context).await?;
+            let answers = self.probe(&params, context).await?;
             context.set_substate(format!(
-                "{server}: {readiness} (certificate not checked yet: the CA comes with the kubeconfig)"
+                "{server} {answers}; not yet known ready: the CA and credentials come with the kubeconfig"
             ));
             let path = self.state_dir.join(KUBECONFIG_FILE);
             context
@@ -449,6 +519,7 @@ impl genesis_engine::Action for HarvesterApi {
                 )
             })?;
             write_private(&path, &yaml)?;
+            let readiness = self.ready(&path, &server, context).await?;
             let mut outputs = Outputs::new();
             if let Some(export) = &self.export {
                 export.write(&kubeconfig)?;
@@ -480,6 +551,7 @@ impl genesis_engine::Action for HarvesterApi {
                 host_key.fingerprint().to_owned().into(),
             );
             outputs.insert("api".to_owned(), readiness.into());
+            outputs.insert("vip_probe".to_owned(), answers.into());
             Ok(outputs)
         })
     }

@@ -2,8 +2,17 @@
 //! control-plane nodes, every one but the cluster-init node promoted by Harvester
 //! (`harvesterhci.io/promote-status: complete`). A failed promotion stops the step: genesis
 //! never repairs etcd.
+//!
+//! Harvester's promote controller (harvester `pkg/controller/master/node/promote_controller.go`)
+//! writes `running`, then `complete` or `failed` from the promote Job's outcome, and `unknown`
+//! when the Job is deleted while running; it promotes no other node while one is `running`,
+//! `failed` or `unknown`. `unknown` therefore stops the step at once, and so does a promotion
+//! that makes no progress (the node's promote status, roles and readiness unchanged) for
+//! `promotion_stall` (default 20 minutes): the promote Job has no deadline, and the step would
+//! otherwise wait out its whole timeout. Both say which node and what to look at.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use futures::StreamExt;
 use genesis_engine::{
@@ -25,6 +34,115 @@ pub const PROMOTE_STATUS: &str = "harvesterhci.io/promote-status";
 #[serde(deny_unknown_fields)]
 pub(crate) struct QuorumParams {
     nodes: usize,
+    /// How long a promotion may go without progress (e.g. `20m`).
+    #[serde(default)]
+    promotion_stall: Option<String>,
+}
+
+/// A promotion that shows no progress for this long is taken as hung.
+const DEFAULT_PROMOTION_STALL: Duration = Duration::from_secs(20 * 60);
+
+impl QuorumParams {
+    fn stall(&self, step: &StepSpec) -> Result<Duration, ActionError> {
+        match &self.promotion_stall {
+            None => Ok(DEFAULT_PROMOTION_STALL),
+            Some(text) => humantime::parse_duration(text).map_err(|error| {
+                ActionError::new(
+                    ErrorKind::InvalidParams,
+                    format!(
+                        "step `{}`: promotion_stall `{text}` is not a duration ({error}); write e.g. 20m",
+                        step.id
+                    ),
+                )
+            }),
+        }
+    }
+}
+
+/// What to look at when a promotion goes wrong.
+const LOOK_AT: &str = "look at the promote job in namespace harvester-system (`kubectl -n harvester-system get jobs | grep promote`, then its pod's log) and the node's rke2-server logs";
+
+/// The error of a promotion that ended `unknown`.
+fn promotion_unknown(node: &str) -> ActionError {
+    ActionError::new(
+        ErrorKind::Conflict,
+        format!(
+            "Harvester's promotion of node {node} to the control plane ended `unknown` ({PROMOTE_STATUS}=unknown): its promote job was deleted while it ran, and Harvester promotes no other node until that status is cleared. genesis never repairs etcd: {LOOK_AT}; once the node is sound, remove the annotation (`kubectl annotate node {node} {PROMOTE_STATUS}-`) so that Harvester promotes it again, then run `genesis up --from quorum`"
+        ),
+    )
+}
+
+/// The error of a promotion without progress for `stalled`.
+fn promotion_stalled(node: &str, stalled: Duration) -> ActionError {
+    ActionError::new(
+        ErrorKind::Conflict,
+        format!(
+            "Harvester's promotion of node {node} to the control plane has made no progress for {} ({PROMOTE_STATUS}=running, roles and readiness unchanged); its promote job has no deadline. {LOOK_AT}; fix the node or delete the job, then run `genesis up --from quorum` (raise `promotion_stall` if promotions are that slow in this lab)",
+            humantime::format_duration(stalled)
+        ),
+    )
+}
+
+/// What counts as progress of a node's promotion: its promote status, roles and readiness.
+fn progress_marker(node: &Node) -> String {
+    let annotations = node.metadata.annotations.clone().unwrap_or_default();
+    let labels = node.metadata.labels.clone().unwrap_or_default();
+    let roles: Vec<&str> = labels
+        .keys()
+        .filter(|key| key.starts_with("node-role."))
+        .map(String::as_str)
+        .collect();
+    format!(
+        "{:?}|{}|{:?}",
+        annotations.get(PROMOTE_STATUS),
+        roles.join(","),
+        ready_condition(node).map(|condition| condition.status.clone())
+    )
+}
+
+/// Watches running promotions for progress.
+#[derive(Debug, Default)]
+struct Promotions {
+    /// Per node being promoted: its last progress marker and when it was first seen.
+    running: BTreeMap<String, (String, tokio::time::Instant)>,
+}
+
+impl Promotions {
+    /// Notes the nodes' state; returns the earliest time a running promotion becomes stalled.
+    fn observe(
+        &mut self,
+        nodes: &BTreeMap<String, Node>,
+        stall: Duration,
+        now: tokio::time::Instant,
+    ) -> Option<tokio::time::Instant> {
+        let mut running = BTreeMap::new();
+        for (name, node) in nodes {
+            let status = node
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|annotations| annotations.get(PROMOTE_STATUS));
+            if status.map(String::as_str) != Some("running") {
+                continue;
+            }
+            let marker = progress_marker(node);
+            let since = match self.running.get(name) {
+                Some((seen, since)) if *seen == marker => *since,
+                _ => now,
+            };
+            running.insert(name.clone(), (marker, since));
+        }
+        self.running = running;
+        self.running.values().map(|(_, since)| *since + stall).min()
+    }
+
+    /// The first node whose promotion has been stalled for `stall`.
+    fn stalled(&self, stall: Duration, now: tokio::time::Instant) -> Option<&str> {
+        self.running
+            .iter()
+            .find(|(_, (_, since))| now.duration_since(*since) >= stall)
+            .map(|(name, _)| name.as_str())
+    }
 }
 
 /// The `harvester.quorum` action.
@@ -68,14 +186,17 @@ enum NodeState {
     Member,
     Waiting(String),
     PromoteFailed,
+    PromoteUnknown,
 }
 
 fn node_state(node: &Node, cluster_init: Option<&str>) -> NodeState {
     let name = node.metadata.name.as_deref().unwrap_or_default();
     let annotations = node.metadata.annotations.clone().unwrap_or_default();
     let promote = annotations.get(PROMOTE_STATUS).map(String::as_str);
-    if promote == Some("failed") {
-        return NodeState::PromoteFailed;
+    match promote {
+        Some("failed") => return NodeState::PromoteFailed,
+        Some("unknown") => return NodeState::PromoteUnknown,
+        _ => {}
     }
     let ready = ready_condition(node).map(|condition| condition.status.as_str());
     if ready != Some("True") {
@@ -117,12 +238,12 @@ fn assess(
                     ErrorKind::Conflict,
                     format!(
                         "Harvester failed to promote node {name} to the control plane ({PROMOTE_STATUS}=failed). \
-                         genesis never repairs etcd: look at the promote job in namespace harvester-system \
-                         (`kubectl -n harvester-system get jobs | grep promote`) and the node's rke2-server logs, \
+                         genesis never repairs etcd: {LOOK_AT}, \
                          fix or reinstall the node, then run `genesis up --from quorum`"
                     ),
                 ));
             }
+            NodeState::PromoteUnknown => return Err(promotion_unknown(name)),
             NodeState::Member => {
                 ready += 1;
                 members.push(name.clone());
@@ -205,6 +326,7 @@ impl genesis_engine::Action for HarvesterQuorum {
     ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let params: QuorumParams = params(step)?;
+            let stall = params.stall(step)?;
             let kubeconfig =
                 kubeconfig_from_needs(context.needs().values().map(|outputs| outputs.as_ref()));
             let cluster_init = context
@@ -232,7 +354,24 @@ impl genesis_engine::Action for HarvesterQuorum {
                         std::pin::pin!(watcher::watcher(api, watcher::Config::default()));
                     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
                     let mut listing: Option<BTreeMap<String, Node>> = None;
-                    while let Some(event) = stream.next().await {
+                    let mut promotions = Promotions::default();
+                    let mut stalled_at: Option<tokio::time::Instant> = None;
+                    loop {
+                        let event = match stalled_at {
+                            Some(deadline) => tokio::select! {
+                                event = stream.next() => event,
+                                () = tokio::time::sleep_until(deadline) => {
+                                    let now = tokio::time::Instant::now();
+                                    if let Some(node) = promotions.stalled(stall, now) {
+                                        return Err(promotion_stalled(node, stall));
+                                    }
+                                    stalled_at = promotions.observe(&nodes, stall, now);
+                                    continue;
+                                }
+                            },
+                            None => stream.next().await,
+                        };
+                        let Some(event) = event else { break };
                         match event {
                             Ok(Event::Init) => listing = Some(BTreeMap::new()),
                             Ok(Event::InitApply(node)) => {
@@ -268,6 +407,7 @@ impl genesis_engine::Action for HarvesterQuorum {
                             Ok(members) => return Ok(members),
                             Err(note) => context.set_substate(note),
                         }
+                        stalled_at = promotions.observe(&nodes, stall, tokio::time::Instant::now());
                     }
                     Err(ActionError::new(
                         ErrorKind::Unreachable,
@@ -362,6 +502,63 @@ mod tests {
             assess(&done, 3, Some("ms-02-2"))
                 .expect("no failure")
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn an_unknown_promotion_stops_the_step_naming_the_node() {
+        let unknown = map(vec![
+            node("ms-02-1", true, true, None),
+            node("ms-02-2", true, false, Some("unknown")),
+        ]);
+        let error = assess(&unknown, 3, Some("ms-02-1")).expect_err("unknown promotion");
+        assert_eq!(error.kind(), ErrorKind::Conflict);
+        let message = error.to_string();
+        assert!(message.contains("node ms-02-2"), "{message}");
+        assert!(
+            message.contains("kubectl -n harvester-system get jobs"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_promotion_without_progress_is_stalled_after_the_set_time() {
+        let stall = Duration::from_secs(60);
+        let start = tokio::time::Instant::now();
+        let at = |seconds: u64| start + Duration::from_secs(seconds);
+        let mut promotions = Promotions::default();
+        let running = map(vec![
+            node("ms-02-1", true, true, None),
+            node("ms-02-2", true, false, Some("running")),
+        ]);
+        let deadline = promotions
+            .observe(&running, stall, at(0))
+            .expect("a running promotion");
+        assert_eq!(deadline, at(60));
+        assert_eq!(promotions.stalled(stall, at(0)), None);
+        // The same state seen again is no progress: the deadline stays.
+        assert_eq!(promotions.observe(&running, stall, at(40)), Some(deadline));
+        assert_eq!(promotions.stalled(stall, at(70)), Some("ms-02-2"));
+        // Progress (the node got its role) starts the clock again.
+        let progressed = map(vec![
+            node("ms-02-1", true, true, None),
+            node("ms-02-2", true, true, Some("running")),
+        ]);
+        assert_eq!(
+            promotions.observe(&progressed, stall, at(70)),
+            Some(at(130))
+        );
+        assert_eq!(promotions.stalled(stall, at(70)), None);
+        let done = map(vec![node("ms-02-2", true, true, Some("complete"))]);
+        assert_eq!(promotions.observe(&done, stall, at(80)), None);
+        let message = promotion_stalled("ms-02-2", stall).to_string();
+        assert!(
+            message.contains("node ms-02-2") && message.contains("1m"),
+            "{message}"
+        );
+        assert!(
+            message.contains("kubectl -n harvester-system get jobs"),
+            "{message}"
         );
     }
 
