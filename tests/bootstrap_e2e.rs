@@ -1,9 +1,16 @@
-//! End-to-end: ONE `genesis up` runs phases 2 and 3 to the end on the simulated lab (three
-//! machines; the test world's real API servers, sshd and the lab simulator), then every object
-//! genesis wrote is checked field by field on the real API servers, the run's reaction latency
-//! is measured against the simulator's events, and a second `genesis up` is a no-op.
+//! End-to-end: ONE `genesis up` runs phases 2 and 3 to the end on the loopback lab (three
+//! machines; the test world's real API servers, sshd, the real upstream Tinkerbell workflow
+//! controller and Rufio controllers, one real Redfish BMC emulator per machine, and the lab
+//! simulator playing only the machines and the rest of the lab), then every object genesis
+//! wrote is checked field by field on the real API servers, what the real controllers made of
+//! it (the rendered Template, the netboot Jobs run against the emulated BMCs), the run's
+//! reaction latency against the simulator's events, and a second `genesis up` is a no-op.
+//! A last test breaks the install Template as issue 11 found it (a literal `{{…}}` in its
+//! header comment): the real controller refuses to render it and genesis fails fast, naming
+//! the machine and the controller's message.
 //!
-//! The lab is the reference lab moved onto loopback (`cluster_support::loopback`).
+//! The lab is the reference lab moved onto loopback (`cluster_support::loopback`), its
+//! machines' BMCs speaking Redfish to the emulators.
 
 mod cluster_support;
 
@@ -13,7 +20,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use cluster_support::latency;
 use cluster_support::loopback::{
-    LoopbackLab, Options, assert_no_leaks, key_lines, kubeconfig_field, secret_text, text,
+    LoopbackLab, Options, assert_no_leaks, key_lines, kubeconfig_field, reference_bmcs,
+    secret_text, text,
 };
 use genesis::actions::rufio::machine_resource;
 use genesis::actions::tinkerbell::{hardware_resource, template_resource, workflow_resource};
@@ -192,9 +200,11 @@ fn all_steps(phase_4: bool) -> Vec<String> {
 
 async fn end_to_end(phase_4: bool) {
     let started = Instant::now();
-    let world = World::start_with(WorldOptions::with_simulator().expect("reference scenario"))
-        .await
-        .expect("test world starts");
+    let world = World::start_with(
+        WorldOptions::with_real_tinkerbell(reference_bmcs()).expect("reference scenario"),
+    )
+    .await
+    .expect("test world starts");
     let phases: &[u32] = if phase_4 { &[2, 3, 4] } else { &[2, 3] };
     let lab = LoopbackLab::build(
         &world,
@@ -257,8 +267,16 @@ async fn end_to_end(phase_4: bool) {
     assert_no_leaks(&places, &leaks);
 
     // Reaction latency: each condition the simulator made true, to genesis' event for the step
-    // that waited for it.
-    let expected = latency::expectations(&lab.inputs().lab, phase_4);
+    // that waited for it. The BMCs' contact and the installs' SUCCESS are the real
+    // controllers' doing here, not the simulator's: those reactions are not paired.
+    let expected: Vec<_> = latency::expectations(&lab.inputs().lab, phase_4)
+        .into_iter()
+        .filter(|expected| {
+            !["bmc/", "create-cluster/", "join-cluster/"]
+                .iter()
+                .any(|prefix| expected.name.contains(prefix))
+        })
+        .collect();
     let simulator = world.simulator.as_ref().expect("simulator");
     let genesis_events = latency::run_log_events(&lab.state);
     let pairs = latency::pair(&simulator.events(), &genesis_events, &expected)
@@ -332,17 +350,22 @@ async fn check_phases_2_and_3(world: &World, lab: &LoopbackLab) -> Vec<String> {
         let object = machines.get(machine).await.expect("Machine");
         let value = serde_json::to_value(&object).expect("JSON");
         let connection = &value["spec"]["connection"];
+        let bmc = &world.bmcs[*machine];
         assert_eq!(connection["host"], format!("127.0.0.11{}", index + 1));
-        assert_eq!(connection["port"], 16992);
-        assert_eq!(connection["insecureTLS"], false);
+        assert_eq!(connection["host"], bmc.host.to_string());
+        assert_eq!(connection["port"], bmc.port);
+        assert_eq!(connection["insecureTLS"], true);
         assert_eq!(
             connection["authSecretRef"],
             json!({"name": format!("bmc-{machine}"), "namespace": NS})
         );
         assert_eq!(
             connection["providerOptions"],
-            json!({"preferredOrder": ["IntelAMT"], "intelAMT": {"port": 16992, "hostScheme": "http"}})
+            json!({"preferredOrder": ["gofish"], "redfish": {"port": bmc.port, "useBasicAuth": true}})
         );
+        // Rufio read the power state from the emulated BMC through Redfish: the install's
+        // netboot Job left it on.
+        assert_eq!(value["status"]["powerState"], "on", "{value}");
         assert_eq!(
             value["metadata"]["labels"]["app.kubernetes.io/managed-by"],
             "genesis"
@@ -477,6 +500,7 @@ async fn check_phases_2_and_3(world: &World, lab: &LoopbackLab) -> Vec<String> {
             json!({"toggleAllowNetboot": true, "bootMode": "netboot"})
         );
         assert_eq!(workflow.data["status"]["state"], "SUCCESS");
+        check_rendered_by_the_controller(workflow, machine, macs[index], data);
         let labels = workflow.metadata.labels.clone().unwrap_or_default();
         assert_eq!(
             labels.get("genesis.dev/machine").map(String::as_str),
@@ -491,6 +515,32 @@ async fn check_phases_2_and_3(world: &World, lab: &LoopbackLab) -> Vec<String> {
         let job_value = serde_json::to_value(job).expect("JSON");
         assert_eq!(job_value["spec"]["machineRef"]["name"], *machine);
         assert_eq!(condition(&job_value, "Completed").as_deref(), Some("True"));
+        // The controller's Job (tink/controller/internal/workflow/pre.go): power off, one-time
+        // PXE (EFI when the Hardware's interface says UEFI; `efiBoot` is omitted when false),
+        // power on.
+        let hardware = hardware_api.get(machine).await.expect("Hardware");
+        let mut boot = json!({"device": ["pxe"]});
+        if hardware.data["spec"]["interfaces"][0]["dhcp"]["uefi"] == true {
+            boot["efiBoot"] = json!(true);
+        }
+        assert_eq!(
+            job_value["spec"]["tasks"],
+            json!([
+                {"powerAction": "off"},
+                {"oneTimeBootDeviceAction": boot},
+                {"powerAction": "on"},
+            ]),
+            "{job_value}"
+        );
+        assert_eq!(
+            workflow.data["status"]["bootOptions"]["jobs"][&job_name]["complete"],
+            true
+        );
+        // The controller's post step turned netboot off again.
+        assert_eq!(
+            hardware.data["spec"]["interfaces"][0]["netboot"]["allowPXE"], false,
+            "{machine}: allowPXE toggled off after the install"
+        );
     }
 
     // Step 11: three Ready control-plane Nodes on Harvester, the joined two promoted.
@@ -662,4 +712,134 @@ async fn check_phase_4(world: &World) {
             "{value}"
         );
     }
+}
+
+/// What the real Tinkerbell controller made of our Template for one machine's Workflow
+/// (tink/controller/internal/workflow/reconciler.go `processWorkflow` and convert.go
+/// `YAMLToStatus`, v0.25.0): rendered successfully, one task per template task with our
+/// actions in order, every `{{…}}` filled from the Workflow's hardwareMap and the Hardware.
+fn check_rendered_by_the_controller(
+    workflow: &DynamicObject,
+    machine: &str,
+    mac: &str,
+    template_data: &str,
+) {
+    let status = &workflow.data["status"];
+    assert_eq!(
+        status["templateRendering"], "successful",
+        "{machine}: {status}"
+    );
+    let rendered = status["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .find(|condition| condition["type"] == "TemplateRenderedSuccess")
+        .unwrap_or_else(|| panic!("{machine}: TemplateRenderedSuccess in {status}"));
+    assert_eq!(rendered["status"], "True");
+    assert_eq!(rendered["message"], "template rendered successfully");
+    let template: Value = serde_saphyr::from_str(template_data).expect("template YAML");
+    assert_eq!(status["globalTimeout"], template["global_timeout"]);
+    let tasks = status["tasks"].as_array().expect("tasks");
+    let template_tasks = template["tasks"].as_array().expect("template tasks");
+    assert_eq!(tasks.len(), template_tasks.len());
+    for (task, template_task) in tasks.iter().zip(template_tasks) {
+        assert_eq!(task["name"], template_task["name"]);
+        assert_eq!(task["agentID"], mac, "the worker rendered from hardwareMap");
+        let names: Vec<&Value> = task["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .map(|action| &action["name"])
+            .collect();
+        let expected: Vec<&Value> = template_task["actions"]
+            .as_array()
+            .expect("template actions")
+            .iter()
+            .map(|action| &action["name"])
+            .collect();
+        assert_eq!(names, expected, "{machine}: our actions, in order");
+        for action in task["actions"].as_array().expect("actions") {
+            assert_eq!(action["state"], "SUCCESS", "{machine}: {action}");
+        }
+    }
+    let stream = &tasks[0]["actions"][0];
+    assert_eq!(stream["name"], "stream-harvester");
+    assert_eq!(
+        stream["environment"]["DEST_DISK"], "/dev/nvme0n1",
+        "rendered from the Hardware's first disk"
+    );
+    let text = tasks.iter().map(Value::to_string).collect::<String>();
+    assert!(
+        !text.contains("{{"),
+        "{machine}: unrendered template text in {text}"
+    );
+}
+
+/// The install Template as issue 11 found it on main: a literal `{{…}}` in the header comment.
+/// The real controller parses the whole `data` as a Go template, so it cannot render it for any
+/// machine; genesis must stop the install at once with the controller's message, not wait out
+/// the step's timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_the_real_controller_cannot_render_fails_the_install_fast() {
+    tokio::time::timeout(LIMIT, async {
+        let world = World::start_with(
+            WorldOptions::with_real_tinkerbell(reference_bmcs()).expect("reference scenario"),
+        )
+        .await
+        .expect("test world starts");
+        let lab = LoopbackLab::build(
+            &world,
+            Options {
+                phases: Some(&[2, 3]),
+            },
+        )
+        .await;
+        let template = lab.phases.join("templates/harvester-install.yaml");
+        let shipped = std::fs::read_to_string(&template).expect("template");
+        std::fs::write(
+            &template,
+            format!("# Tinkerbell fills in `{{{{…}}}}` per machine.\n{shipped}"),
+        )
+        .expect("write the broken template");
+        lab.prepare_platform(&world).await;
+
+        let started = Instant::now();
+        let output = lab.genesis(&["up"]).await;
+        let took = started.elapsed();
+        let (_, stderr) = text(&output);
+        assert_ne!(output.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("the Tinkerbell controller cannot render Template")
+                && stderr.contains("for ms-02-1"),
+            "{stderr}"
+        );
+        // Go's text/template on the comment's `{{…}}`.
+        assert!(
+            stderr.contains("error rendering template")
+                && stderr.contains("unrecognized character in action"),
+            "the controller's own message: {stderr}"
+        );
+        assert!(
+            took < Duration::from_secs(120),
+            "failed fast, not at the step's timeout: {took:?}"
+        );
+        let workflow = dynamic(&world, &workflow_resource())
+            .get("harvester-install-ms-02-1-1")
+            .await
+            .expect("Workflow");
+        assert_eq!(workflow.data["status"]["templateRendering"], "failed");
+        assert!(
+            workflow.data["status"]["tasks"].is_null(),
+            "nothing rendered: {}",
+            workflow.data["status"]
+        );
+        let jobs = dynamic(&world, &rufio_job_resource())
+            .list(&ListParams::default())
+            .await
+            .expect("Jobs");
+        assert!(jobs.items.is_empty(), "no machine was power-cycled");
+        world.shutdown().await;
+    })
+    .await
+    .expect("the test finishes in time");
 }

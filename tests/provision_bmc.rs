@@ -1,13 +1,15 @@
 //! Cluster test: step 6 (`rufio.machine`) on the test world: the BMC credentials Secret and the
 //! Rufio Machine are applied with strict validation against the upstream CRD, the simulated
 //! Rufio makes each Machine Contactable, and a second run changes nothing. A BMC that does not
-//! answer for a while (the simulator's `bmc_unreachable` fault) is waited out; one that stays
-//! silent past the step's timeout fails the step with a message naming it.
+//! answer for a while is waited out; one that stays silent past the step's timeout fails the
+//! step with a message naming it. Those two run the real upstream Rufio controller against real
+//! Redfish BMC emulators (sushy-tools), the silent BMC's emulator stopped for the outage (the
+//! `bmc_unreachable` fault of a world with `real_tinkerbell`).
 
 mod cluster_support;
 
 use cluster_support::latency;
-use cluster_support::loopback::{LoopbackLab, Options, ensure_namespace, text};
+use cluster_support::loopback::{LoopbackLab, Options, ensure_namespace, reference_bmcs, text};
 use cluster_support::{create_namespace, files_below, genesis};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::Secret;
@@ -125,8 +127,9 @@ async fn bmc_step_registers_each_machine_and_waits_until_contactable() {
     world.shutdown().await;
 }
 
-/// A world with the simulator (no sshd) whose scenario makes `machine`'s BMC unreachable for
-/// `outage` (lab time, scaled by the reference scenario's 0.002), and a loopback lab for it.
+/// A world (no sshd) with the real Rufio and one Redfish emulator per machine, `machine`'s
+/// emulator down for `outage` (lab time, scaled by the reference scenario's 0.002) from the
+/// moment its Rufio Machine is created, and a loopback lab for it.
 async fn world_with_outage(machine: &str, outage: &str) -> (World, LoopbackLab) {
     let scenario = labsim::Scenario::reference()
         .expect("reference scenario")
@@ -139,6 +142,7 @@ async fn world_with_outage(machine: &str, outage: &str) -> (World, LoopbackLab) 
     let world = World::start_with(WorldOptions {
         ssh: false,
         scenario: Some(scenario),
+        real_tinkerbell: Some(reference_bmcs()),
         ..WorldOptions::default()
     })
     .await
@@ -173,12 +177,13 @@ async fn a_bmc_unreachable_for_a_while_is_waited_out() {
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 
-    // The sub-state said why it was still waiting, with Rufio's message.
+    // The sub-state said why it was still waiting, with the real Rufio's message: its
+    // Redfish client could not reach the stopped emulator.
     let seen = substates(&lab, "bmc/ms-02-2");
     assert!(
         seen.iter()
             .any(|substate| substate.contains("not contactable yet")
-                && substate.contains("i/o timeout")),
+                && substate.contains("failed to open connection to BMC")),
         "{seen:#?}"
     );
     // Waited out in one attempt: no retry, no failure.
@@ -188,32 +193,25 @@ async fn a_bmc_unreachable_for_a_while_is_waited_out() {
             && (record["record"] == "step_retrying" || record["record"] == "step_failed")),
         "{journal:#?}"
     );
-    // And it finished only after the BMC answered: the simulator's outage, then its recovery,
-    // then genesis' step.
-    let events = world.simulator.as_ref().expect("simulator").events();
-    assert!(
-        events
-            .iter()
-            .any(|event| event.kind == "machine.contactable"
-                && event.object == "tink-system/ms-02-2"
-                && event.detail.starts_with("False")),
-        "the outage was injected"
+    // Contactable now: Rufio reached the emulator once it ran again.
+    let machines: Api<DynamicObject> = Api::namespaced_with(
+        world.platform.client.clone(),
+        "tink-system",
+        &genesis::actions::rufio::machine_resource(),
     );
-    let pairs = latency::pair(
-        &events,
-        &latency::run_log_events(&lab.state),
-        &[latency::Expected::step_after(
-            "bmc/ms-02-2",
-            "machine.contactable",
-            "tink-system/ms-02-2",
-            "True",
-        )],
-    )
-    .unwrap_or_else(|missing| panic!("{missing:?}"));
-    eprintln!(
-        "outage of 1.8 s waited out; genesis reacted {:?} after the BMC answered; run {took:?}",
-        pairs[0].latency
+    let machine = machines.get("ms-02-2").await.expect("Machine");
+    let contactable = machine.data["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|condition| condition["type"] == "Contactable")
+        .cloned();
+    assert_eq!(
+        contactable.as_ref().map(|condition| &condition["status"]),
+        Some(&serde_json::json!("True")),
+        "{machine:?}"
     );
+    eprintln!("outage of 1.8 s waited out; run {took:?}");
     assert!(took >= std::time::Duration::from_millis(1800), "{took:?}");
     world.shutdown().await;
 }
@@ -238,7 +236,13 @@ async fn a_bmc_unreachable_past_the_step_timeout_fails_naming_machine_and_addres
         .find(|record| record["record"] == "step_failed" && record["step"] == "bmc/ms-02-2")
         .unwrap_or_else(|| panic!("bmc/ms-02-2 failed in the journal: {journal:#?}"));
     let message = failure.to_string();
-    for wanted in ["ms-02-2", "127.0.0.112:16992", "i/o timeout", "check"] {
+    let address = format!("127.0.0.112:{}", world.bmcs["ms-02-2"].port);
+    for wanted in [
+        "ms-02-2",
+        address.as_str(),
+        "failed to open connection to BMC",
+        "check",
+    ] {
         assert!(message.contains(wanted), "`{wanted}` in {message}");
         assert!(stderr.contains(wanted), "`{wanted}` in stderr:\n{stderr}");
     }

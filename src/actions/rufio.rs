@@ -82,7 +82,14 @@ impl RufioMachine {
                 "IntelAMT",
                 json!({"intelAMT": {"port": params.port, "hostScheme": if params.port == 16993 { "https" } else { "http" }}}),
             ),
-            "redfish" => ("gofish", json!({"redfish": {"port": params.port}})),
+            // Basic auth, not a Redfish session: bmclib's gofish provider otherwise logs in
+            // through SessionService, which not every BMC offers (sushy-tools' emulator has
+            // none), while the Redfish specification (DMTF DSP0266, "HTTP Basic
+            // authentication") requires services to accept basic auth.
+            "redfish" => (
+                "gofish",
+                json!({"redfish": {"port": params.port, "useBasicAuth": true}}),
+            ),
             "ipmi" => ("ipmitool", json!({"ipmitool": {"port": params.port}})),
             other => {
                 return Err(ActionError::new(
@@ -282,5 +289,49 @@ impl genesis_engine::Action for RufioMachine {
             outputs.insert("namespace".to_owned(), params.namespace.clone().into());
             Ok(outputs)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(protocol: &str, port: u16) -> MachineParams {
+        serde_json::from_value(json!({
+            "namespace": "tink-system", "machine": "ms-02-1", "host": "10.10.10.111",
+            "port": port, "protocol": protocol,
+            "username": {"secret": "bmc.ms-02-1.username"},
+            "password": {"secret": "bmc.ms-02-1.password"},
+        }))
+        .expect("params")
+    }
+
+    /// The reference lab's Intel AMT: bmclib's IntelAMT provider, plain HTTP on 16992
+    /// (Rufio's `providerOptions.intelAMT`, api/v1alpha1/bmc machine types).
+    #[test]
+    fn intel_amt_machine_uses_the_amt_provider_and_scheme() {
+        let body = RufioMachine::machine_body(&params("intel-amt", 16992)).expect("body");
+        let connection = &body["spec"]["connection"];
+        assert_eq!(connection["host"], "10.10.10.111");
+        assert_eq!(connection["port"], 16992);
+        assert_eq!(
+            connection["providerOptions"],
+            json!({"preferredOrder": ["IntelAMT"], "intelAMT": {"port": 16992, "hostScheme": "http"}})
+        );
+        let tls = RufioMachine::machine_body(&params("intel-amt", 16993)).expect("body");
+        assert_eq!(
+            tls["spec"]["connection"]["providerOptions"]["intelAMT"]["hostScheme"],
+            "https"
+        );
+    }
+
+    /// Redfish: gofish with basic auth (the emulator in the test world has no SessionService).
+    #[test]
+    fn redfish_machine_uses_gofish_with_basic_auth() {
+        let body = RufioMachine::machine_body(&params("redfish", 8443)).expect("body");
+        assert_eq!(
+            body["spec"]["connection"]["providerOptions"],
+            json!({"preferredOrder": ["gofish"], "redfish": {"port": 8443, "useBasicAuth": true}})
+        );
     }
 }

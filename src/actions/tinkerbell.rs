@@ -530,6 +530,27 @@ impl WorkflowState {
     }
 }
 
+/// The controller's message when it failed to render the Workflow's Template
+/// (`status.templateRendering: failed`, condition `TemplateRenderedSuccess` False:
+/// tinkerbell/tinkerbell tink/controller/internal/workflow/reconciler.go, v0.25.0).
+fn render_failure(workflow: &DynamicObject) -> Option<String> {
+    let status = workflow.data.get("status")?;
+    if status.get("templateRendering").and_then(Value::as_str) != Some("failed") {
+        return None;
+    }
+    let message = status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|condition| {
+            condition.get("type").and_then(Value::as_str) == Some("TemplateRenderedSuccess")
+        })
+        .and_then(|condition| condition.get("message").and_then(Value::as_str))
+        .unwrap_or("no message");
+    Some(message.to_owned())
+}
+
 /// "action 2/3 configure-harvester" and the failing action's message, from either generation's
 /// status shape.
 fn progress(workflow: &DynamicObject) -> (String, Option<String>) {
@@ -659,6 +680,7 @@ impl Install {
     async fn watch(
         api: Api<DynamicObject>,
         name: &str,
+        machine: &str,
         context: &RunContext,
     ) -> Result<DynamicObject, ActionError> {
         let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
@@ -679,6 +701,21 @@ impl Install {
                 }
             };
             context.set_substate(progress(&workflow).0);
+            if let Some(message) = render_failure(&workflow) {
+                // The controller retries rendering forever; the Template will not change by
+                // itself, so waiting out the step's timeout would only hide the cause.
+                let template = workflow
+                    .data
+                    .pointer("/spec/templateRef")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
+                return Err(ActionError::new(
+                    ErrorKind::InvalidParams,
+                    format!(
+                        "the Tinkerbell controller cannot render Template {template} for {machine} (Workflow {name}): {message}; fix the template and run again"
+                    ),
+                ));
+            }
             if WorkflowState::of(&workflow).finished() {
                 return Ok(workflow);
             }
@@ -801,7 +838,11 @@ impl genesis_engine::Action for Install {
             };
             let what = format!("Workflow {name} to install Harvester on {}", params.machine);
             let finished = context
-                .wait(&what, None, Self::watch(api, &name, context))
+                .wait(
+                    &what,
+                    None,
+                    Self::watch(api, &name, &params.machine, context),
+                )
                 .await?;
             match WorkflowState::of(&finished) {
                 WorkflowState::Success => {
@@ -827,6 +868,22 @@ impl genesis_engine::Action for Install {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_rendering_is_reported_with_the_controllers_message() {
+        let mut workflow = DynamicObject::new("w", &workflow_resource());
+        assert_eq!(render_failure(&workflow), None);
+        workflow.data = json!({"status": {"templateRendering": "successful", "conditions": []}});
+        assert_eq!(render_failure(&workflow), None);
+        workflow.data = json!({"status": {"templateRendering": "failed", "conditions": [
+            {"type": "TemplateRenderedSuccess", "status": "False", "reason": "Error",
+             "message": "error rendering template: template: x:3: unexpected \"}\""}
+        ]}});
+        assert_eq!(
+            render_failure(&workflow).as_deref(),
+            Some("error rendering template: template: x:3: unexpected \"}\"")
+        );
+    }
 
     #[test]
     fn reads_both_generations_of_state_strings() {

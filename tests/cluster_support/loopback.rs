@@ -8,6 +8,8 @@
 //!   the first node's SSH port a relay on 127.0.0.11 (the first node's address) to the world's
 //!   sshd (which listens on 127.0.0.1 only), and the PXE base URL an in-process HTTP server
 //!   that serves the disk image (and the VM images) with the `size` and `sha256` the lab file states;
+//!   In a world with real BMCs (`WorldOptions::with_real_tinkerbell(reference_bmcs())`) each
+//!   machine's `bmc` is `protocol: redfish` at its emulator's address and port;
 //! - `secrets.yaml` (mode 0600): `secrets.example` with the world's SSH client key;
 //! - `phases/` when [`Options::phases`] picks some phases (else the repository's `phases/`);
 //! - the state directory `state/` (created by genesis).
@@ -146,11 +148,20 @@ impl LoopbackLab {
         let harvester_port = port_of(world.harvester.url());
 
         let lab = dir.path().join("lab.yaml");
-        std::fs::write(
-            &lab,
-            loopback_lab(harvester_port, ssh_port, &pxe_base_url, &artifacts),
-        )
-        .expect("write lab");
+        let mut lab_text = loopback_lab(harvester_port, ssh_port, &pxe_base_url, &artifacts);
+        // A world with real BMCs: each machine speaks Redfish to its emulator.
+        for bmc in world.bmcs.values() {
+            let amt = format!("bmc: {{address: {}, protocol: intel-amt}}", bmc.host);
+            assert!(lab_text.contains(&amt), "{amt} in the loopback lab");
+            lab_text = lab_text.replace(
+                &amt,
+                &format!(
+                    "bmc: {{address: {}, protocol: redfish, port: {}, insecure_tls: true}}",
+                    bmc.host, bmc.port
+                ),
+            );
+        }
+        std::fs::write(&lab, lab_text).expect("write lab");
         let secrets = dir.path().join("secrets.yaml");
         let secrets_text = if private_key.is_empty() {
             example_secrets()
@@ -467,6 +478,38 @@ fn port_of(url: &str) -> u16 {
         .next()
         .and_then(|port| port.trim_end_matches('/').parse().ok())
         .expect("URL with a port")
+}
+
+/// The reference lab's BMCs moved onto loopback, with the credentials of `secrets.example`:
+/// what `WorldOptions::with_real_tinkerbell` needs for the loopback lab.
+pub fn reference_bmcs() -> Vec<genesis_testworld::BmcSpec> {
+    let lab: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(repo().join("hardware/lab.yaml")).expect("lab"),
+    )
+    .expect("lab YAML");
+    let secrets: Value = serde_saphyr::from_str(&example_secrets()).expect("secrets YAML");
+    lab["machines"]
+        .as_array()
+        .expect("machines")
+        .iter()
+        .map(|machine| {
+            let name = machine["hostname"].as_str().expect("hostname");
+            let address = machine["bmc"]["address"].as_str().expect("bmc address");
+            let host = address.replace("10.10.10.", "127.0.0.");
+            genesis_testworld::BmcSpec {
+                machine: name.to_owned(),
+                host: host.parse().expect("loopback address"),
+                username: secrets["bmc"][name]["username"]
+                    .as_str()
+                    .expect("username")
+                    .to_owned(),
+                password: secrets["bmc"][name]["password"]
+                    .as_str()
+                    .expect("password")
+                    .to_owned(),
+            }
+        })
+        .collect()
 }
 
 fn example_secrets() -> String {
