@@ -63,7 +63,9 @@ async fn end_to_end() {
         .expect("first node Ready");
     let node = world.ssh.as_ref().expect("sshd node");
     let rke2 = node.host_path("/etc/rancher/rke2/rke2.yaml");
-    for _ in 0..100 {
+    // The simulator writes rke2.yaml once the API server presents the re-issued, RKE2-shaped
+    // certificate (docs/testworld.md), which can take a few seconds on a loaded machine.
+    for _ in 0..1200 {
         if rke2.exists() {
             break;
         }

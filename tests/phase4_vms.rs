@@ -232,12 +232,13 @@ fn phases_copy(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
 /// A copy of the shipped phases whose step 16 takes the VMs from an operator's manifest.
 fn gitops_phases(_setup: &Setup) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir_all(dir.path().join("gitops")).expect("gitops dir");
+    // The manifest lives below the phases directory: `{file: …}` never leaves it.
+    std::fs::create_dir_all(dir.path().join("phases/gitops")).expect("gitops dir");
     let marker = "      image: ${vm.image}\n";
     phases_copy(dir.path(), |text| {
         text.replace(
             marker,
-            &format!("{marker}      manifest: {{file: ../gitops/vms.yaml}}\n"),
+            &format!("{marker}      manifest: {{file: gitops/vms.yaml}}\n"),
         )
     });
     let vm = |name: &str| {
@@ -289,7 +290,7 @@ spec:
         )
     };
     std::fs::write(
-        dir.path().join("gitops/vms.yaml"),
+        dir.path().join("phases/gitops/vms.yaml"),
         format!("{}---\n{}", vm("cp-2"), vm("cp-3")),
     )
     .expect("write manifest");

@@ -543,6 +543,9 @@ fn loopback_lab(
     }
     let replaced = text
         .replace("subnet: 10.10.10.0/24", "subnet: 127.0.0.0/8")
+        // The VIP is 127.0.0.1 (the test Harvester API server's address), so the gateway moves
+        // away from it: validate refuses a VIP that is the network's gateway.
+        .replace("gateway: 10.10.10.1\n", "gateway: 127.0.0.254\n")
         .replace("vip: 10.10.10.20", "vip: 127.0.0.1")
         .replace("10.10.10.", "127.0.0.")
         .replace("hostname: harvester.lab.local", "hostname: localhost")
