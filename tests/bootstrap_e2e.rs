@@ -425,7 +425,7 @@ async fn check_phases_2_and_3(world: &World, lab: &LoopbackLab) -> Vec<String> {
         assert_eq!(dhcp["arch"], "x86_64");
         assert_eq!(
             dhcp["ip"],
-            json!({"address": ip, "netmask": "255.0.0.0", "gateway": "127.0.0.1", "family": 4})
+            json!({"address": ip, "netmask": "255.0.0.0", "gateway": "127.0.0.254", "family": 4})
         );
         let config: Value =
             serde_saphyr::from_str(spec["userData"].as_str().expect("userData")).expect("YAML");

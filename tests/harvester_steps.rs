@@ -503,8 +503,8 @@ async fn hung_promotion() {
     .await;
     setup.edit_phase(3, |text| {
         text.replace(
-            "      nodes: 3\n",
-            "      nodes: 3\n      promotion_stall: 3s\n",
+            "      nodes: ${inventory.control_plane_nodes}\n",
+            "      nodes: ${inventory.control_plane_nodes}\n      promotion_stall: 3s\n",
         )
     });
     let started = Instant::now();

@@ -178,30 +178,6 @@ fn example_secrets_with_unique_talos_tokens(
     (serde_saphyr::to_string(&secrets).expect("YAML"), talos)
 }
 
-/// The Harvester cluster phase 4 runs on: three Ready nodes (what step 11 waited for).
-async fn harvester_nodes(world: &World) {
-    let nodes: Api<Node> = Api::all(world.harvester.client.clone());
-    for name in ["ms-02-1", "ms-02-2", "ms-02-3"] {
-        let node: Node = serde_json::from_value(json!({"metadata": {"name": name,
-            "labels": {"kubernetes.io/hostname": name}}}))
-        .expect("Node");
-        nodes
-            .create(&Default::default(), &node)
-            .await
-            .expect("create Node");
-        let status = json!({"status": {"conditions": [{"type": "Ready", "status": "True",
-            "reason": "KubeletReady", "message": "kubelet is posting ready status"}]}});
-        nodes
-            .patch_status(
-                name,
-                &kube::api::PatchParams::default(),
-                &kube::api::Patch::Merge(&status),
-            )
-            .await
-            .expect("Node Ready");
-    }
-}
-
 /// A copy of the shipped phases in `dir/phases`, phase 4 edited by `edit`.
 fn phases_copy(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     let phases = dir.join("phases");
@@ -346,7 +322,7 @@ async fn phase_4() {
     .await
     .expect("test world starts");
     let world_up = started.elapsed();
-    harvester_nodes(&world).await;
+    cluster_support::loopback::ready_harvester_nodes(&world).await;
     let setup = Setup::new(&world);
     setup.record_earlier_phases_done();
 

@@ -15,7 +15,7 @@ mod cluster_support;
 
 use std::time::{Duration, Instant};
 
-use cluster_support::loopback::{record_done_in, repo, text, write_private};
+use cluster_support::loopback::{ready_harvester_nodes, record_done_in, repo, text, write_private};
 use genesis_testworld::upstream::{self, Check, DecodeVerdict};
 use genesis_testworld::{World, WorldOptions};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
@@ -56,6 +56,9 @@ async fn run() {
     })
     .await
     .expect("test world starts");
+    // Phase 4 runs on a Harvester cluster with its nodes: the VMs' required anti-affinity
+    // needs Ready nodes to be placed on.
+    ready_harvester_nodes(&world).await;
 
     // The shipped lab and phases, the example secrets, step 9's kubeconfig in the state dir and
     // phases 2 and 3 recorded done.

@@ -42,7 +42,7 @@ use genesis_engine::journal::RecordKind;
 use genesis_engine::{Journal, Scrubber};
 use genesis_testworld::World;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Node};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -760,4 +760,26 @@ pub async fn ready_statefulset(client: &kube::Client, namespace: &str, name: &st
     )
     .await
     .expect("patch statefulset status");
+}
+
+/// The Harvester cluster phase 4 runs on: three Ready nodes named after the reference lab's
+/// machines (what step 11 waited for). The simulator places the anti-affine control-plane VMs
+/// on them, as the scheduler would.
+pub async fn ready_harvester_nodes(world: &World) {
+    let nodes: Api<Node> = Api::all(world.harvester.client.clone());
+    for name in ["ms-02-1", "ms-02-2", "ms-02-3"] {
+        let node: Node = serde_json::from_value(json!({"metadata": {"name": name,
+            "labels": {"kubernetes.io/hostname": name}}}))
+        .expect("Node");
+        nodes
+            .create(&PostParams::default(), &node)
+            .await
+            .expect("create Node");
+        let status = json!({"status": {"conditions": [{"type": "Ready", "status": "True",
+            "reason": "KubeletReady", "message": "kubelet is posting ready status"}]}});
+        nodes
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .expect("Node Ready");
+    }
 }

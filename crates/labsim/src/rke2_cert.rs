@@ -150,6 +150,17 @@ pub async fn issue_for_first_node(shared: &Arc<Shared>, node: &str) -> Result<()
     let config: Value = serde_saphyr::from_str(user_data)
         .map_err(|error| Error::Invalid(format!("the user data of {node}: {error}")))?;
     let names = extra_sans(&config);
+    if names.is_empty() {
+        // Nothing beyond RKE2's default names, which the server's certificate carries from
+        // its start: nothing to issue again.
+        shared.record(
+            "harvester",
+            "rke2.serving_certificate",
+            node,
+            "RKE2's default names only",
+        );
+        return Ok(());
+    }
     let content: String = names.iter().map(|name| format!("{name}\n")).collect();
     write(&sans_file, &content)?;
     wait_served(&sans_file, &content).await?;
