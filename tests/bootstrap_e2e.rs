@@ -471,7 +471,7 @@ async fn check_phases_2_and_3(world: &World, lab: &LoopbackLab) -> Vec<String> {
     let data = template.data["spec"]["data"].as_str().expect("data");
     assert!(!data.contains("${"), "{data}");
     assert!(data.contains(&lab.pxe_base_url), "{data}");
-    assert!(data.contains("{{.device_1}}"), "{data}");
+    assert!(data.contains("{{ .device_1 }}"), "{data}");
 
     // Steps 8 and 10: one Workflow per machine, SUCCESS, netbooted through one Rufio Job each.
     let workflows = dynamic(world, &workflow_resource())
