@@ -13,6 +13,19 @@ pub(crate) fn secret_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets")
 }
 
+/// `GET /readyz` for an API server's readiness, as the preflight and step 9 ask it.
+pub(crate) fn readyz_request() -> Result<http::Request<Vec<u8>>, ActionError> {
+    http::Request::get("/readyz")
+        .body(Vec::new())
+        .map_err(|error| {
+            ActionError::with_source(
+                ErrorKind::InvalidParams,
+                "cannot build the /readyz request",
+                error,
+            )
+        })
+}
+
 /// A step's parameters, read strictly into the action's parameter type.
 pub(crate) fn params<T: DeserializeOwned>(step: &StepSpec) -> Result<T, ActionError> {
     serde_json::from_value(step.params.clone()).map_err(|error| {

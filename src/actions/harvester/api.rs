@@ -195,16 +195,7 @@ impl HarvesterApi {
                 let mut tries = 0_u32;
                 loop {
                     tries += 1;
-                    let request =
-                        http::Request::get("/readyz")
-                            .body(Vec::new())
-                            .map_err(|error| {
-                                ActionError::with_source(
-                                    ErrorKind::InvalidParams,
-                                    "cannot build the /readyz request",
-                                    error,
-                                )
-                            })?;
+                    let request = crate::actions::support::readyz_request()?;
                     let note = match client.request_text(request).await {
                         Ok(text) if text.trim() == "ok" => {
                             return Ok("answers TLS and HTTP (anonymous /readyz: ok)".to_owned());
@@ -248,15 +239,7 @@ impl HarvesterApi {
                 let mut tries = 0_u32;
                 loop {
                     tries += 1;
-                    let request = http::Request::get("/readyz")
-                        .body(Vec::new())
-                        .map_err(|error| {
-                            ActionError::with_source(
-                                ErrorKind::InvalidParams,
-                                "cannot build the /readyz request",
-                                error,
-                            )
-                        })?;
+                    let request = crate::actions::support::readyz_request()?;
                     let note = match client.request_text(request).await {
                         Ok(text) if text.trim() == "ok" => {
                             return Ok("ready (authenticated /readyz: ok)".to_owned());

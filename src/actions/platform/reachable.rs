@@ -42,15 +42,7 @@ impl Reachable {
                 format!("the {cluster} API server did not answer; is the cluster up and the kubeconfig's server address right?"),
             )
         })?;
-        let request = http::Request::get("/readyz")
-            .body(Vec::new())
-            .map_err(|error| {
-                ActionError::with_source(
-                    ErrorKind::InvalidParams,
-                    "cannot build the /readyz request",
-                    error,
-                )
-            })?;
+        let request = crate::actions::support::readyz_request()?;
         let ready = client.request_text(request).await.map_err(|error| {
             classify(
                 error,
