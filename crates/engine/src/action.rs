@@ -17,14 +17,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{Event, EventSender, Stream};
-use crate::journal::RecordKind;
+use crate::record::RecordKind;
+pub use crate::step::{ErrorClass, Outputs};
 use crate::step::{StepId, StepSpec};
 
 /// A boxed, sendable future: what the object-safe [`Action`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// The non-secret outputs of a finished step, journaled and replayed to the steps that need it.
-pub type Outputs = serde_json::Map<String, serde_json::Value>;
 
 /// A built-in step kind.
 ///
@@ -80,14 +78,6 @@ pub enum Verified {
     Holds,
     Drifted { what: String },
     NotSupported,
-}
-
-/// Whether an error is worth another attempt.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorClass {
-    Transient,
-    Permanent,
 }
 
 /// What failed, as the action saw it.

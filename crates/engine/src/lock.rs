@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::journal::now_ms;
+use crate::record::now_ms;
 use crate::state_dir;
 
 pub const FILE_NAME: &str = "lock";

@@ -11,27 +11,27 @@ use crate::action::{
     Action, ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext,
 };
 use crate::events::{Event, EventSender, SkipReason};
-use crate::journal::{self, Journal, StepState};
+use crate::journal::{self, Journal};
 use crate::redact::Scrubber;
 use crate::registry::Registry;
 use crate::report::{RunOutcome, StepResult};
-use crate::scheduler::{RunOptions, RunSummary, run};
 use crate::select::{self, Selection};
 use crate::step::{RetryPolicy, StepId, StepSpec};
+use crate::{RunOptions, RunSummary, run};
 
 /// Params: `sleep_ms`, `fail_times` (then succeed), `fail_kind` ("command" = transient,
 /// "params" = permanent), `output` (a value to return), `undo` (register one).
 #[derive(Default)]
-struct Scripted {
-    runs: Mutex<HashMap<StepId, u32>>,
-    log: Mutex<Vec<String>>,
-    concurrent: Mutex<(usize, usize)>,
-    seen_unknown: Mutex<Vec<StepId>>,
-    undone: Arc<Mutex<Vec<String>>>,
+pub(crate) struct Scripted {
+    pub(crate) runs: Mutex<HashMap<StepId, u32>>,
+    pub(crate) log: Mutex<Vec<String>>,
+    pub(crate) concurrent: Mutex<(usize, usize)>,
+    pub(crate) seen_unknown: Mutex<Vec<StepId>>,
+    pub(crate) undone: Arc<Mutex<Vec<String>>>,
 }
 
 impl Scripted {
-    fn runs(&self, id: &str) -> u32 {
+    pub(crate) fn runs(&self, id: &str) -> u32 {
         self.runs
             .lock()
             .expect("lock")
@@ -152,7 +152,7 @@ impl Action for Scripted {
     }
 }
 
-fn step(id: &str, phase: u32, needs: &[&str], params: serde_json::Value) -> StepSpec {
+pub(crate) fn step(id: &str, phase: u32, needs: &[&str], params: serde_json::Value) -> StepSpec {
     StepSpec {
         id: StepId::from(id),
         number: id.to_owned(),
@@ -172,15 +172,15 @@ fn step(id: &str, phase: u32, needs: &[&str], params: serde_json::Value) -> Step
     }
 }
 
-struct Harness {
-    dir: tempfile::TempDir,
-    action: Arc<Scripted>,
-    registry: Registry,
-    scrubber: Arc<Scrubber>,
+pub(crate) struct Harness {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) action: Arc<Scripted>,
+    pub(crate) registry: Registry,
+    pub(crate) scrubber: Arc<Scrubber>,
 }
 
 impl Harness {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let action = Arc::new(Scripted::default());
         let mut registry = Registry::new();
         registry.register("scripted", action.clone());
@@ -192,12 +192,16 @@ impl Harness {
         }
     }
 
-    async fn run(&self, steps: Vec<StepSpec>, selection: Selection) -> (RunSummary, Vec<Event>) {
+    pub(crate) async fn run(
+        &self,
+        steps: Vec<StepSpec>,
+        selection: Selection,
+    ) -> (RunSummary, Vec<Event>) {
         self.run_with(steps, selection, 4, CancellationToken::new())
             .await
     }
 
-    async fn run_with(
+    pub(crate) async fn run_with(
         &self,
         steps: Vec<StepSpec>,
         selection: Selection,
@@ -230,7 +234,7 @@ impl Harness {
         (summary, seen)
     }
 
-    fn result(summary: &RunSummary, id: &str) -> (StepResult, u32, Option<String>) {
+    pub(crate) fn result(summary: &RunSummary, id: &str) -> (StepResult, u32, Option<String>) {
         let row = summary
             .report
             .steps
@@ -245,7 +249,7 @@ impl Harness {
 //   └───> c ──┘
 //   e                    (phase 3: starts after all of phase 2)
 #[tokio::test]
-async fn runs_in_dependency_order_and_honours_the_barrier() {
+pub(crate) async fn runs_in_dependency_order_and_honours_the_barrier() {
     let harness = Harness::new();
     let steps = vec![
         step(
@@ -276,7 +280,7 @@ async fn runs_in_dependency_order_and_honours_the_barrier() {
 
 //   s0 s1 s2 s3 s4 s5     (phase 2, independent)
 #[tokio::test]
-async fn never_runs_more_than_the_parallelism() {
+pub(crate) async fn never_runs_more_than_the_parallelism() {
     let harness = Harness::new();
     let steps = (0..6)
         .map(|index| {
@@ -297,7 +301,7 @@ async fn never_runs_more_than_the_parallelism() {
 
 //   flaky                 (fails twice, transient)
 #[tokio::test]
-async fn retries_transient_errors_then_succeeds() {
+pub(crate) async fn retries_transient_errors_then_succeeds() {
     let harness = Harness::new();
     let (summary, events) = harness
         .run(
@@ -318,7 +322,7 @@ async fn retries_transient_errors_then_succeeds() {
 //   other                 (phase 2, independent: still finishes)
 //   later                 (phase 3: barrier stays closed)
 #[tokio::test]
-async fn a_permanent_failure_skips_dependents_but_not_independent_branches() {
+pub(crate) async fn a_permanent_failure_skips_dependents_but_not_independent_branches() {
     let harness = Harness::new();
     let steps = vec![
         step(
@@ -364,7 +368,7 @@ async fn a_permanent_failure_skips_dependents_but_not_independent_branches() {
 
 //   slow                  (sleeps past its timeout)
 #[tokio::test]
-async fn a_timeout_names_the_step_and_the_wait() {
+pub(crate) async fn a_timeout_names_the_step_and_the_wait() {
     let harness = Harness::new();
     let mut slow = step("slow", 2, &[], serde_json::json!({"sleep_ms": 5_000}));
     slow.timeout = Duration::from_millis(100);
@@ -380,7 +384,7 @@ async fn a_timeout_names_the_step_and_the_wait() {
 //   a ──> b               (phase 2)
 //   c                     (phase 3)
 #[tokio::test]
-async fn resume_skips_finished_steps_and_replays_their_outputs() {
+pub(crate) async fn resume_skips_finished_steps_and_replays_their_outputs() {
     let harness = Harness::new();
     let steps = || {
         vec![
@@ -420,7 +424,7 @@ async fn resume_skips_finished_steps_and_replays_their_outputs() {
 //   c                     (phase 2, independent)
 //   d                     (phase 3)
 #[tokio::test]
-async fn changed_inputs_replan_the_step_and_everything_downstream() {
+pub(crate) async fn changed_inputs_replan_the_step_and_everything_downstream() {
     let harness = Harness::new();
     let steps = |value: u32| {
         vec![
@@ -437,305 +441,4 @@ async fn changed_inputs_replan_the_step_and_everything_downstream() {
     assert_eq!(harness.action.runs("b"), 2);
     assert_eq!(harness.action.runs("c"), 1);
     assert_eq!(harness.action.runs("d"), 2);
-}
-
-//   long                  (phase 2, cancelled while it sleeps)
-//   never                 (phase 3)
-#[tokio::test]
-async fn cancellation_interrupts_and_the_next_run_observes_first() {
-    let harness = Harness::new();
-    let steps = || {
-        vec![
-            step("long", 2, &[], serde_json::json!({"sleep_ms": 300})),
-            step("never", 3, &[], serde_json::json!({})),
-        ]
-    };
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        trigger.cancel();
-    });
-    let (summary, _) = harness
-        .run_with(steps(), Selection::default(), 4, cancel)
-        .await;
-    assert_eq!(summary.outcome, RunOutcome::Interrupted);
-    assert_eq!(Harness::result(&summary, "long").0, StepResult::Interrupted);
-    assert_eq!(
-        Harness::result(&summary, "never").2.as_deref(),
-        Some("the run was interrupted before it started")
-    );
-    let journal = journal::load(harness.dir.path()).expect("loads");
-    let graph = Graph::build(steps()).expect("graph");
-    assert_eq!(journal.status_of(graph.step(0)), StepState::OutcomeUnknown);
-    assert_eq!(journal.status_of(graph.step(1)), StepState::Pending);
-
-    let (again, _) = harness.run(steps(), Selection::default()).await;
-    assert_eq!(again.outcome, RunOutcome::Succeeded);
-    assert_eq!(
-        *harness.action.seen_unknown.lock().expect("lock"),
-        [StepId::from("long")]
-    );
-}
-
-//   a ──> b ──> c         (phase 2)
-#[tokio::test]
-async fn only_skip_and_from_select_steps_and_explain_the_rest() {
-    let harness = Harness::new();
-    let steps = || {
-        let mut steps = vec![
-            step("a", 2, &[], serde_json::json!({})),
-            step("b", 2, &["a"], serde_json::json!({})),
-            step("c", 2, &["b"], serde_json::json!({})),
-        ];
-        for (ordinal, step) in (1..).zip(&mut steps) {
-            step.ordinal = ordinal;
-        }
-        steps
-    };
-    // --only b on a fresh state: a is not done, so b cannot run.
-    let only_b = Selection {
-        only: vec!["b".into()],
-        ..Selection::default()
-    };
-    let (summary, _) = harness.run(steps(), only_b.clone()).await;
-    assert_eq!(
-        Harness::result(&summary, "b").2.as_deref(),
-        Some("needs `a`, which is excluded by --only and not done")
-    );
-    // --skip c: a and b run, c is left out.
-    let skip_c = Selection {
-        skip: vec!["c".into()],
-        ..Selection::default()
-    };
-    let (summary, _) = harness.run(steps(), skip_c).await;
-    assert_eq!(summary.outcome, RunOutcome::Succeeded);
-    assert_eq!(
-        Harness::result(&summary, "c").2.as_deref(),
-        Some("excluded by --skip")
-    );
-    assert_eq!((harness.action.runs("a"), harness.action.runs("c")), (1, 0));
-    // --only b now runs b again even though it is done.
-    harness.run(steps(), only_b).await;
-    assert_eq!(harness.action.runs("b"), 2);
-    // --from b runs b and c again; a stays done.
-    let from_b = Selection {
-        from: Some("b".into()),
-        ..Selection::default()
-    };
-    let (summary, _) = harness.run(steps(), from_b).await;
-    assert_eq!(summary.outcome, RunOutcome::Succeeded);
-    assert_eq!(
-        (
-            harness.action.runs("a"),
-            harness.action.runs("b"),
-            harness.action.runs("c")
-        ),
-        (1, 3, 1)
-    );
-}
-
-//   mystery               (a kind without an action)
-#[tokio::test]
-async fn a_kind_without_an_action_fails_naming_the_kind() {
-    let harness = Harness::new();
-    let mut mystery = step("mystery", 2, &[], serde_json::json!({}));
-    mystery.kind = "tinkerbell.hardware".into();
-    let (summary, _) = harness.run(vec![mystery], Selection::default()).await;
-    let (result, attempts, detail) = Harness::result(&summary, "mystery");
-    assert_eq!((result, attempts), (StepResult::Failed, 1));
-    assert_eq!(
-        detail.as_deref(),
-        Some("step kind `tinkerbell.hardware` cannot run in this version of genesis")
-    );
-}
-
-//   leaky                 (its error and output carry a secret value)
-#[tokio::test]
-async fn secret_values_leave_neither_events_nor_journal() {
-    let harness = Harness::new();
-    let leaky = step(
-        "leaky",
-        2,
-        &[],
-        serde_json::json!({"output": "token=hunter2", "fail_times": 0}),
-    );
-    let (_, events) = harness.run(vec![leaky], Selection::default()).await;
-    let text = serde_json::to_string(
-        &events
-            .iter()
-            .map(|event| format!("{event:?}"))
-            .collect::<Vec<_>>(),
-    )
-    .expect("json");
-    assert!(!text.contains("hunter2"));
-    let journal =
-        std::fs::read_to_string(harness.dir.path().join(journal::FILE_NAME)).expect("reads");
-    assert!(!journal.contains("hunter2"), "{journal}");
-    assert!(journal.contains("[redacted]"));
-}
-
-/// Reports drift for steps whose params say `"drifted": true`.
-struct Drifty(Arc<Scripted>);
-
-impl Action for Drifty {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
-        self.0.plan(step, context)
-    }
-
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
-        self.0.run(step, context)
-    }
-
-    fn verify<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<crate::action::Verified, ActionError>> {
-        Box::pin(async move {
-            Ok(if step.params.get("drifted").is_some() {
-                crate::action::Verified::Drifted {
-                    what: "the object is gone".into(),
-                }
-            } else {
-                crate::action::Verified::Holds
-            })
-        })
-    }
-}
-
-//   kept      (verified: holds)
-//   gone      (verified: drifted → runs again)
-#[tokio::test]
-async fn verify_reruns_only_drifted_steps() {
-    let mut harness = Harness::new();
-    let mut registry = Registry::new();
-    registry.register("scripted", Arc::new(Drifty(Arc::clone(&harness.action))));
-    harness.registry = registry;
-    let steps = || {
-        vec![
-            step("kept", 2, &[], serde_json::json!({})),
-            step("gone", 2, &[], serde_json::json!({"drifted": true})),
-        ]
-    };
-    harness.run(steps(), Selection::default()).await;
-    // Without --verify nothing runs again.
-    harness.run(steps(), Selection::default()).await;
-    assert_eq!(
-        (harness.action.runs("kept"), harness.action.runs("gone")),
-        (1, 1)
-    );
-
-    let graph = Graph::build(steps()).expect("graph");
-    let (mut journal, prior) =
-        Journal::open(harness.dir.path(), Arc::clone(&harness.scrubber)).expect("opens");
-    let mut options = RunOptions::new(&graph);
-    options.verify = true;
-    let (events, mut receiver) = EventSender::channel(Arc::clone(&harness.scrubber));
-    let summary = run(
-        &graph,
-        &harness.registry,
-        &mut journal,
-        &prior,
-        &options,
-        &events,
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("runs");
-    drop(events);
-    assert_eq!(summary.outcome, RunOutcome::Succeeded);
-    assert_eq!(
-        (harness.action.runs("kept"), harness.action.runs("gone")),
-        (1, 2)
-    );
-    let mut drift_events = 0;
-    while let Some(event) = receiver.recv().await {
-        if let Event::StepDrifted { step, what } = event {
-            assert_eq!(
-                (step.as_str(), what.as_str()),
-                ("gone", "the object is gone")
-            );
-            drift_events += 1;
-        }
-    }
-    assert_eq!(drift_events, 1);
-}
-
-//   announcer             (journals an intent, then runs long and is cancelled)
-#[tokio::test]
-async fn an_intent_is_on_disk_before_the_step_goes_on() {
-    let harness = Harness::new();
-    let steps = || {
-        vec![step(
-            "announcer",
-            2,
-            &[],
-            serde_json::json!({"intent": "create workflow w1", "sleep_ms": 2_000}),
-        )]
-    };
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    let dir = harness.dir.path().to_owned();
-    tokio::spawn(async move {
-        // Cancel as soon as the intent is durable.
-        for _ in 0..200 {
-            let text = std::fs::read_to_string(dir.join(journal::FILE_NAME)).unwrap_or_default();
-            if text.contains("create workflow w1") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        trigger.cancel();
-    });
-    let (summary, _) = harness
-        .run_with(steps(), Selection::default(), 4, cancel)
-        .await;
-    assert_eq!(summary.outcome, RunOutcome::Interrupted);
-    let journal = journal::load(harness.dir.path()).expect("loads");
-    let record = journal.step(&StepId::from("announcer")).expect("journaled");
-    assert_eq!(record.last_intent.as_deref(), Some("create workflow w1"));
-    let graph = Graph::build(steps()).expect("graph");
-    assert_eq!(journal.status_of(graph.step(0)), StepState::OutcomeUnknown);
-}
-
-//   slow ──> next         (the run's deadline passes while slow runs)
-#[tokio::test]
-async fn the_run_deadline_bounds_every_step_and_is_named() {
-    let harness = Harness::new();
-    let graph = Graph::build(vec![
-        step("slow", 2, &[], serde_json::json!({"sleep_ms": 5_000})),
-        step("next", 2, &["slow"], serde_json::json!({})),
-    ])
-    .expect("graph");
-    let (mut journal, prior) =
-        Journal::open(harness.dir.path(), Arc::clone(&harness.scrubber)).expect("opens");
-    let mut options = RunOptions::new(&graph);
-    options.run_timeout = Some(Duration::from_millis(150));
-    let summary = run(
-        &graph,
-        &harness.registry,
-        &mut journal,
-        &prior,
-        &options,
-        &EventSender::discard(),
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("runs");
-    assert_eq!(summary.outcome, RunOutcome::Failed);
-    let (result, _, detail) = Harness::result(&summary, "slow");
-    assert_eq!(result, StepResult::Failed);
-    let detail = detail.expect("error");
-    assert!(detail.contains("the run's --timeout"), "{detail}");
-    assert!(detail.contains("step `slow`"), "{detail}");
-    assert_eq!(Harness::result(&summary, "next").0, StepResult::Skipped);
 }

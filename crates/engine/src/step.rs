@@ -9,6 +9,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// The non-secret outputs of a finished step, journaled and replayed to the steps that need it.
+pub type Outputs = serde_json::Map<String, serde_json::Value>;
+
+/// Whether an error is worth another attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    Transient,
+    Permanent,
+}
+
 /// Stable identity of a step instance, e.g. `register-argocd` or `install/ms-02-2`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -14,22 +14,11 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use crate::journal::JournalStore;
 use crate::journal::{self, Journal, JournalError, JournalState};
 use crate::lock::{self, LockError, LockHolder, Unlocked};
 use crate::redact::Scrubber;
 use crate::state_dir;
-
-/// The durable bytes of one journal: an append-only byte stream of NDJSON records.
-pub trait JournalStore: Send + std::fmt::Debug {
-    /// Where the journal lives, for messages (a path, or a namespace and object names).
-    fn location(&self) -> String;
-    /// Everything stored so far, possibly ending in a torn record.
-    fn read_all(&mut self) -> Result<Vec<u8>, JournalError>;
-    /// Drops every byte after the first `len` (cuts a torn tail before appending).
-    fn truncate(&mut self, len: u64) -> Result<(), JournalError>;
-    /// Appends `bytes` (whole records) and returns only once they are durable.
-    fn append(&mut self, bytes: &[u8]) -> Result<(), JournalError>;
-}
 
 /// A held lock of some backend; released when dropped.
 pub trait LockGuard: Send + std::fmt::Debug {
@@ -161,6 +150,17 @@ impl StateBackend for LocalState {
             source,
         })?;
         state_dir::sync_dir(&self.dir).map_err(|source| JournalError::Write { path, source })
+    }
+}
+
+impl Journal {
+    /// Opens (creating) the journal of `state_dir`, returning what it already says. A torn last
+    /// line is cut off so that the next record starts on its own line.
+    pub fn open(
+        state_dir: &Path,
+        scrubber: Arc<Scrubber>,
+    ) -> Result<(Self, JournalState), JournalError> {
+        Self::open_store(Box::new(FileStore::open(state_dir)?), scrubber)
     }
 }
 
