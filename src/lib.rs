@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod cli;
 pub mod clients;
+pub mod errors;
 pub mod inputs;
 pub mod plan;
 pub mod secrets;

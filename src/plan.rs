@@ -354,7 +354,7 @@ pub fn platform_target(
 }
 
 fn chain(error: &dyn std::error::Error) -> String {
-    crate::cli::up::error_chain(error)
+    crate::errors::error_chain(error)
 }
 
 /// Live mode: reach the Platform cluster (bounded by `timeout`), then ask every pending step

@@ -2,19 +2,11 @@
 //! definitions (clap_complete), printed on stdout. The scripts are also checked in under
 //! `docs/reference/completions/` (see docs/reference/README.md); a test regenerates them.
 
-use std::process::ExitCode;
-
-use clap::{Args, CommandFactory};
+use clap::CommandFactory;
 use clap_complete::{Generator, Shell};
 
-use super::{Cli, exit};
-
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell to complete for.
-    #[arg(value_enum)]
-    pub shell: Shell,
-}
+use super::args::{Cli, CompletionsArgs};
+use super::error::CliResult;
 
 /// Every shell clap_complete supports, in a fixed order.
 pub const SHELLS: [Shell; 5] = [
@@ -38,8 +30,8 @@ pub fn file_name(shell: Shell) -> String {
     shell.file_name("genesis")
 }
 
-pub fn run(args: CompletionsArgs) -> ExitCode {
+pub fn run(args: CompletionsArgs) -> CliResult {
     // A closed pipe (`genesis completions bash | head`) ends quietly (see ui::term).
     crate::ui::term::write_out(&script(args.shell), false);
-    ExitCode::from(exit::OK)
+    Ok(())
 }

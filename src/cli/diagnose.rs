@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
@@ -16,8 +15,10 @@ use genesis_engine::Scrubber;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde_json::{Value, json};
 
-use super::{Common, exit};
+use super::common::Common;
+use super::error::{CliError, CliResult, exit};
 use crate::clients::ssh::{SshTarget, known_hosts_path};
+use crate::errors::error_chain;
 use crate::inputs::Inputs;
 
 #[derive(Debug, Args)]
@@ -204,11 +205,7 @@ impl Bundle {
     }
 }
 
-fn chain(error: &dyn std::error::Error) -> String {
-    super::up::error_chain(error)
-}
-
-pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
+pub fn run(args: DiagnoseArgs, common: &Common) -> CliResult {
     // The inputs name the clusters, the node and the secrets; without them only the local
     // files can be collected.
     let inputs = match crate::inputs::load_with(&common.input_paths(), &common.load_options()) {
@@ -243,14 +240,15 @@ pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
     }
     .and_then(|()| genesis_engine::state_dir::prepare(&dir));
     if let Err(error) = prepared {
-        crate::errln!("error: cannot create {}: {error}", dir.display());
-        return ExitCode::from(
-            if genesis_engine::state_dir::unsafe_reason(&error).is_some() {
-                exit::BAD_INPUT
-            } else {
-                exit::STEP_FAILED
-            },
-        );
+        let code = if genesis_engine::state_dir::unsafe_reason(&error).is_some() {
+            exit::BAD_INPUT
+        } else {
+            exit::STEP_FAILED
+        };
+        return Err(CliError::new(
+            code,
+            format!("cannot create {}: {error}", dir.display()),
+        ));
     }
     let mut bundle = Bundle {
         dir: dir.clone(),
@@ -285,14 +283,13 @@ pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
     bundle.write("summary.json", &text);
 
     let archive = parent.join(format!("{name}.tar.gz"));
-    if let Err(error) = write_archive(&dir, &name, &archive) {
-        crate::errln!(
-            "error: cannot write {}: {error}; the bundle directory is {}",
+    write_archive(&dir, &name, &archive).map_err(|error| {
+        CliError::failed(format!(
+            "cannot write {}: {error}; the bundle directory is {}",
             archive.display(),
             dir.display()
-        );
-        return ExitCode::from(exit::STEP_FAILED);
-    }
+        ))
+    })?;
     let failed: Vec<&String> = bundle
         .parts
         .iter()
@@ -311,7 +308,7 @@ pub fn run(args: DiagnoseArgs, common: &Common) -> ExitCode {
     }
     crate::outln!("diagnose bundle: {}", dir.display());
     crate::outln!("archive: {}", archive.display());
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// The journal, the run logs and `genesis status`.
@@ -320,13 +317,13 @@ fn collect_local(bundle: &mut Bundle, common: &Common) {
     // `--state kubernetes`, the Platform cluster's chunk Secrets).
     let outcome = super::state::options(common)
         .backend()
-        .map_err(|error| super::up::error_chain(&error))
+        .map_err(|error| error_chain(&error))
         .and_then(|backend| {
             backend.read_journal().map_err(|error| {
                 format!(
                     "cannot read {}: {}",
                     backend.describe(),
-                    super::up::error_chain(&error)
+                    error_chain(&error)
                 )
             })
         })
@@ -401,11 +398,14 @@ async fn collect_remote(
     let options = common.cluster_options();
     let platform = crate::plan::platform_target(inputs, &options);
     let connected = tokio::time::timeout(args.timeout, async {
-        let client = platform.connect().await.map_err(|error| chain(&error))?;
+        let client = platform
+            .connect()
+            .await
+            .map_err(|error| error_chain(&error))?;
         client
             .apiserver_version()
             .await
-            .map_err(|error| chain(&error))?;
+            .map_err(|error| error_chain(&error))?;
         Ok::<_, String>(client)
     })
     .await
@@ -448,7 +448,7 @@ async fn collect_remote(
             client
                 .apiserver_version()
                 .await
-                .map_err(|error| chain(&error))?;
+                .map_err(|error| error_chain(&error))?;
             Ok::<_, String>(client)
         })
         .await
@@ -508,7 +508,7 @@ async fn collect_objects(
         }
         let listed = match tokio::time::timeout(timeout, api.list(&params)).await {
             Ok(Ok(list)) => Ok(list),
-            Ok(Err(error)) => Err(chain(&error)),
+            Ok(Err(error)) => Err(error_chain(&error)),
             Err(_) => Err(format!(
                 "no answer within {}",
                 humantime::format_duration(timeout)
@@ -653,7 +653,7 @@ async fn collect_node(bundle: &mut Bundle, inputs: &Inputs, common: &Common, tim
                     Err(format!("`{command}` ended with exit status {status}"))
                 }
             }
-            Ok(Err(error)) => Err(chain(&error)),
+            Ok(Err(error)) => Err(error_chain(&error)),
             Err(_) => Err(format!(
                 "`{command}` gave no answer within {}",
                 humantime::format_duration(timeout)

@@ -4,12 +4,12 @@
 //! linear in size even for large inventories.
 
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use genesis_engine::Graph;
 
-use super::Common;
+use super::common::Common;
+use super::error::CliResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
@@ -24,11 +24,8 @@ pub struct GraphArgs {
     pub output: GraphFormat,
 }
 
-pub fn run(args: GraphArgs, common: &Common) -> ExitCode {
-    let inputs = match common.load_inputs() {
-        Ok(inputs) => inputs,
-        Err(code) => return code,
-    };
+pub fn run(args: GraphArgs, common: &Common) -> CliResult {
+    let inputs = common.load_inputs()?;
     let names: Vec<(u32, String)> = inputs
         .phases
         .iter()
@@ -39,7 +36,7 @@ pub fn run(args: GraphArgs, common: &Common) -> ExitCode {
         GraphFormat::Mermaid => to_mermaid(&inputs.graph, &names),
     };
     crate::out!("{text}");
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// For each phase boundary: the steps of the earlier phase nothing in that phase depends on

@@ -8,23 +8,11 @@
 //! compared with these by tests/cli_reference.rs.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::process::ExitCode;
 
-use clap::{Arg, ArgAction, Args, CommandFactory};
+use clap::{Arg, ArgAction, CommandFactory};
 
-use super::{Cli, exit};
-
-#[derive(Debug, Args)]
-pub struct ManArgs {
-    /// Write one page per command (genesis.1, genesis-up.1, …) into DIR instead of printing
-    /// genesis.1.
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
-    /// Print the Markdown command reference (docs/reference/cli.md) instead.
-    #[arg(long, conflicts_with = "out_dir")]
-    pub markdown: bool,
-}
+use super::args::{Cli, ManArgs};
+use super::error::{CliError, CliResult, exit};
 
 /// The exit codes and what they mean, for the reference.
 pub const EXIT_CODES: [(u8, &str); 5] = [
@@ -273,7 +261,7 @@ pub fn markdown() -> String {
     out
 }
 
-pub fn run(args: ManArgs) -> ExitCode {
+pub fn run(args: ManArgs) -> CliResult {
     if let Some(dir) = &args.out_dir {
         let written = std::fs::create_dir_all(dir).and_then(|()| {
             for (name, text) in pages() {
@@ -281,16 +269,12 @@ pub fn run(args: ManArgs) -> ExitCode {
             }
             Ok(())
         });
-        return match written {
-            Ok(()) => ExitCode::from(exit::OK),
-            Err(error) => {
-                crate::errln!(
-                    "genesis: cannot write the man pages into {}: {error}",
-                    dir.display()
-                );
-                ExitCode::from(exit::BAD_INPUT)
-            }
-        };
+        return written.map_err(|error| {
+            CliError::input(format!(
+                "cannot write the man pages into {}: {error}",
+                dir.display()
+            ))
+        });
     }
     let text = if args.markdown {
         markdown().into_bytes()
@@ -303,5 +287,5 @@ pub fn run(args: ManArgs) -> ExitCode {
     };
     // A closed pipe (`genesis man | head`) ends quietly (see ui::term).
     crate::ui::term::write_out(&text, false);
-    ExitCode::from(exit::OK)
+    Ok(())
 }

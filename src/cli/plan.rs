@@ -5,13 +5,13 @@
 //! server-side dry run of the apply. Unreachable, or with `--offline`, the plan is built from
 //! the inputs and the journal alone.
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use genesis_engine::Scrubber;
 
-use super::{Common, exit};
+use super::common::Common;
+use super::error::{CliError, CliResult};
 use crate::plan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,11 +45,8 @@ impl PlanArgs {
     }
 }
 
-pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
-    let inputs = match common.load_inputs() {
-        Ok(inputs) => inputs,
-        Err(code) => return code,
-    };
+pub fn run(args: PlanArgs, common: &Common) -> CliResult {
+    let inputs = common.load_inputs()?;
     // The journal says what is done already; reading it changes nothing. It comes from the
     // selected state backend (`--state`), except that `--offline` contacts no cluster.
     let state = super::state::options(common);
@@ -59,15 +56,9 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
         );
         genesis_engine::journal::JournalState::default()
     } else {
-        let loaded = super::state::backend(common).and_then(|backend| {
-            backend
-                .load_journal()
-                .map_err(|error| super::state::journal_failure(&error))
-        });
-        match loaded {
-            Ok(journal) => journal,
-            Err(code) => return code,
-        }
+        super::state::backend(common)?
+            .load_journal()
+            .map_err(|error| CliError::journal(&error))?
     };
     let states = journal.states(&inputs.graph);
     let mut plan = plan::build(&inputs, &|step| {
@@ -96,17 +87,13 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
         }
     }
     if !args.offline {
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
+        let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-        {
-            Ok(runtime) => runtime,
-            Err(error) => {
-                crate::errln!("error: could not start the async runtime: {error}");
-                return ExitCode::from(exit::STEP_FAILED);
-            }
-        };
+            .map_err(|error| {
+                CliError::failed(format!("could not start the async runtime: {error}"))
+            })?;
         let options = common.cluster_options();
         let registry = crate::actions::registry(&inputs, &options);
         let target = plan::platform_target(&inputs, &options);
@@ -130,13 +117,11 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
     }
     let text = match args.output {
         PlanFormat::Text => plan::render_text(&plan),
-        PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
-            Ok(json) => json + "\n",
-            Err(error) => {
-                crate::errln!("error: cannot encode the plan as JSON: {error}");
-                return ExitCode::from(exit::STEP_FAILED);
-            }
-        },
+        PlanFormat::Json => {
+            serde_json::to_string_pretty(&plan).map_err(|error| {
+                CliError::failed(format!("cannot encode the plan as JSON: {error}"))
+            })? + "\n"
+        }
     };
     // The plan halves never render a secret value; this is the guard in case one slips in.
     let scrubber = Scrubber::new(inputs.secrets.values().map(|value| value.expose()));
@@ -145,5 +130,5 @@ pub fn run(args: PlanArgs, common: &Common) -> ExitCode {
         PlanFormat::Json => crate::ui::term::write_out(scrubber.scrub(&text).as_bytes(), false),
         PlanFormat::Text => crate::out!("{}", scrubber.scrub(&text)),
     }
-    ExitCode::SUCCESS
+    Ok(())
 }

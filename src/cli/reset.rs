@@ -2,15 +2,14 @@
 //!
 //! The journal stays append-only: a reset is a record, not an edit.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
 use genesis_engine::journal::RecordKind;
 use genesis_engine::{Scrubber, StepId, select};
 
-use super::up::{error_chain, lock_failure};
-use super::{Common, exit};
+use super::common::Common;
+use super::error::{CliError, CliResult};
 use crate::inputs;
 
 #[derive(Debug, Args)]
@@ -21,22 +20,17 @@ pub struct ResetArgs {
     pub steps: Vec<String>,
 }
 
-pub fn run(args: ResetArgs, common: &Common) -> ExitCode {
-    let backend = match super::state::backend(common) {
-        Ok(backend) => backend,
-        Err(code) => return code,
-    };
-    let acquired = match backend.acquire("genesis reset") {
-        Ok(acquired) => acquired,
-        Err(error) => return lock_failure(&error),
-    };
+pub fn run(args: ResetArgs, common: &Common) -> CliResult {
+    let backend = super::state::backend(common)?;
+    let acquired = backend
+        .acquire("genesis reset")
+        .map_err(|error| CliError::lock(&error))?;
     if let Some(previous) = &acquired.taken_over {
         crate::errln!("warning: taking over the lock left by a run that is gone: {previous}");
     }
-    let (mut journal, state) = match backend.open_journal(Arc::new(Scrubber::empty())) {
-        Ok(opened) => opened,
-        Err(error) => return super::state::journal_failure(&error),
-    };
+    let (mut journal, state) = backend
+        .open_journal(Arc::new(Scrubber::empty()))
+        .map_err(|error| CliError::journal(&error))?;
     let graph = inputs::load_with(&common.input_paths(), &common.load_options())
         .ok()
         .map(|inputs| inputs.graph);
@@ -57,8 +51,7 @@ pub fn run(args: ResetArgs, common: &Common) -> ExitCode {
             }
         };
         if found.is_empty() {
-            crate::errln!("error: `{reference}` names no step");
-            return ExitCode::from(exit::BAD_INPUT);
+            return Err(CliError::input(format!("`{reference}` names no step")));
         }
         targets.extend(found);
     }
@@ -67,11 +60,10 @@ pub fn run(args: ResetArgs, common: &Common) -> ExitCode {
             crate::errln!("{step}: nothing recorded; it is already pending");
             continue;
         }
-        if let Err(error) = journal.append(RecordKind::StepReset { step: step.clone() }) {
-            crate::errln!("error: {}", error_chain(&error));
-            return ExitCode::from(exit::STEP_FAILED);
-        }
+        journal
+            .append(RecordKind::StepReset { step: step.clone() })
+            .map_err(|error| CliError::from_error(&error))?;
         crate::errln!("{step}: forgotten; the next `genesis up` runs it again");
     }
-    ExitCode::SUCCESS
+    Ok(())
 }

@@ -9,12 +9,12 @@ use std::io::{IsTerminal, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
-use super::{Common, exit};
+use super::common::Common;
+use super::error::{CliError, CliResult, exit};
 use crate::inputs;
 use crate::secrets::{
     self, AgeIdentity, IdentityLocation, SecretFormat, Secrets, SecretsError, age_path,
@@ -79,21 +79,14 @@ pub struct KeygenArgs {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(args: SecretsArgs, common: &Common) -> ExitCode {
+pub fn run(args: SecretsArgs, common: &Common) -> CliResult {
     let result = match args.command {
         SecretsCommand::Encrypt(args) => encrypt(&args, common),
         SecretsCommand::Edit(args) => edit(&args, common),
         SecretsCommand::Check(_) => return check(common),
         SecretsCommand::Keygen(args) => keygen(&args, common),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            crate::errln!("error: {error}");
-            crate::errln!("  help: {}", error.help());
-            ExitCode::from(exit::BAD_INPUT)
-        }
-    }
+    result.map_err(|error| CliError::input(error.to_string()).with_hint(error.help()))
 }
 
 /// A problem of `encrypt` or `edit`: a secrets-file error or one of the command's own.
@@ -633,12 +626,12 @@ enum Status {
     Malformed(&'static str),
 }
 
-fn check(common: &Common) -> ExitCode {
+fn check(common: &Common) -> CliResult {
     let report = inputs::check_secrets(&common.input_paths(), &common.load_options());
     let color = common.stderr_color();
     let Some(secrets) = &report.secrets else {
         crate::ui::term::write_err(report.problems.render(color).as_bytes(), false);
-        return ExitCode::from(exit::BAD_INPUT);
+        return Err(CliError::reported(exit::BAD_INPUT));
     };
     // Name -> (formats wanted, steps using it).
     let mut names: BTreeMap<&str, (Vec<SecretFormat>, Vec<String>)> = BTreeMap::new();
@@ -712,7 +705,7 @@ fn check(common: &Common) -> ExitCode {
             "All {} referenced secrets are present and well formed.",
             names.len()
         );
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     if bad > 0 {
         crate::outln!("{bad} of {} secrets missing or malformed.", names.len());
@@ -720,7 +713,7 @@ fn check(common: &Common) -> ExitCode {
     if !report.problems.is_empty() {
         crate::ui::term::write_err(report.problems.render(color).as_bytes(), false);
     }
-    ExitCode::from(exit::BAD_INPUT)
+    Err(CliError::reported(exit::BAD_INPUT))
 }
 
 #[cfg(test)]

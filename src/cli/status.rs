@@ -1,7 +1,5 @@
 //! `genesis status`: the journal as a table, compared with the current inputs when they load.
 
-use std::process::ExitCode;
-
 use clap::Args;
 use comfy_table::Table;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
@@ -11,8 +9,9 @@ use genesis_engine::lock::format_time;
 use genesis_engine::storage::LockStatus;
 use serde::Serialize;
 
-use super::up::error_chain;
-use super::{Common, exit};
+use super::common::Common;
+use super::error::{CliError, CliResult};
+use crate::errors::error_chain;
 use crate::inputs;
 use crate::ui::{OutputFormat, short_duration};
 
@@ -42,15 +41,11 @@ struct StatusDocument {
     steps: Vec<StatusRow>,
 }
 
-pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
-    let backend = match super::state::backend(common) {
-        Ok(backend) => backend,
-        Err(code) => return code,
-    };
-    let journal = match backend.load_journal() {
-        Ok(journal) => journal,
-        Err(error) => return super::state::journal_failure(&error),
-    };
+pub fn run(args: StatusArgs, common: &Common) -> CliResult {
+    let backend = super::state::backend(common)?;
+    let journal = backend
+        .load_journal()
+        .map_err(|error| CliError::journal(&error))?;
     let lock = match backend.probe() {
         Ok(lock) => lock,
         Err(error) => {
@@ -93,13 +88,9 @@ pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
                 last_run: journal.last_run().cloned(),
                 steps: rows,
             };
-            match serde_json::to_string_pretty(&document) {
-                Ok(text) => crate::ui::term::write_out(text.as_bytes(), true),
-                Err(error) => {
-                    crate::errln!("error: cannot encode the status: {error}");
-                    return ExitCode::from(exit::STEP_FAILED);
-                }
-            }
+            let text = serde_json::to_string_pretty(&document)
+                .map_err(|error| CliError::failed(format!("cannot encode the status: {error}")))?;
+            crate::ui::term::write_out(text.as_bytes(), true);
         }
         OutputFormat::Text => {
             if let Some(lock) = &lock {
@@ -132,7 +123,7 @@ pub fn run(args: StatusArgs, common: &Common) -> ExitCode {
             crate::out!("{}", render(&rows));
         }
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 fn rows_with_inputs(journal: &JournalState, graph: &genesis_engine::Graph) -> Vec<StatusRow> {

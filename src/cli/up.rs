@@ -1,15 +1,15 @@
 //! `genesis up`: run the phases to completion, resuming from the journal.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use genesis_engine::lock::LockError;
 use genesis_engine::{EventSender, RunOptions, RunOutcome, Scrubber, Selection, select};
 use tokio_util::sync::CancellationToken;
 
-use super::{Common, exit};
+use super::common::Common;
+use super::error::{CliError, CliResult, exit};
+pub use crate::errors::error_chain;
 use crate::ui::{self, OutputFormat, Terminal, runlog::RunLog};
 
 #[derive(Debug, Args)]
@@ -40,7 +40,7 @@ pub struct UpArgs {
     pub output: OutputFormat,
 }
 
-pub fn run(args: UpArgs, common: &Common) -> ExitCode {
+pub fn run(args: UpArgs, common: &Common) -> CliResult {
     if args.dry_run {
         let output = match args.output {
             OutputFormat::Text => super::plan::PlanFormat::Text,
@@ -49,16 +49,10 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
         return super::plan::run(super::plan::PlanArgs::with_output(output), common);
     }
     // Signals first, so that a Ctrl-C at any moment of the run is a clean interruption.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            crate::errln!("error: could not start the async runtime: {error}");
-            return ExitCode::from(exit::STEP_FAILED);
-        }
-    };
+        .map_err(|error| CliError::failed(format!("could not start the async runtime: {error}")))?;
     let cancel = CancellationToken::new();
     match runtime.block_on(async { Interrupts::install() }) {
         Ok(interrupts) => {
@@ -66,41 +60,28 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
         }
         Err(error) => crate::errln!("warning: Ctrl-C will not stop the run cleanly: {error}"),
     }
-    let inputs = match common.load_inputs() {
-        Ok(inputs) => inputs,
-        Err(code) => return code,
-    };
+    let inputs = common.load_inputs()?;
     let selection = Selection {
         from: args.from.clone(),
         only: args.only.clone(),
         skip: args.skip.clone(),
     };
-    let resolved = match select::resolve(&inputs.graph, &selection) {
-        Ok(resolved) => resolved,
-        Err(error) => {
-            crate::errln!("error: {error}");
-            return ExitCode::from(exit::BAD_INPUT);
-        }
-    };
+    let resolved = select::resolve(&inputs.graph, &selection)
+        .map_err(|error| CliError::input(error.to_string()))?;
     let scrubber = Arc::new(Scrubber::new(
         inputs.secrets.values().map(|value| value.expose()),
     ));
 
-    let state = match super::state::backend(common) {
-        Ok(state) => state,
-        Err(code) => return code,
-    };
-    let acquired = match state.acquire("genesis up") {
-        Ok(acquired) => acquired,
-        Err(error) => return lock_failure(&error),
-    };
+    let state = super::state::backend(common)?;
+    let acquired = state
+        .acquire("genesis up")
+        .map_err(|error| CliError::lock(&error))?;
     if let Some(previous) = &acquired.taken_over {
         crate::errln!("warning: taking over the lock left by a run that is gone: {previous}");
     }
-    let (mut journal, prior) = match state.open_journal(Arc::clone(&scrubber)) {
-        Ok(opened) => opened,
-        Err(error) => return super::state::journal_failure(&error),
-    };
+    let (mut journal, prior) = state
+        .open_journal(Arc::clone(&scrubber))
+        .map_err(|error| CliError::journal(&error))?;
     if prior.torn_tail() {
         crate::errln!(
             "warning: the journal's last record was torn by a crash while writing; it was cut off"
@@ -146,24 +127,20 @@ pub fn run(args: UpArgs, common: &Common) -> ExitCode {
         crate::errln!("run log: {}", log.path().display());
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
-    let code = match result {
+    match result {
         Ok(summary) => match summary.outcome {
-            RunOutcome::Succeeded => exit::OK,
-            RunOutcome::Failed => exit::STEP_FAILED,
-            RunOutcome::Interrupted => exit::INTERRUPTED,
+            RunOutcome::Succeeded => Ok(()),
+            RunOutcome::Failed => {
+                Err(CliError::reported(exit::STEP_FAILED).with_hint(DIAGNOSE_HINT))
+            }
+            RunOutcome::Interrupted => Err(CliError::reported(exit::INTERRUPTED)),
         },
-        Err(error) => {
-            crate::errln!("error: {}", error_chain(&error));
-            exit::STEP_FAILED
-        }
-    };
-    if code == exit::STEP_FAILED {
-        crate::errln!(
-            "hint: `genesis diagnose` collects the journal, run logs, both clusters' objects and the first node's service logs into one bundle (secrets scrubbed)"
-        );
+        Err(error) => Err(CliError::failed(error_chain(&error)).with_hint(DIAGNOSE_HINT)),
     }
-    ExitCode::from(code)
 }
+
+/// After a failed run: where to look next.
+const DIAGNOSE_HINT: &str = "`genesis diagnose` collects the journal, run logs, both clusters' objects and the first node's service logs into one bundle (secrets scrubbed)";
 
 /// First Ctrl-C (or SIGTERM): cancel cleanly. Second: exit at once; every journal record is a
 /// whole line written before its effect, so the journal stays valid.
@@ -210,61 +187,5 @@ impl Interrupts {
         crate::actions::local::exec::kill_running();
         crate::errln!("interrupted again: exiting now; run `genesis up` to continue");
         std::process::exit(i32::from(exit::INTERRUPTED));
-    }
-}
-
-/// Exit 3 when another run holds the lock, naming it.
-pub(crate) fn lock_failure(error: &LockError) -> ExitCode {
-    if error.is_held() {
-        crate::errln!("error: {error}");
-        ExitCode::from(exit::LOCK_HELD)
-    } else if error.refusal().is_some() {
-        crate::errln!("error: {}", error_chain(error));
-        ExitCode::from(exit::BAD_INPUT)
-    } else {
-        crate::errln!("error: {}", error_chain(error));
-        ExitCode::from(exit::STEP_FAILED)
-    }
-}
-
-/// An error and its causes, as one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        // Some errors repeat their cause in their own message (kube's kubeconfig errors do);
-        // a cause already said is not said again.
-        let said = inner.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        cause = inner.source();
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::error_chain;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("cannot read the kubeconfig: {0}")]
-    struct Repeats(#[source] std::io::Error);
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("the Platform cluster is not reachable")]
-    struct Outer(#[source] Repeats);
-
-    #[test]
-    fn each_cause_is_said_once() {
-        let error = Outer(Repeats(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "No such file or directory",
-        )));
-        assert_eq!(
-            error_chain(&error),
-            "the Platform cluster is not reachable: cannot read the kubeconfig: No such file or directory"
-        );
     }
 }

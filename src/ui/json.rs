@@ -4,7 +4,7 @@ use std::io::Write;
 
 use genesis_engine::Event;
 
-use super::Render;
+use super::render::Render;
 
 pub struct Ndjson<W: Write> {
     out: W,

@@ -6,6 +6,7 @@
 
 pub mod json;
 pub mod plain;
+pub mod render;
 pub mod report;
 pub mod runlog;
 pub mod term;
@@ -16,6 +17,8 @@ use std::thread::JoinHandle;
 
 use genesis_engine::Event;
 use tokio::sync::mpsc::UnboundedReceiver;
+
+pub use render::{Render, short_duration};
 
 /// What the operator asked for with `-o`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -74,13 +77,6 @@ pub fn choose_mode(output: OutputFormat, terminal: Terminal) -> Mode {
     }
 }
 
-/// A renderer of events.
-pub trait Render {
-    fn event(&mut self, event: &Event);
-    /// The stream ended (the run is over or the engine stopped).
-    fn finish(&mut self) {}
-}
-
 /// Starts the consumer thread: every event goes to the run log, then to the renderer.
 pub fn spawn(
     mode: Mode,
@@ -105,18 +101,6 @@ pub fn spawn(
             None => consume(),
         }
     })
-}
-
-/// `1.2s`, `3m 04s`, `1h 02m`: short, for tables and lines.
-pub fn short_duration(milliseconds: u64) -> String {
-    let seconds = milliseconds / 1000;
-    if seconds < 60 {
-        format!("{:.1}s", milliseconds as f64 / 1000.0)
-    } else if seconds < 3600 {
-        format!("{}m {:02}s", seconds / 60, seconds % 60)
-    } else {
-        format!("{}h {:02}m", seconds / 3600, (seconds % 3600) / 60)
-    }
 }
 
 #[cfg(test)]
@@ -149,12 +133,5 @@ mod tests {
             );
         }
         assert_eq!(choose_mode(OutputFormat::Json, tty), Mode::Json);
-    }
-
-    #[test]
-    fn durations_read_short() {
-        assert_eq!(short_duration(1234), "1.2s");
-        assert_eq!(short_duration(184_000), "3m 04s");
-        assert_eq!(short_duration(3_720_000), "1h 02m");
     }
 }

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use genesis_engine::{Event, SkipReason, StepId};
 
-use super::{Render, report, short_duration};
+use super::render::{Render, short_duration};
+use super::report;
 
 /// Sub-states change with every output line of a command; in plain mode a step shows at most
 /// one per this interval (the run log has them all).

@@ -4,7 +4,7 @@ use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
 use genesis_engine::{Report, RunOutcome, StepResult};
 
-use super::short_duration;
+use super::render::short_duration;
 
 /// Wrap columns to the terminal only when its width is known and usable; a pseudo-terminal
 /// that reports no width would squeeze every cell to one character.

@@ -7,7 +7,8 @@ use std::time::Duration;
 use genesis_engine::{Event, SkipReason, StepId};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Render, plain, report};
+use super::render::Render;
+use super::{plain, report};
 
 pub struct Bars {
     multi: MultiProgress,

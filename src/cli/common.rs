@@ -1,0 +1,129 @@
+//! The options every command understands (`--lab`, `--phases`, `--secrets`, `--state-dir`,
+//! the clusters' kubeconfig and contexts, `--color`) and what they give: input paths, cluster
+//! options, the loaded inputs.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::error::{CliError, exit};
+use crate::inputs::{self, InputPaths, Inputs};
+
+/// Options every subcommand understands.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// The lab inventory: networks, endpoints, machines, VMs.
+    #[arg(
+        long,
+        global = true,
+        env = "GENESIS_LAB",
+        default_value = "hardware/lab.yaml"
+    )]
+    pub lab: PathBuf,
+    /// Directory of phase files (phase-2.yaml, phase-3.yaml, …).
+    #[arg(long, global = true, env = "GENESIS_PHASES", default_value = "phases")]
+    pub phases: PathBuf,
+    /// The secrets file (see secrets.example); never printed.
+    #[arg(
+        long,
+        global = true,
+        env = "GENESIS_SECRETS",
+        default_value = "secrets.yaml"
+    )]
+    pub secrets: PathBuf,
+    /// The age identity that decrypts an encrypted secrets file (default:
+    /// GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub age_identity: Option<PathBuf>,
+    /// Where the journal, lock and run logs live.
+    #[arg(
+        long,
+        global = true,
+        env = "GENESIS_STATE_DIR",
+        default_value = ".genesis"
+    )]
+    pub state_dir: PathBuf,
+    /// Where the journal and lock live: `local` (the state directory) or `kubernetes` (the
+    /// Platform cluster; see docs/state.md). Default: the lab file's `state:`, else local.
+    #[arg(long, global = true, env = "GENESIS_STATE", value_enum)]
+    pub state: Option<crate::state::StateKind>,
+    /// Kubeconfig for the Platform cluster (default: the lab file's, else KUBECONFIG or
+    /// ~/.kube/config).
+    #[arg(long, global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context of the Platform cluster (default: the lab file's).
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context;
+    /// used instead of the kubeconfig step 9 fetches over SSH.
+    #[arg(
+        long,
+        global = true,
+        env = "GENESIS_HARVESTER_CONTEXT",
+        value_name = "CONTEXT"
+    )]
+    pub harvester_context: Option<String>,
+    /// Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context
+    /// `harvester-<lab name>`, mode 0600 (other entries of FILE are kept).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub write_harvester_kubeconfig: Option<PathBuf>,
+    /// When to use colour on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Common {
+    pub fn input_paths(&self) -> InputPaths {
+        InputPaths {
+            lab: self.lab.clone(),
+            phases: self.phases.clone(),
+            secrets: self.secrets.clone(),
+        }
+    }
+
+    pub fn cluster_options(&self) -> crate::actions::ClusterOptions {
+        crate::actions::ClusterOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            harvester_context: self.harvester_context.clone(),
+            write_harvester_kubeconfig: self.write_harvester_kubeconfig.clone(),
+            state_dir: self.state_dir.clone(),
+        }
+    }
+
+    /// Whether stderr gets colour: never with `NO_COLOR`, `TERM=dumb` or when not a terminal.
+    pub fn stderr_color(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none()
+                    && std::env::var("TERM").map_or(true, |term| term != "dumb")
+                    && std::io::stderr().is_terminal()
+            }
+        }
+    }
+
+    /// How the secrets are read (the age identity).
+    pub fn load_options(&self) -> inputs::LoadOptions {
+        inputs::LoadOptions {
+            age_identity: self.age_identity.clone(),
+        }
+    }
+
+    /// Loads and checks the inputs; on failure prints every problem to stderr.
+    pub fn load_inputs(&self) -> Result<Inputs, CliError> {
+        inputs::load_with(&self.input_paths(), &self.load_options()).map_err(|diagnostics| {
+            crate::ui::term::write_err(diagnostics.render(self.stderr_color()).as_bytes(), false);
+            CliError::reported(exit::BAD_INPUT)
+        })
+    }
+}
