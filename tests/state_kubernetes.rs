@@ -1,7 +1,7 @@
 //! Cluster test: shared state in the test world's real Platform API server (`--state
 //! kubernetes`): the Lease lock (held → exit 3 naming the holder; a SIGKILLed holder taken over
-//! only after its Lease expires), resume from the journal in the cluster, a journal bigger than
-//! one object's limit, `genesis state push|pull`, `status`/`reset`/`unlock`, and no secret value
+//! only after its Lease expires; a Lease taken while a run holds it stops that run), resume
+//! from the journal in the cluster, a journal bigger than one object's limit, `genesis state push|pull`, `status`/`reset`/`unlock`, and no secret value
 //! in any state object.
 //!
 //! One world for all scenarios (each in its own namespace, `GENESIS_STATE_NAMESPACE`), which
@@ -654,6 +654,56 @@ fn secret_values_never_reach_the_state_objects(env: &Env) {
     drop(held);
 }
 
+/// Another writer changes the Lease while a run holds it (another run took it over): the run
+/// hears of it within a renewal period, says so once, stops its running step and exits 1.
+fn a_stolen_lease_stops_the_run(env: &Env) {
+    env.write_phase(phase(
+        2,
+        &[
+            blocking_step("hold", 1, &[]),
+            exec_step("after", 2, &["hold"], "true", ""),
+        ],
+    ));
+    let started = env.fifo("started");
+    let _release = env.fifo("release");
+    let mut run = env.spawn(&["--state", "kubernetes", "up"]);
+    wait_for_signal(&started, &mut run);
+    // Steal the Lease: a write that bumps its resourceVersion under the holder.
+    let api: Api<Lease> = Api::namespaced(env.client.clone(), &env.namespace);
+    let mut lease = env.lease();
+    if let Some(spec) = lease.spec.as_mut() {
+        spec.holder_identity = Some("another run (test)".to_owned());
+    }
+    env.runtime
+        .block_on(api.replace(LEASE_NAME, &Default::default(), &lease))
+        .expect("replace the Lease");
+    // Renewal every third of the lease (8 s): the run must stop by itself, well before the
+    // blocked step would ever end (nothing releases it).
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let status = loop {
+        if let Some(status) = run.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = run.kill();
+            panic!(
+                "the run went on after its Lease was taken: {}",
+                child_output(&mut run)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = child_output(&mut run);
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert_eq!(text.matches("lock lost:").count(), 1, "{text}");
+    assert!(
+        text.contains("error: the lock was lost: Lease")
+            && text.contains("was changed by another run"),
+        "{text}"
+    );
+    assert_eq!(env.starts_of("after"), 0, "{text}");
+}
+
 type Scenario = fn(&Env);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -668,7 +718,7 @@ async fn shared_state_in_the_platform_cluster() {
         .expect("test world starts"),
     );
     eprintln!("world up in {:?}", started.elapsed());
-    let scenarios: [(&str, Scenario); 5] = [
+    let scenarios: [(&str, Scenario); 6] = [
         (
             "two-at-once",
             two_runs_at_once_one_exits_3_naming_the_holder,
@@ -680,6 +730,7 @@ async fn shared_state_in_the_platform_cluster() {
         ("big-journal", a_journal_larger_than_one_object_round_trips),
         ("push-pull", push_and_pull_round_trip),
         ("no-secrets", secret_values_never_reach_the_state_objects),
+        ("stolen-lease", a_stolen_lease_stops_the_run),
     ];
     let mut tasks = Vec::new();
     for (name, scenario) in scenarios {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use genesis_engine::{EventSender, RunOptions, RunOutcome, Scrubber, Selection, select};
+use genesis_engine::{Event, EventSender, RunOptions, RunOutcome, Scrubber, Selection, select};
 use tokio_util::sync::CancellationToken;
 
 use super::common::Common;
@@ -105,6 +105,20 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
     let mode = ui::choose_mode(args.output, Terminal::detect());
     let renderer = ui::spawn(mode, receiver, run_log.clone());
 
+    // A lost lock (a Lease another run took, or one not renewed in time) is an event, and
+    // the run stops as if interrupted: it could not journal anything more.
+    let lost = acquired.loss.clone().map(|loss| {
+        let events = events.clone();
+        let cancel = cancel.clone();
+        runtime.spawn(async move {
+            let reason = loss.lost().await;
+            events.emit(Event::LockLost {
+                reason: reason.clone(),
+            });
+            cancel.cancel();
+            reason
+        })
+    });
     let result = runtime.block_on(async {
         genesis_engine::run(
             &inputs.graph,
@@ -117,6 +131,15 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         )
         .await
     });
+    let lost = lost.and_then(|watcher| {
+        if watcher.is_finished() {
+            runtime.block_on(watcher).ok()
+        } else {
+            watcher.abort();
+            let _ = runtime.block_on(watcher);
+            None
+        }
+    });
     drop(events);
     let _ = renderer.join();
     drop(journal);
@@ -127,6 +150,11 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         crate::errln!("run log: {}", log.path().display());
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Some(reason) = lost {
+        return Err(CliError::failed(format!("the lock was lost: {reason}")).with_hint(
+            "check who holds it with `genesis status`; run `genesis up` again to continue once no other run holds it",
+        ));
+    }
     match result {
         Ok(summary) => match summary.outcome {
             RunOutcome::Succeeded => Ok(()),

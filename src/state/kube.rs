@@ -23,13 +23,14 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use genesis_engine::journal::{JournalError, now_ms};
 use genesis_engine::lock::{LockError, LockHolder, Unlocked, format_time};
-use genesis_engine::storage::{HeldLock, JournalStore, LockGuard, LockStatus, StateBackend};
+use genesis_engine::storage::{
+    HeldLock, JournalStore, LockGuard, LockLoss, LockStatus, StateBackend,
+};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -190,7 +191,7 @@ pub struct KubeState {
     client: kube::Client,
     options: KubeStateOptions,
     /// Set by the renewal task when the Lease is lost; checked before every append.
-    lost: Arc<AtomicBool>,
+    lost: LockLoss,
 }
 
 impl std::fmt::Debug for KubeState {
@@ -400,7 +401,7 @@ impl KubeState {
             worker,
             client,
             options,
-            lost: Arc::new(AtomicBool::new(false)),
+            lost: LockLoss::new(),
         })
     }
 
@@ -615,7 +616,7 @@ struct KubeStateShared {
     worker: Arc<Worker>,
     client: kube::Client,
     namespace: String,
-    lost: Arc<AtomicBool>,
+    lost: LockLoss,
 }
 
 impl std::fmt::Debug for LeaseGuard {
@@ -637,7 +638,7 @@ impl Drop for LeaseGuard {
         if let Some(renewal) = self.renewal.take() {
             renewal.abort();
         }
-        if self.state.lost.load(Ordering::SeqCst) {
+        if self.state.lost.is_lost() {
             return;
         }
         let api: Api<Lease> = Api::namespaced(self.state.client.clone(), &self.state.namespace);
@@ -682,7 +683,7 @@ async fn renew(
     namespace: String,
     mut lease: Lease,
     lease_seconds: u32,
-    lost: Arc<AtomicBool>,
+    lost: LockLoss,
 ) {
     let api: Api<Lease> = Api::namespaced(client, &namespace);
     let period = Duration::from_millis(u64::from(lease_seconds) * 1000 / 3);
@@ -699,18 +700,16 @@ async fn renew(
                 lease = written;
             }
             Err(error) if is_code(&error, 409) || is_code(&error, 404) => {
-                lost.store(true, Ordering::SeqCst);
-                crate::errln!(
-                    "error: Lease {namespace}/{LEASE_NAME} was changed by another run; this run can no longer write the journal"
-                );
+                lost.signal(format!(
+                    "Lease {namespace}/{LEASE_NAME} was changed by another run; this run can no longer write the journal"
+                ));
                 return;
             }
             Err(error) => {
                 if last_renewed.elapsed() >= Duration::from_secs(u64::from(lease_seconds)) {
-                    lost.store(true, Ordering::SeqCst);
-                    crate::errln!(
-                        "error: Lease {namespace}/{LEASE_NAME} could not be renewed for {lease_seconds}s ({error}); this run can no longer write the journal"
-                    );
+                    lost.signal(format!(
+                        "Lease {namespace}/{LEASE_NAME} could not be renewed for {lease_seconds}s ({error}); this run can no longer write the journal"
+                    ));
                     return;
                 }
             }
@@ -754,13 +753,13 @@ impl StateBackend for KubeState {
             }
             Err(error) => return Err(self.lock_error(error)),
         };
-        self.lost.store(false, Ordering::SeqCst);
+        self.lost.clear();
         let renewal = self.worker.handle.spawn(renew(
             self.client.clone(),
             self.options.namespace.clone(),
             written,
             self.options.lease_seconds,
-            Arc::clone(&self.lost),
+            self.lost.clone(),
         ));
         Ok(HeldLock {
             guard: Box::new(LeaseGuard {
@@ -768,12 +767,13 @@ impl StateBackend for KubeState {
                     worker: Arc::clone(&self.worker),
                     client: self.client.clone(),
                     namespace: self.options.namespace.clone(),
-                    lost: Arc::clone(&self.lost),
+                    lost: self.lost.clone(),
                 }),
                 holder: me,
                 renewal: Some(renewal),
             }),
             taken_over: previous.map(|view| view.holder),
+            loss: Some(self.lost.clone()),
         })
     }
 
@@ -812,7 +812,7 @@ impl StateBackend for KubeState {
             namespace: self.options.namespace.clone(),
             location: self.location(),
             chunk_bytes: self.options.chunk_bytes,
-            lost: Arc::clone(&self.lost),
+            lost: self.lost.clone(),
             chunks: Vec::new(),
             tail: Vec::new(),
             loaded: false,
@@ -861,7 +861,7 @@ pub struct KubeJournalStore {
     namespace: String,
     location: String,
     chunk_bytes: usize,
-    lost: Arc<AtomicBool>,
+    lost: LockLoss,
     /// (index, length, resourceVersion) of every chunk, in order.
     chunks: Vec<(usize, usize, Option<String>)>,
     /// The bytes of the last chunk.
@@ -905,7 +905,7 @@ impl KubeJournalStore {
     }
 
     fn check_lease(&self) -> Result<(), JournalError> {
-        if self.lost.load(Ordering::SeqCst) {
+        if self.lost.is_lost() {
             return Err(self.error(KubeStateError::LeaseLost {
                 namespace: self.namespace.clone(),
             }));

@@ -132,6 +132,9 @@ fn raw_line(event: &Event) -> Option<String> {
             "interrupted: starting no more steps, cancelling {} running; press Ctrl-C again to exit at once",
             stats.running
         ),
+        Event::LockLost { reason } => {
+            format!("lock lost: {reason}; starting no more steps, cancelling the running ones")
+        }
         Event::RunFinished { .. } => return None,
     })
 }

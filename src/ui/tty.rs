@@ -120,7 +120,10 @@ impl Render for Bars {
                 }
                 self.overall.set_position(stats.settled() as u64);
             }
-            Event::UndoRan { .. } | Event::RunCancelling { .. } | Event::StepDrifted { .. } => {
+            Event::UndoRan { .. }
+            | Event::RunCancelling { .. }
+            | Event::StepDrifted { .. }
+            | Event::LockLost { .. } => {
                 if let Some(text) = plain::line(event) {
                     self.println(&text);
                 }

@@ -138,6 +138,9 @@ pub enum Event {
     StepDrifted { step: StepId, what: String },
     /// The operator asked to stop: no new steps start, running ones are being cancelled.
     RunCancelling { stats: Stats },
+    /// The run's lock was lost while it ran (see `storage::LockLoss`): it can no longer write
+    /// the journal, so it stops.
+    LockLost { reason: String },
     RunFinished {
         run: String,
         outcome: RunOutcome,
@@ -202,6 +205,7 @@ impl EventSender {
                 }
             }
             Event::StepDrifted { what, .. } => scrubber.scrub_string(what),
+            Event::LockLost { reason } => scrubber.scrub_string(reason),
             Event::UndoRan { what, error, .. } => {
                 scrubber.scrub_string(what);
                 if let Some(error) = error {

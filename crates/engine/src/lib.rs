@@ -42,4 +42,6 @@ pub use report::{Report, RunOutcome, StepResult};
 pub use run::{EngineError, RunSummary, run};
 pub use select::{SelectError, Selection};
 pub use step::{RetryPolicy, StepId, StepSpec};
-pub use storage::{HeldLock, JournalStore, LocalState, LockGuard, LockStatus, StateBackend};
+pub use storage::{
+    HeldLock, JournalStore, LocalState, LockGuard, LockLoss, LockStatus, StateBackend,
+};

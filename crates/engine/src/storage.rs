@@ -31,6 +31,67 @@ pub struct HeldLock {
     pub guard: Box<dyn LockGuard>,
     /// The holder of a lock that was taken over (its run is gone), to warn about.
     pub taken_over: Option<LockHolder>,
+    /// Says when the lock is lost while held (a lease that could not be renewed, or that
+    /// another run took); `None` for a lock that cannot be lost (the state directory's).
+    pub loss: Option<LockLoss>,
+}
+
+/// The news that a held lock was lost. The backend signals it once, with why; the command
+/// that holds the lock waits for it, reports it as an event and cancels its run. Cheap to
+/// clone: every clone sees the same news.
+#[derive(Clone, Debug)]
+pub struct LockLoss {
+    reason: Arc<tokio::sync::watch::Sender<Option<String>>>,
+}
+
+impl Default for LockLoss {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LockLoss {
+    /// Not lost (yet).
+    pub fn new() -> Self {
+        Self {
+            reason: Arc::new(tokio::sync::watch::Sender::new(None)),
+        }
+    }
+
+    /// The lock is lost, because of `reason`; the first reason is kept.
+    pub fn signal(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.reason.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(reason);
+            true
+        });
+    }
+
+    /// The lock is held again (a new acquisition by the same backend).
+    pub fn clear(&self) {
+        self.reason.send_replace(None);
+    }
+
+    pub fn is_lost(&self) -> bool {
+        self.reason.borrow().is_some()
+    }
+
+    /// Why the lock was lost, once it is.
+    pub async fn lost(&self) -> String {
+        let mut receiver = self.reason.subscribe();
+        let reason = match receiver.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone(),
+            Err(_) => None,
+        };
+        match reason {
+            Some(reason) => reason,
+            // The sender lives as long as `self`: not reached.
+            None => std::future::pending().await,
+        }
+    }
 }
 
 /// Who holds the lock and whether that holder still counts as alive.
@@ -104,6 +165,7 @@ impl StateBackend for LocalState {
     fn acquire(&self, command: &str) -> Result<HeldLock, LockError> {
         let acquired = lock::acquire(&self.dir, command)?;
         Ok(HeldLock {
+            loss: None,
             guard: Box::new(acquired.lock),
             taken_over: acquired.taken_over,
         })
@@ -276,6 +338,32 @@ mod tests {
     use super::*;
     use crate::journal::RecordKind;
     use crate::step::StepId;
+
+    #[tokio::test]
+    async fn a_lost_lock_is_news_to_every_clone_with_the_first_reason() {
+        let loss = LockLoss::new();
+        let watcher = loss.clone();
+        let waiting = tokio::spawn(async move { watcher.lost().await });
+        assert!(!loss.is_lost());
+        loss.signal("Lease taken by another run");
+        loss.signal("a later reason");
+        let reason = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the watcher hears of the loss")
+            .expect("joined");
+        assert_eq!(reason, "Lease taken by another run");
+        assert!(loss.is_lost());
+        loss.clear();
+        assert!(!loss.is_lost());
+    }
+
+    #[test]
+    fn the_local_lock_cannot_be_lost() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = LocalState::new(dir.path().join("s"));
+        let held = state.acquire("test").expect("acquire");
+        assert!(held.loss.is_none());
+    }
 
     #[test]
     fn local_replace_then_open_appends_after_the_new_content() {
