@@ -541,6 +541,19 @@ async fn check_phases_2_and_3(world: &World, lab: &LoopbackLab) -> Vec<String> {
             hardware.data["spec"]["interfaces"][0]["netboot"]["allowPXE"], false,
             "{machine}: allowPXE toggled off after the install"
         );
+        // The machine's agent took its actions from the real tink server, which stored the
+        // agent's attributes on the Hardware (tink/server/internal/grpc/grpc.go,
+        // resolveAndAnnotateHardware) and wrote the actions' reports.
+        assert!(
+            hardware
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("tinkerbell.org/agent-attributes"))
+                .is_some_and(|a| a.contains(macs[index])),
+            "{machine}: agent attributes from tink-server: {:?}",
+            hardware.metadata.annotations
+        );
     }
 
     // Step 11: three Ready control-plane Nodes on Harvester, the joined two promoted.

@@ -5,9 +5,11 @@
 //! - Tinkerbell: Workflows go PREPARING (netboot Job) → PENDING → RUNNING →
 //!   SUCCESS action by action, with the monorepo's state spellings.
 //! - Or, with [`Simulator::start_machines_only`] (a world running the real
-//!   upstream Tinkerbell and Rufio controllers), neither of those: only the
-//!   machine, which runs the actions of a Workflow the real controller made
-//!   PENDING after the real Rufio powered it on into PXE.
+//!   upstream Tinkerbell and Rufio controllers and tink server), neither of
+//!   those: only the machine, which, once the real controller made its
+//!   Workflow PENDING after the real Rufio powered it on into PXE, runs an
+//!   agent speaking the real tink server's gRPC protocol and decides each
+//!   action's outcome and timing.
 //! - Harvester: after an install the node registers on the Harvester API and
 //!   turns Ready; the first node writes its rke2 kubeconfig; at three Ready
 //!   nodes the others are promoted (labels and promote-status annotation).
@@ -111,10 +113,22 @@ pub struct WorldRefs {
     pub node_files: NodeFiles,
 }
 
+/// The real tink server a world runs, and the program a simulated machine runs as its agent
+/// (`genesis-tinkerbell agent`, a client of the server's WorkflowService).
+#[derive(Debug, Clone)]
+pub struct TinkServer {
+    /// The `genesis-tinkerbell` binary (its `agent` subcommand).
+    pub agent_program: PathBuf,
+    /// The server's plaintext gRPC address, `HOST:PORT`.
+    pub address: String,
+}
+
 /// State shared by the simulated controllers.
 pub(crate) struct Shared {
     pub scenario: Scenario,
     pub world: WorldRefs,
+    /// With the real Tinkerbell: where the machines' agents connect.
+    pub tink_server: Option<TinkServer>,
     pub events: EventLog,
     pub started: Instant,
     /// Machine name → until when its BMC does not answer.
@@ -169,26 +183,33 @@ impl Simulator {
     /// Starts every simulated controller (each lists, then watches, its objects:
     /// objects written before or after this call are all seen).
     pub async fn start(world: WorldRefs, scenario: Scenario) -> Result<Self, Error> {
-        Self::start_inner(world, scenario, true).await
+        Self::start_inner(world, scenario, None).await
     }
 
     /// Starts the simulator for a world that runs the real upstream Tinkerbell and Rufio
-    /// controllers (and real Redfish BMCs): it plays no controller of theirs, only the
-    /// machines (a machine the real Rufio powered on into PXE runs its Workflow's actions,
-    /// reported as the agent would through tink-server) and the rest of the lab.
-    pub async fn start_machines_only(world: WorldRefs, scenario: Scenario) -> Result<Self, Error> {
-        Self::start_inner(world, scenario, false).await
+    /// controllers, the real tink server and real Redfish BMCs: it plays no controller of
+    /// theirs, only the machines (a machine the real Rufio powered on into PXE runs
+    /// `genesis-tinkerbell agent` against `tink_server`, which serves the actions and writes
+    /// the Workflow's status) and the rest of the lab.
+    pub async fn start_machines_only(
+        world: WorldRefs,
+        scenario: Scenario,
+        tink_server: TinkServer,
+    ) -> Result<Self, Error> {
+        Self::start_inner(world, scenario, Some(tink_server)).await
     }
 
     async fn start_inner(
         world: WorldRefs,
         scenario: Scenario,
-        tinkerbell_controllers: bool,
+        tink_server: Option<TinkServer>,
     ) -> Result<Self, Error> {
+        let tinkerbell_controllers = tink_server.is_none();
         let (cluster_up, _) = tokio::sync::watch::channel(None);
         let shared = Arc::new(Shared {
             scenario,
             world,
+            tink_server,
             events: EventLog::default(),
             started: Instant::now(),
             unreachable_until: Mutex::new(HashMap::new()),

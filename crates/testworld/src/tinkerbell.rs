@@ -1,6 +1,7 @@
-//! The real upstream Tinkerbell workflow controller and Rufio controllers
-//! (github.com/tinkerbell/tinkerbell), one process of the `genesis-tinkerbell`
-//! program built out of `tests/tinkerbell/`, watching the Platform API server.
+//! The real upstream Tinkerbell workflow controller, tink server (gRPC) and Rufio
+//! controllers (github.com/tinkerbell/tinkerbell), one process of the
+//! `genesis-tinkerbell` program built out of `tests/tinkerbell/`, watching the Platform
+//! API server. The same program's `agent` subcommand is the simulated machines' agent.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -126,11 +127,14 @@ pub async fn binary() -> Result<PathBuf, Error> {
     Ok(path)
 }
 
-/// The line `genesis-tinkerbell` prints once its controllers are started.
+/// The line `genesis-tinkerbell` prints once its controllers are started and its tink
+/// server accepts connections.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ControllersReady {
     pub tinkerbell_version: String,
     pub controllers: Vec<String>,
+    /// The tink server's plaintext gRPC address, `127.0.0.1:PORT`.
+    pub tink_server: String,
     pub startup_ms: u64,
 }
 
@@ -138,6 +142,8 @@ pub struct ControllersReady {
 #[derive(Debug)]
 pub struct TinkerbellControllers {
     pub ready: ControllersReady,
+    /// The `genesis-tinkerbell` binary (its `agent` subcommand plays a machine's agent).
+    pub program: PathBuf,
     /// The controllers' log (JSON lines, upstream's own messages).
     pub log_path: PathBuf,
     pub startup: Duration,
@@ -222,6 +228,7 @@ impl TinkerbellControllers {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(Self {
             ready,
+            program: bin.to_path_buf(),
             log_path,
             startup: started.elapsed(),
             child,

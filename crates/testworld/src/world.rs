@@ -22,8 +22,8 @@ pub struct WorldOptions {
     pub crds_dir: Option<PathBuf>,
     /// Run the real upstream Tinkerbell workflow controller and Rufio controllers
     /// (`tests/tinkerbell`) against the Platform API server, and one real Redfish BMC
-    /// (sushy-tools) per entry. The simulator then plays only the machines
-    /// (`labsim::Simulator::start_machines_only`); a `bmc_unreachable` fault stops that
+    /// (sushy-tools) per entry. The simulator then plays only the machines, whose agents
+    /// speak to the real tink server (`labsim::Simulator::start_machines_only`); a `bmc_unreachable` fault stops that
     /// machine's emulator from the moment its Rufio Machine is created, for the fault's time.
     pub real_tinkerbell: Option<Vec<BmcSpec>>,
 }
@@ -210,7 +210,10 @@ impl World {
                 }
             }
         }
-        let real_controllers = tinkerbell.is_some();
+        let tink_server = tinkerbell.as_ref().map(|controllers| labsim::TinkServer {
+            agent_program: controllers.program.clone(),
+            address: controllers.ready.tink_server.clone(),
+        });
         let simulator = match options.scenario {
             Some(scenario) => {
                 let node_files = labsim::NodeFiles {
@@ -228,8 +231,8 @@ impl World {
                         })?,
                     node_files,
                 };
-                let simulator = if real_controllers {
-                    labsim::Simulator::start_machines_only(world, scenario).await
+                let simulator = if let Some(tink_server) = tink_server {
+                    labsim::Simulator::start_machines_only(world, scenario, tink_server).await
                 } else {
                     labsim::Simulator::start(world, scenario).await
                 };
