@@ -1,0 +1,114 @@
+//! The plan as text, for people.
+
+use std::fmt::Write as _;
+
+use super::model::Plan;
+
+fn preview_text(preview: &str) -> &'static str {
+    match preview {
+        "check" => "read-only check",
+        "unobserved" => "will apply (current state not observed offline)",
+        "depends-on-earlier" => "depends on what an earlier step discovers",
+        "cannot-preview" => "cannot be previewed",
+        "will-change" => "will change (observed)",
+        "no-change" => "no change (observed)",
+        _ => "nothing to do",
+    }
+}
+
+/// The plan for people: phases, steps with number, id, kind, needs and actions.
+pub fn render_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    if plan.mode == "live" {
+        let _ = writeln!(
+            out,
+            "genesis plan for lab `{}` (live mode: the Platform cluster was observed with server-side dry runs; nothing will change)",
+            plan.lab
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "genesis plan for lab `{}` ({} mode: nothing was contacted, nothing will change)",
+            plan.lab, plan.mode
+        );
+    }
+    let all_steps = || plan.phases.iter().flat_map(|phase| &phase.steps);
+    let number_width = all_steps().map(|step| step.number.len()).max().unwrap_or(0);
+    let id_width = all_steps().map(|step| step.id.len()).max().unwrap_or(0);
+    let kind_width = all_steps().map(|step| step.kind.len()).max().unwrap_or(0);
+    let indent = " ".repeat(number_width + 4);
+    for phase in &plan.phases {
+        let _ = writeln!(
+            out,
+            "\nPhase {}: {}  ({})",
+            phase.number, phase.name, phase.file
+        );
+        for step in &phase.steps {
+            let _ = writeln!(
+                out,
+                "  {:<number_width$}  {:<id_width$}  {:<kind_width$}  {} [{}]",
+                step.number,
+                step.id,
+                step.kind,
+                preview_text(step.preview),
+                step.state
+            );
+            let _ = writeln!(out, "{indent}{}", step.name);
+            if !step.needs.is_empty() {
+                let _ = writeln!(out, "{indent}needs: {}", step.needs.join(", "));
+            }
+            if let Some(observed) = &step.observed {
+                if observed.outcome == "not-observed" {
+                    let _ = writeln!(out, "{indent}not observed: {}", observed.summary);
+                } else {
+                    for line in observed.summary.split("; ") {
+                        let _ = writeln!(out, "{indent}{line}");
+                    }
+                }
+                for line in observed.diff.iter().flat_map(|diff| diff.lines()) {
+                    let _ = writeln!(out, "{indent}  {line}");
+                }
+            }
+            let show_actions = !matches!(step.preview, "nothing" | "no-change");
+            if show_actions {
+                for action in &step.actions {
+                    let _ = writeln!(out, "{indent}- {action}");
+                }
+            }
+        }
+    }
+    if !plan.branches.is_empty() {
+        let _ = writeln!(out, "\nBranches (one per machine or VM):");
+        for branch in &plan.branches {
+            let _ = writeln!(out, "  {:<10} {}", branch.item, branch.steps.join(" -> "));
+        }
+    }
+    if !plan.unobserved.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNot observed{}:",
+            if plan.mode == "live" {
+                ""
+            } else {
+                " (offline)"
+            }
+        );
+        for fact in &plan.unobserved {
+            let _ = writeln!(out, "  - {fact}");
+        }
+    }
+    let states: Vec<String> = plan
+        .totals
+        .by_state
+        .iter()
+        .map(|(state, count)| format!("{count} {state}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n{} steps in {} phases: {}.",
+        plan.totals.steps,
+        plan.totals.phases,
+        states.join(", ")
+    );
+    out
+}
