@@ -23,24 +23,13 @@ pub(crate) async fn collect_remote(
 ) {
     let options = common.cluster_options();
     let platform = crate::plan::platform_target(inputs, &options);
-    let connected = tokio::time::timeout(args.timeout, async {
-        let client = platform
+    let connected = answering(args.timeout, async {
+        platform
             .connect()
             .await
-            .map_err(|error| error_chain(&error))?;
-        client
-            .apiserver_version()
-            .await
-            .map_err(|error| error_chain(&error))?;
-        Ok::<_, String>(client)
+            .map_err(|error| error_chain(&error))
     })
-    .await
-    .unwrap_or_else(|_| {
-        Err(format!(
-            "no answer within {}",
-            humantime::format_duration(args.timeout)
-        ))
-    });
+    .await;
     match connected {
         Ok(client) => {
             bundle.record("platform", Ok(()));
@@ -66,24 +55,13 @@ pub(crate) async fn collect_remote(
         .state_dir
         .join(crate::actions::harvester::KUBECONFIG_FILE);
     let harvester = if kubeconfig.is_file() {
-        tokio::time::timeout(args.timeout, async {
+        answering(args.timeout, async {
             // Registers the kubeconfig's credentials with the scrubber before any use.
-            let client = crate::actions::harvester::harvester_client(kubeconfig.clone())
+            crate::actions::harvester::harvester_client(kubeconfig.clone())
                 .await
-                .map_err(|error| error.full_message())?;
-            client
-                .apiserver_version()
-                .await
-                .map_err(|error| error_chain(&error))?;
-            Ok::<_, String>(client)
+                .map_err(|error| error.full_message())
         })
         .await
-        .unwrap_or_else(|_| {
-            Err(format!(
-                "no answer within {}",
-                humantime::format_duration(args.timeout)
-            ))
-        })
     } else {
         Err(format!(
             "no Harvester kubeconfig at {}: step 9 (harvester-api) has not run",
@@ -197,5 +175,28 @@ fn secret_outline(object: &DynamicObject) -> Value {
         },
         "type": object.data.get("type"),
         "dataKeys": keys("data"),
+    })
+}
+
+/// The client `connect` gives, once its API server answers a version request; all within
+/// `timeout`.
+async fn answering(
+    timeout: Duration,
+    connect: impl std::future::Future<Output = Result<kube::Client, String>>,
+) -> Result<kube::Client, String> {
+    tokio::time::timeout(timeout, async {
+        let client = connect.await?;
+        client
+            .apiserver_version()
+            .await
+            .map_err(|error| error_chain(&error))?;
+        Ok(client)
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(format!(
+            "no answer within {}",
+            humantime::format_duration(timeout)
+        ))
     })
 }

@@ -7,7 +7,7 @@ use genesis_engine::journal::JournalError;
 use genesis_engine::storage::{JournalStore, LockLoss};
 
 use super::base::{KubeStateError, Worker};
-use super::chunks::{delete_chunk, fetch_chunks, write_chunk};
+use super::chunks::{Chunk, delete_chunk, fetch_chunks, write_chunk};
 
 /// The journal's chunks, open for appending.
 pub struct KubeJournalStore {
@@ -59,6 +59,26 @@ impl KubeJournalStore {
         Ok(())
     }
 
+    /// What the store knows of the chunks in the cluster: each one's index, length and
+    /// resourceVersion, and the bytes of the last (the one that grows).
+    fn remember(&mut self, chunks: &[Chunk]) {
+        self.chunks = chunks
+            .iter()
+            .map(|chunk| {
+                (
+                    chunk.index,
+                    chunk.data.len(),
+                    chunk.resource_version.clone(),
+                )
+            })
+            .collect();
+        self.tail = chunks
+            .last()
+            .map(|chunk| chunk.data.clone())
+            .unwrap_or_default();
+        self.loaded = true;
+    }
+
     fn check_lease(&self) -> Result<(), JournalError> {
         if self.lost.is_lost() {
             return Err(self.error(KubeStateError::LeaseLost {
@@ -101,21 +121,7 @@ impl JournalStore for KubeJournalStore {
 
     fn read_all(&mut self) -> Result<Vec<u8>, JournalError> {
         let chunks = self.call(fetch_chunks(self.client.clone(), self.namespace.clone()))?;
-        self.chunks = chunks
-            .iter()
-            .map(|chunk| {
-                (
-                    chunk.index,
-                    chunk.data.len(),
-                    chunk.resource_version.clone(),
-                )
-            })
-            .collect();
-        self.tail = chunks
-            .last()
-            .map(|chunk| chunk.data.clone())
-            .unwrap_or_default();
-        self.loaded = true;
+        self.remember(&chunks);
         Ok(chunks.into_iter().flat_map(|chunk| chunk.data).collect())
     }
 
@@ -141,21 +147,7 @@ impl JournalStore for KubeJournalStore {
                 chunk.resource_version.clone(),
             ))?;
         }
-        self.chunks = chunks[..keep]
-            .iter()
-            .map(|chunk| {
-                (
-                    chunk.index,
-                    chunk.data.len(),
-                    chunk.resource_version.clone(),
-                )
-            })
-            .collect();
-        self.tail = chunks[..keep]
-            .last()
-            .map(|chunk| chunk.data.clone())
-            .unwrap_or_default();
-        self.loaded = true;
+        self.remember(&chunks[..keep]);
         if end > len
             && let Some(last) = chunks[..keep].last()
         {
