@@ -11,6 +11,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use genesis_engine::events::Stream;
@@ -20,7 +21,9 @@ use genesis_engine::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{KUBECONFIG_FILE, params};
+use super::{KUBECONFIG_FILE, params, register_secrets};
+use crate::actions::catalog::NameRule;
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
 use crate::actions::support::SecretRef;
 use crate::clients::ssh::{self, HostKey, SshError, SshTarget};
 use crate::secrets::Secrets;
@@ -39,14 +42,11 @@ pub(crate) struct ApiParams {
     api_port: u16,
     first_node: String,
     first_node_ip: String,
-    #[serde(default = "default_ssh_port")]
+    /// Required, as `genesis validate` has always required it (the lab's
+    /// `endpoints.harvester.ssh_port` fills it in).
     ssh_port: u16,
     ssh_user: String,
     ssh_key: SecretRef,
-}
-
-fn default_ssh_port() -> u16 {
-    22
 }
 
 /// A copy of the fetched kubeconfig for the operator: `--write-harvester-kubeconfig FILE`
@@ -382,42 +382,6 @@ pub(crate) fn rewrite_kubeconfig(text: &str, server: &str) -> Result<Value, Acti
     Ok(kubeconfig)
 }
 
-/// Every credential of the kubeconfig's users, in each spelling it may take in output: the
-/// base64 value, the decoded PEM, and each line of the PEM body.
-pub(crate) fn register_secrets(kubeconfig: &Value) {
-    use base64::Engine as _;
-    let mut values: Vec<String> = Vec::new();
-    for user in kubeconfig
-        .get("users")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(user) = user.get("user") else {
-            continue;
-        };
-        for field in ["client-key-data", "token", "password"] {
-            let Some(value) = user.get(field).and_then(Value::as_str) else {
-                continue;
-            };
-            values.push(value.to_owned());
-            if field == "client-key-data"
-                && let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(value.trim())
-            {
-                let pem = String::from_utf8_lossy(&pem).into_owned();
-                values.extend(
-                    pem.lines()
-                        .map(str::trim)
-                        .filter(|line| !line.is_empty() && !line.starts_with("-----"))
-                        .map(str::to_owned),
-                );
-                values.push(pem);
-            }
-        }
-    }
-    genesis_engine::register_runtime_secrets(values);
-}
-
 /// Writes `contents` to `path` with mode 0600, atomically (a private temporary file, renamed).
 pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), ActionError> {
     let io = |what: String| {
@@ -539,6 +503,54 @@ impl genesis_engine::Action for HarvesterApi {
         })
     }
 }
+
+/// `harvester.api`: the Harvester API and its kubeconfig.
+pub(crate) const KIND: Definition = Definition {
+    name: "harvester.api",
+    summary: "the Harvester API answers at the VIP; its kubeconfig fetched over SSH",
+    target: Target::Harvester,
+    preview: Preview::Check,
+    params: ParamType::of::<ApiParams>(),
+    names: &[("first_node", NameRule::Object)],
+    describe: |p| {
+        vec![
+            format!(
+                "wait until https://{}:{}/readyz answers TLS and HTTP (anonymously: RKE2 answers 401)",
+                p.text("vip"),
+                p.text("api_port")
+            ),
+            format!(
+                "read /etc/rancher/rke2/rke2.yaml as {}@{} ({}) over SSH with key {}; host key checked against the state dir",
+                p.text("ssh_user"),
+                p.text("first_node"),
+                p.text("first_node_ip"),
+                p.text("ssh_key")
+            ),
+            format!(
+                "point its server at https://{}:{} and keep it (0600) in the state dir",
+                p.text("vip"),
+                p.text("api_port")
+            ),
+            "wait until /readyz says ok with that kubeconfig's CA and credentials".to_owned(),
+        ]
+    },
+    build: Build::Remote(|clusters| {
+        Arc::new(
+            HarvesterApi::new(
+                clusters.inputs.secrets.clone(),
+                clusters.options.state_dir.clone(),
+            )
+            .exporting(
+                clusters
+                    .options
+                    .write_harvester_kubeconfig
+                    .clone()
+                    .map(|file| KubeconfigExport::for_lab(file, &clusters.inputs.lab.name)),
+            )
+            .with_operator_context(clusters.options.harvester_context.clone()),
+        )
+    }),
+};
 
 #[cfg(test)]
 mod tests {

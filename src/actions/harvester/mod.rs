@@ -1,24 +1,24 @@
 //! Step kinds that act on the Harvester cluster: its API and kubeconfig (step 9), its
 //! control-plane quorum (step 11), and what the Platform VMs need on it: the VLAN network
-//! (step 13) and the boot image (step 14). The KubeVirt kinds (steps 15, 16) live in
+//! (step 13) and the boot image (step 14): `harvester.api`, `harvester.quorum`,
+//! `harvester.vm-network`, `harvester.vm-image`. The KubeVirt kinds (steps 15, 16) live in
 //! `actions::kubevirt` and reach Harvester through [`HarvesterAccess`].
 
 pub mod api;
-pub mod image;
-pub mod network;
 pub mod quorum;
+pub mod vm_image;
+pub mod vm_network;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use genesis_engine::{ActionError, ErrorKind, Outputs, PlanOutcome, StepId, StepSpec};
-use kube::api::ApiResource;
+use kube::api::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 
-use super::apply::{self, Change};
-use super::platform::reachable::classify;
 use crate::clients::kube::KubeTarget;
+use crate::clients::kube::apply::{self, Change, Object};
 
 /// The file step 9 writes the Harvester kubeconfig to, inside the state directory.
 pub const KUBECONFIG_FILE: &str = "harvester.kubeconfig";
@@ -43,7 +43,7 @@ pub(crate) async fn harvester_client(kubeconfig: PathBuf) -> Result<kube::Client
     if let Ok(text) = std::fs::read_to_string(&kubeconfig)
         && let Ok(parsed) = serde_saphyr::from_str::<Value>(&text)
     {
-        api::register_secrets(&parsed);
+        register_secrets(&parsed);
     }
     KubeTarget {
         cluster: "harvester".to_owned(),
@@ -163,28 +163,59 @@ fn missing_kubeconfig(step: &StepSpec, file: &Path) -> ActionError {
 pub(crate) const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "genesis");
 
 /// The plan of one server-side apply on Harvester: a dry run against the object as it is, with
-/// the changed fields as a diff. `hidden` lists JSON pointers whose values are secret (a
-/// Secret's `/data`): the plan says per key whether it changes, never the value.
+/// the changed fields as a diff (secret fields per key, never by value).
 pub(crate) async fn plan_apply(
     client: &kube::Client,
-    resource: &ApiResource,
-    namespace: &str,
-    name: &str,
-    body: &Value,
-    what: &str,
-    hidden: &[&str],
+    object: &Object,
 ) -> Result<(Change, PlanOutcome), ActionError> {
-    let preview =
-        apply::preview_object(client, resource, Some(namespace), name, body, what, hidden)
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    format!("cannot preview {what} {namespace}/{name} on Harvester"),
-                )
-            })?;
+    let preview = object.preview(client).await?;
     let change = preview.change.clone();
     Ok((change, apply::outcome(&[preview])))
+}
+
+/// Harvester's `VirtualMachineImage`, which `harvester.vm-image` writes and `kubevirt.vm`
+/// reads.
+pub fn image_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("harvesterhci.io", "v1beta1", "VirtualMachineImage"),
+        "virtualmachineimages",
+    )
+}
+
+/// Every credential of the kubeconfig's users, in each spelling it may take in output: the
+/// base64 value, the decoded PEM, and each line of the PEM body.
+pub(crate) fn register_secrets(kubeconfig: &Value) {
+    use base64::Engine as _;
+    let mut values: Vec<String> = Vec::new();
+    for user in kubeconfig
+        .get("users")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(user) = user.get("user") else {
+            continue;
+        };
+        for field in ["client-key-data", "token", "password"] {
+            let Some(value) = user.get(field).and_then(Value::as_str) else {
+                continue;
+            };
+            values.push(value.to_owned());
+            if field == "client-key-data"
+                && let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(value.trim())
+            {
+                let pem = String::from_utf8_lossy(&pem).into_owned();
+                values.extend(
+                    pem.lines()
+                        .map(str::trim)
+                        .filter(|line| !line.is_empty() && !line.starts_with("-----"))
+                        .map(str::to_owned),
+                );
+                values.push(pem);
+            }
+        }
+    }
+    genesis_engine::register_runtime_secrets(values);
 }
 
 /// A `name` or `namespace/name` reference, the namespace defaulting to `namespace`.
