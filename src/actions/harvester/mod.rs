@@ -25,15 +25,58 @@ pub const KUBECONFIG_FILE: &str = "harvester.kubeconfig";
 
 pub(crate) use super::support::params;
 
+/// What `harvester.api` (step 9) records for the steps after it, and `harvester.quorum`
+/// passes on: typed here, JSON in the engine's `Outputs` (the keys `kubeconfig` and
+/// `first_node`, beside the outputs only the operator reads).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct HarvesterOutputs {
+    /// The kubeconfig step 9 wrote (0600, in the state directory).
+    pub kubeconfig: Option<PathBuf>,
+    /// The node that created the cluster (the one that needs no promotion).
+    pub first_node: Option<String>,
+}
+
+impl HarvesterOutputs {
+    /// The fields as one step recorded them; a field it did not record is `None`.
+    pub(crate) fn read(outputs: &Outputs) -> Self {
+        let text = |key: &str| outputs.get(key).and_then(Value::as_str).map(str::to_owned);
+        Self {
+            kubeconfig: text("kubeconfig").map(PathBuf::from),
+            first_node: text("first_node"),
+        }
+    }
+
+    /// Each field from the first of `needs` that recorded it.
+    pub(crate) fn from_needs<'a>(needs: impl IntoIterator<Item = &'a Outputs>) -> Self {
+        needs
+            .into_iter()
+            .map(Self::read)
+            .fold(Self::default(), |found, read| Self {
+                kubeconfig: found.kubeconfig.or(read.kubeconfig),
+                first_node: found.first_node.or(read.first_node),
+            })
+    }
+
+    /// Adds the fields to a step's outputs.
+    pub(crate) fn write(&self, outputs: &mut Outputs) {
+        if let Some(kubeconfig) = &self.kubeconfig {
+            outputs.insert(
+                "kubeconfig".to_owned(),
+                kubeconfig.display().to_string().into(),
+            );
+        }
+        if let Some(first_node) = &self.first_node {
+            outputs.insert("first_node".to_owned(), first_node.clone().into());
+        }
+    }
+}
+
 /// The Harvester kubeconfig that an earlier step (`harvester.api`, passed on by
 /// `harvester.quorum`) recorded in its outputs.
 pub(crate) fn kubeconfig_from_needs<'a>(
     needs: impl IntoIterator<Item = &'a Outputs>,
 ) -> Option<PathBuf> {
-    needs
-        .into_iter()
-        .find_map(|outputs| outputs.get("kubeconfig").and_then(|value| value.as_str()))
-        .map(PathBuf::from)
+    HarvesterOutputs::from_needs(needs).kubeconfig
 }
 
 /// A client for the Harvester cluster from the kubeconfig step 9 wrote. Its credentials are
@@ -223,6 +266,39 @@ pub(crate) fn qualified(reference: &str, namespace: &str) -> (String, String) {
     match reference.split_once('/') {
         Some((namespace, name)) => (namespace.to_owned(), name.to_owned()),
         None => (namespace.to_owned(), reference.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_round_trip_and_come_from_the_first_need_that_has_them() {
+        let api = HarvesterOutputs {
+            kubeconfig: Some(PathBuf::from("/state/harvester.kubeconfig")),
+            first_node: Some("ms-02-1".into()),
+        };
+        let mut recorded = Outputs::new();
+        recorded.insert("server".into(), "https://10.10.10.20:6443".into());
+        api.write(&mut recorded);
+        assert_eq!(recorded["kubeconfig"], "/state/harvester.kubeconfig");
+        assert_eq!(recorded["first_node"], "ms-02-1");
+        assert_eq!(HarvesterOutputs::read(&recorded), api);
+        let quorum = HarvesterOutputs {
+            kubeconfig: Some(PathBuf::from("/other")),
+            first_node: None,
+        };
+        let mut passed_on = Outputs::new();
+        quorum.write(&mut passed_on);
+        assert!(passed_on.get("first_node").is_none());
+        let found = HarvesterOutputs::from_needs([&passed_on, &recorded]);
+        assert_eq!(found.kubeconfig, Some(PathBuf::from("/other")));
+        assert_eq!(found.first_node.as_deref(), Some("ms-02-1"));
+        assert_eq!(
+            HarvesterOutputs::from_needs([]),
+            HarvesterOutputs::default()
+        );
     }
 }
 

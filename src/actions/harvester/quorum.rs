@@ -23,7 +23,7 @@ use kube::api::Api;
 use kube::runtime::watcher;
 use serde::Deserialize;
 
-use super::{OperatorContext, harvester_client, kubeconfig_from_needs, no_kubeconfig, params};
+use super::{HarvesterOutputs, OperatorContext, harvester_client, no_kubeconfig, params};
 use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
 use crate::actions::watch::conditions::node_ready;
 use crate::actions::watch::{self, Check};
@@ -284,8 +284,10 @@ impl genesis_engine::Action for HarvesterQuorum {
     ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
         Box::pin(async move {
             let params: QuorumParams = params(step)?;
-            let kubeconfig =
-                kubeconfig_from_needs(context.needs.values().map(|outputs| outputs.as_ref()));
+            let from_api = HarvesterOutputs::from_needs(
+                context.needs.values().map(|outputs| outputs.as_ref()),
+            );
+            let kubeconfig = from_api.kubeconfig.clone();
             let Some((client, how)) = self.client(kubeconfig.as_deref()).await? else {
                 return Ok(PlanOutcome::DependsOnEarlier {
                     what: "the Harvester kubeconfig that step 9 fetches".to_owned(),
@@ -295,10 +297,7 @@ impl genesis_engine::Action for HarvesterQuorum {
                 .list(&Default::default())
                 .await
                 .map_err(|error| classify(error, "cannot list the Harvester Nodes".to_owned()))?;
-            let cluster_init = context
-                .needs
-                .values()
-                .find_map(|outputs| outputs.get("first_node").and_then(|v| v.as_str()));
+            let cluster_init = from_api.first_node.as_deref();
             let nodes: BTreeMap<String, Node> = list
                 .items
                 .into_iter()
@@ -324,13 +323,10 @@ impl genesis_engine::Action for HarvesterQuorum {
         Box::pin(async move {
             let params: QuorumParams = params(step)?;
             let stall = params.stall(step)?;
-            let kubeconfig =
-                kubeconfig_from_needs(context.needs().values().map(|outputs| outputs.as_ref()));
-            let cluster_init = context
-                .needs()
-                .values()
-                .find_map(|outputs| outputs.get("first_node").and_then(|v| v.as_str()))
-                .map(str::to_owned);
+            let from_api = HarvesterOutputs::from_needs(
+                context.needs().values().map(|outputs| outputs.as_ref()),
+            );
+            let (kubeconfig, cluster_init) = (from_api.kubeconfig, from_api.first_node);
             let (client, how) = self
                 .client(kubeconfig.as_deref())
                 .await?
@@ -371,12 +367,11 @@ impl genesis_engine::Action for HarvesterQuorum {
                 .await?;
             let mut outputs = Outputs::new();
             // Passed on for step 12, which mints Argo CD's credentials from it.
-            if let Some(kubeconfig) = &kubeconfig {
-                outputs.insert(
-                    "kubeconfig".to_owned(),
-                    kubeconfig.display().to_string().into(),
-                );
+            HarvesterOutputs {
+                kubeconfig,
+                first_node: None,
             }
+            .write(&mut outputs);
             outputs.insert("harvester_access".to_owned(), how.into());
             outputs.insert("nodes".to_owned(), members.into());
             Ok(outputs)
