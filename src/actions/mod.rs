@@ -50,6 +50,8 @@ pub(crate) struct Clusters<'a> {
     pub operator: harvester::OperatorContext,
     /// How the phase-4 kinds reach Harvester.
     pub harvester: Arc<harvester::HarvesterAccess>,
+    /// The step that fetches the Harvester kubeconfig, for messages.
+    pub api_step: harvester::ApiStep,
 }
 
 impl<'a> Clusters<'a> {
@@ -72,14 +74,18 @@ impl<'a> Clusters<'a> {
             platform.target().kubeconfig.clone(),
             options.harvester_context.clone(),
         );
-        let harvester =
-            harvester::HarvesterAccess::with_operator(options.state_dir.clone(), operator.clone());
+        let harvester = harvester::HarvesterAccess::for_graph(
+            options.state_dir.clone(),
+            operator.clone(),
+            harvester::ApiStep::of(&inputs.graph),
+        );
         Self {
             inputs,
             options,
             platform,
             operator,
             harvester,
+            api_step: harvester::ApiStep::of(&inputs.graph),
         }
     }
 }
@@ -136,6 +142,11 @@ mod tests {
         for step in inputs.graph.steps() {
             assert!(registered.contains(step.kind.as_str()), "{}", step.kind);
         }
+        // Messages name the step that fetches the Harvester kubeconfig by its id in the graph.
+        assert_eq!(
+            harvester::ApiStep::of(&inputs.graph).to_string(),
+            "step `harvester-api` (harvester.api)"
+        );
         let local = local::registry(&inputs.secrets);
         let local: BTreeSet<&str> = local.kinds().collect();
         let local_kinds: BTreeSet<&str> = catalog::names()

@@ -24,7 +24,9 @@ use serde_json::{Value, json};
 
 use crate::actions::catalog::NameRule;
 use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target, display};
-use crate::actions::harvester::{kubeconfig_from_needs, no_kubeconfig, params, register_secrets};
+use crate::actions::harvester::{
+    ApiStep, kubeconfig_from_needs, no_kubeconfig, params, register_secrets,
+};
 use crate::actions::support::secret_resource;
 use crate::clients::kube::apply::{self, Change, Object};
 use crate::clients::kube::{LazyClient, classify};
@@ -100,6 +102,7 @@ pub struct ArgocdClusterSecret {
     platform: Arc<LazyClient>,
     secrets: Secrets,
     api_url: Option<String>,
+    api_step: ApiStep,
 }
 
 /// The TLS credentials of the kubeconfig's current context: base64 of each PEM.
@@ -176,7 +179,14 @@ impl ArgocdClusterSecret {
             platform,
             secrets,
             api_url,
+            api_step: ApiStep::default(),
         }
+    }
+
+    /// Naming the graph's `harvester.api` step in messages.
+    pub(crate) fn naming(mut self, api_step: ApiStep) -> Self {
+        self.api_step = api_step;
+        self
     }
 
     fn secret_name(params: &ClusterSecretParams) -> String {
@@ -303,14 +313,14 @@ impl genesis_engine::Action for ArgocdClusterSecret {
                 kubeconfig_from_needs(context.needs.values().map(|outputs| outputs.as_ref()))
             else {
                 return Ok(PlanOutcome::DependsOnEarlier {
-                    what: "the Harvester kubeconfig that step 9 fetches".to_owned(),
+                    what: format!("the Harvester kubeconfig that {} fetches", self.api_step),
                 });
             };
             let tls = match tls_data(&kubeconfig) {
                 Ok(tls) => tls,
                 Err(error) => {
                     return Ok(PlanOutcome::CannotPreview {
-                        why: format!("{error}; step 9 (harvester-api) writes it again"),
+                        why: format!("{error}; {} writes it again", self.api_step),
                     });
                 }
             };
@@ -354,7 +364,7 @@ impl genesis_engine::Action for ArgocdClusterSecret {
             params.check()?;
             let kubeconfig =
                 kubeconfig_from_needs(context.needs().values().map(|outputs| outputs.as_ref()))
-                    .ok_or_else(|| no_kubeconfig(step))?;
+                    .ok_or_else(|| no_kubeconfig(step, &self.api_step))?;
             let tls = tls_data(&kubeconfig)?;
             let client = self.platform.for_step().await?;
             let name = Self::secret_name(&params);
@@ -470,17 +480,20 @@ pub(crate) const KIND: Definition = Definition {
         ]
     },
     build: Build::Remote(|clusters| {
-        Arc::new(ArgocdClusterSecret::new(
-            Arc::clone(&clusters.platform),
-            clusters.inputs.secrets.clone(),
-            clusters
-                .inputs
-                .lab
-                .endpoints
-                .argocd
-                .api_url
-                .as_ref()
-                .map(|url| url.value.clone()),
-        ))
+        Arc::new(
+            ArgocdClusterSecret::new(
+                Arc::clone(&clusters.platform),
+                clusters.inputs.secrets.clone(),
+                clusters
+                    .inputs
+                    .lab
+                    .endpoints
+                    .argocd
+                    .api_url
+                    .as_ref()
+                    .map(|url| url.value.clone()),
+            )
+            .naming(clusters.api_step.clone()),
+        )
     }),
 };

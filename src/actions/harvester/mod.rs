@@ -71,6 +71,41 @@ impl HarvesterOutputs {
     }
 }
 
+/// The step that fetches the Harvester kubeconfig (kind `harvester.api`), named by its id in
+/// the graph, for the messages that tell the operator what to run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ApiStep(Option<String>);
+
+impl ApiStep {
+    /// The first `harvester.api` step of `graph`.
+    pub(crate) fn of(graph: &genesis_engine::Graph) -> Self {
+        Self(
+            graph
+                .steps()
+                .iter()
+                .find(|step| step.kind == "harvester.api")
+                .map(|step| step.id.to_string()),
+        )
+    }
+
+    /// How to run it again.
+    fn rerun(&self) -> String {
+        match &self.0 {
+            Some(id) => format!("`genesis up --only {id}`"),
+            None => "a `harvester.api` step".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(id) => write!(f, "step `{id}` (harvester.api)"),
+            None => f.write_str("the harvester.api step"),
+        }
+    }
+}
+
 /// The Harvester kubeconfig that an earlier step (`harvester.api`, passed on by
 /// `harvester.quorum`) recorded in its outputs.
 pub(crate) fn kubeconfig_from_needs<'a>(
@@ -82,6 +117,14 @@ pub(crate) fn kubeconfig_from_needs<'a>(
 /// A client for the Harvester cluster from the kubeconfig step 9 wrote. Its credentials are
 /// registered with the scrubber first: a later run reads the file without step 9 running.
 pub(crate) async fn harvester_client(kubeconfig: PathBuf) -> Result<kube::Client, ActionError> {
+    harvester_client_from(kubeconfig, &ApiStep(Some("harvester-api".to_owned()))).await
+}
+
+/// [`harvester_client`], naming the step that wrote the kubeconfig.
+pub(crate) async fn harvester_client_from(
+    kubeconfig: PathBuf,
+    api_step: &ApiStep,
+) -> Result<kube::Client, ActionError> {
     let shown = kubeconfig.display().to_string();
     if let Ok(text) = std::fs::read_to_string(&kubeconfig)
         && let Ok(parsed) = serde_saphyr::from_str::<Value>(&text)
@@ -98,18 +141,21 @@ pub(crate) async fn harvester_client(kubeconfig: PathBuf) -> Result<kube::Client
     .map_err(|error| {
         ActionError::with_source(
             ErrorKind::NotFound,
-            format!("cannot use the Harvester kubeconfig {shown} (written by step 9, harvester-api; run it again with `genesis up --only harvester-api`)"),
+            format!(
+                "cannot use the Harvester kubeconfig {shown} (written by {api_step}; run it again with {})",
+                api_step.rerun()
+            ),
             error,
         )
     })
 }
 
 /// The missing-kubeconfig error, naming the step that makes it.
-pub(crate) fn no_kubeconfig(step: &StepSpec) -> ActionError {
+pub(crate) fn no_kubeconfig(step: &StepSpec, api_step: &ApiStep) -> ActionError {
     ActionError::new(
         ErrorKind::NotFound,
         format!(
-            "step `{}` needs the Harvester kubeconfig, which step 9 (kind harvester.api) records; it has not run in this state directory",
+            "step `{}` needs the Harvester kubeconfig, which {api_step} records; it has not run in this state directory",
             step.id
         ),
     )
@@ -125,6 +171,7 @@ pub(crate) fn no_kubeconfig(step: &StepSpec) -> ActionError {
 pub struct HarvesterAccess {
     state_dir: PathBuf,
     operator: OperatorContext,
+    api_step: ApiStep,
 }
 
 impl HarvesterAccess {
@@ -137,7 +184,32 @@ impl HarvesterAccess {
         Arc::new(Self {
             state_dir,
             operator,
+            api_step: ApiStep::default(),
         })
+    }
+
+    /// Reaching Harvester as [`Self::with_operator`], naming the graph's `harvester.api` step
+    /// in messages.
+    pub(crate) fn for_graph(
+        state_dir: PathBuf,
+        operator: OperatorContext,
+        api_step: ApiStep,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            state_dir,
+            operator,
+            api_step,
+        })
+    }
+
+    /// The plan outcome of a Harvester step while the kubeconfig does not exist yet.
+    pub(crate) fn needs_kubeconfig(&self, what: &str) -> PlanOutcome {
+        PlanOutcome::DependsOnEarlier {
+            what: format!(
+                "the Harvester cluster ({} writes its kubeconfig); then {what}",
+                self.api_step
+            ),
+        }
     }
 
     /// Where step 9 writes the kubeconfig.
@@ -162,8 +234,8 @@ impl HarvesterAccess {
         }
         let kubeconfig = self
             .kubeconfig(needs)
-            .ok_or_else(|| missing_kubeconfig(step, &self.kubeconfig_file()))?;
-        harvester_client(kubeconfig).await
+            .ok_or_else(|| missing_kubeconfig(step, &self.kubeconfig_file(), &self.api_step))?;
+        harvester_client_from(kubeconfig, &self.api_step).await
     }
 
     /// A client for a plan, or `None` while step 9 has not written the kubeconfig.
@@ -175,29 +247,23 @@ impl HarvesterAccess {
             return client.map(Some);
         }
         match self.kubeconfig(needs) {
-            Some(kubeconfig) => harvester_client(kubeconfig).await.map(Some),
+            Some(kubeconfig) => harvester_client_from(kubeconfig, &self.api_step)
+                .await
+                .map(Some),
             None => Ok(None),
         }
     }
 }
 
-/// The plan outcome of a Harvester step while the kubeconfig does not exist yet.
-pub(crate) fn needs_kubeconfig(what: &str) -> PlanOutcome {
-    PlanOutcome::DependsOnEarlier {
-        what: format!(
-            "the Harvester cluster (step 9, harvester-api, writes its kubeconfig); then {what}"
-        ),
-    }
-}
-
 /// No kubeconfig in the state directory.
-fn missing_kubeconfig(step: &StepSpec, file: &Path) -> ActionError {
+fn missing_kubeconfig(step: &StepSpec, file: &Path, api_step: &ApiStep) -> ActionError {
     ActionError::new(
         ErrorKind::NotFound,
         format!(
-            "step `{}` needs the Harvester kubeconfig, which step 9 (harvester-api) writes to {}; it is not there. Run `genesis up --only harvester-api` with this state directory first",
+            "step `{}` needs the Harvester kubeconfig, which {api_step} writes to {}; it is not there. Run {} with this state directory first",
             step.id,
-            file.display()
+            file.display(),
+            api_step.rerun()
         ),
     )
 }
@@ -272,6 +338,23 @@ pub(crate) fn qualified(reference: &str, namespace: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_name_the_step_that_fetches_the_kubeconfig_by_its_id() {
+        let api = ApiStep(Some("fetch-harvester".into()));
+        let step = test_step("harvester.quorum", serde_json::json!({}));
+        let error = no_kubeconfig(&step, &api).to_string();
+        assert!(
+            error.contains("which step `fetch-harvester` (harvester.api) records"),
+            "{error}"
+        );
+        let error = missing_kubeconfig(&step, Path::new("/s/harvester.kubeconfig"), &api);
+        let error = error.to_string();
+        assert!(
+            error.contains("Run `genesis up --only fetch-harvester`") && !error.contains("step 9"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn outputs_round_trip_and_come_from_the_first_need_that_has_them() {
@@ -358,7 +441,7 @@ impl OperatorContext {
             ActionError::with_source(
                 ErrorKind::InvalidParams,
                 format!(
-                    "cannot use {} for the Harvester cluster; check the name with `kubectl config get-contexts`, or leave out --harvester-context to use the kubeconfig step 9 fetches",
+                    "cannot use {} for the Harvester cluster; check the name with `kubectl config get-contexts`, or leave out --harvester-context to use the kubeconfig the harvester.api step fetches",
                     self.describe().unwrap_or_default()
                 ),
                 error,

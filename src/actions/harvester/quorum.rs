@@ -23,7 +23,9 @@ use kube::api::Api;
 use kube::runtime::watcher;
 use serde::Deserialize;
 
-use super::{HarvesterOutputs, OperatorContext, harvester_client, no_kubeconfig, params};
+use super::{
+    ApiStep, HarvesterOutputs, OperatorContext, harvester_client_from, no_kubeconfig, params,
+};
 use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
 use crate::actions::watch::conditions::node_ready;
 use crate::actions::watch::{self, Check};
@@ -151,12 +153,22 @@ impl Promotions {
 #[derive(Debug, Default)]
 pub struct HarvesterQuorum {
     operator: OperatorContext,
+    api_step: ApiStep,
 }
 
 impl HarvesterQuorum {
     /// With `--harvester-context`, the Nodes are watched through the operator's context.
     pub fn new(operator: OperatorContext) -> Self {
-        Self { operator }
+        Self {
+            operator,
+            api_step: ApiStep::default(),
+        }
+    }
+
+    /// Naming the graph's `harvester.api` step in messages.
+    pub(crate) fn naming(mut self, api_step: ApiStep) -> Self {
+        self.api_step = api_step;
+        self
     }
 
     /// The client: the operator's context when given, else step 9's kubeconfig (`None` when
@@ -171,10 +183,14 @@ impl HarvesterQuorum {
         }
         match kubeconfig {
             Some(path) => {
-                let client = harvester_client(path.to_owned()).await?;
+                let client = harvester_client_from(path.to_owned(), &self.api_step).await?;
                 Ok(Some((
                     client,
-                    format!("the kubeconfig step 9 fetched ({})", path.display()),
+                    format!(
+                        "the kubeconfig {} fetched ({})",
+                        self.api_step,
+                        path.display()
+                    ),
                 )))
             }
             None => Ok(None),
@@ -290,7 +306,7 @@ impl genesis_engine::Action for HarvesterQuorum {
             let kubeconfig = from_api.kubeconfig.clone();
             let Some((client, how)) = self.client(kubeconfig.as_deref()).await? else {
                 return Ok(PlanOutcome::DependsOnEarlier {
-                    what: "the Harvester kubeconfig that step 9 fetches".to_owned(),
+                    what: format!("the Harvester kubeconfig that {} fetches", self.api_step),
                 });
             };
             let list = Api::<Node>::all(client)
@@ -330,9 +346,12 @@ impl genesis_engine::Action for HarvesterQuorum {
             let (client, how) = self
                 .client(kubeconfig.as_deref())
                 .await?
-                .ok_or_else(|| no_kubeconfig(step))?;
+                .ok_or_else(|| no_kubeconfig(step, &self.api_step))?;
             if self.operator.is_set() {
-                let line = format!("reaching Harvester through {how}, not step 9's kubeconfig");
+                let line = format!(
+                    "reaching Harvester through {how}, not the kubeconfig {} fetched",
+                    self.api_step
+                );
                 context.set_substate(line.clone());
                 context.output(genesis_engine::events::Stream::Stderr, line);
             }
@@ -393,7 +412,9 @@ pub(crate) const KIND: Definition = Definition {
             p.text("nodes")
         )]
     },
-    build: Build::Remote(|clusters| Arc::new(HarvesterQuorum::new(clusters.operator.clone()))),
+    build: Build::Remote(|clusters| {
+        Arc::new(HarvesterQuorum::new(clusters.operator.clone()).naming(clusters.api_step.clone()))
+    }),
 };
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use kube::api::{Api, DynamicObject};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{HarvesterAccess, MANAGED_BY, image_resource, needs_kubeconfig, params, plan_apply};
+use super::{HarvesterAccess, MANAGED_BY, image_resource, params, plan_apply};
 use crate::actions::catalog::NameRule;
 use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
 use crate::actions::watch::conditions::{self, explanation, is_true};
@@ -152,7 +152,7 @@ impl genesis_engine::Action for VmImage {
             let params: ImageParams = params(step)?;
             params.check(step)?;
             let Some(client) = self.harvester.plan_client(&context.needs).await? else {
-                return Ok(needs_kubeconfig(&format!(
+                return Ok(self.harvester.needs_kubeconfig(&format!(
                     "apply VirtualMachineImage {}/{} and wait for Harvester to import {}",
                     params.namespace, params.name, params.url
                 )));

@@ -13,7 +13,7 @@ use kube::api::{ApiResource, GroupVersionKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{HarvesterAccess, MANAGED_BY, needs_kubeconfig, params, plan_apply};
+use super::{HarvesterAccess, MANAGED_BY, params, plan_apply};
 use crate::actions::catalog::NameRule;
 use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
 use crate::clients::kube::apply::Object;
@@ -124,7 +124,7 @@ impl genesis_engine::Action for VmNetwork {
         Box::pin(async move {
             let params = NetworkParams::of(step)?;
             let Some(client) = self.harvester.plan_client(&context.needs).await? else {
-                return Ok(needs_kubeconfig(&format!(
+                return Ok(self.harvester.needs_kubeconfig(&format!(
                     "apply NetworkAttachmentDefinition {}/{} (VLAN {})",
                     params.namespace, params.name, params.vlan
                 )));

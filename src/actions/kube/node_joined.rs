@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::actions::catalog::NameRule;
 use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
-use crate::actions::harvester::{HarvesterAccess, needs_kubeconfig};
+use crate::actions::harvester::HarvesterAccess;
 use crate::actions::support::params;
 use crate::actions::watch::conditions::node_ready;
 use crate::actions::watch::{self, Check};
@@ -94,10 +94,9 @@ impl genesis_engine::Action for NodeJoined {
                 "harvester" => match self.harvester.plan_client(&context.needs).await? {
                     Some(client) => client,
                     None => {
-                        return Ok(needs_kubeconfig(&format!(
-                            "watch for node {} to join",
-                            params.node
-                        )));
+                        return Ok(self
+                            .harvester
+                            .needs_kubeconfig(&format!("watch for node {} to join", params.node)));
                     }
                 },
                 other => return Err(Self::unknown_cluster(step, other)),

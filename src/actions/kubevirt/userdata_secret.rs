@@ -18,9 +18,7 @@ use serde_json::{Value, json};
 use super::{NETWORKDATA_KEY, USERDATA_KEY, VM_NAME_LABEL, network_data, userdata_secret_name};
 use crate::actions::catalog::NameRule;
 use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
-use crate::actions::harvester::{
-    HarvesterAccess, MANAGED_BY, needs_kubeconfig, params, plan_apply,
-};
+use crate::actions::harvester::{HarvesterAccess, MANAGED_BY, params, plan_apply};
 use crate::actions::support::{SecretRef, secret_resource};
 use crate::clients::kube::apply::Object;
 use crate::secrets::Secrets;
@@ -137,7 +135,7 @@ impl genesis_engine::Action for UserdataSecret {
             let body = self.body(step, &params)?;
             let name = userdata_secret_name(&params.vm);
             let Some(client) = self.harvester.plan_client(&context.needs).await? else {
-                return Ok(needs_kubeconfig(&format!(
+                return Ok(self.harvester.needs_kubeconfig(&format!(
                     "apply Secret {}/{name} (key {USERDATA_KEY} from secret `{}`, value not shown)",
                     params.namespace, params.user_data.secret
                 )));

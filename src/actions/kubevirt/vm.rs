@@ -38,7 +38,7 @@ use super::*;
 use crate::actions::catalog::NameRule;
 use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
 use crate::actions::harvester::{
-    HarvesterAccess, MANAGED_BY, image_resource, needs_kubeconfig, params, plan_apply, qualified,
+    HarvesterAccess, MANAGED_BY, image_resource, params, plan_apply, qualified,
 };
 use crate::actions::watch::{self, Check};
 use crate::clients::kube::apply::{Change, Object};
@@ -275,7 +275,7 @@ impl genesis_engine::Action for VirtualMachine {
         Box::pin(async move {
             let params: VmParams = params(step)?;
             let Some(client) = self.harvester.plan_client(&context.needs).await? else {
-                return Ok(needs_kubeconfig(&format!(
+                return Ok(self.harvester.needs_kubeconfig(&format!(
                     "apply VirtualMachine {}/{} and wait until it runs",
                     params.namespace, params.name
                 )));
