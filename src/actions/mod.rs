@@ -1,14 +1,18 @@
-//! Step kinds, grouped by the system they act on.
+//! Step kinds, one file each, named after the kind: `kind: a.b` lives in `a/b.rs` (a dash
+//! becomes an underscore) and declares its whole definition there as `KIND`. The list in
+//! [`kinds`] makes both the [`catalog`] and the [`registry`].
 
-pub mod apply;
 pub mod argocd;
 pub mod catalog;
+pub(crate) mod checks;
 pub mod harvester;
+pub mod http;
+pub(crate) mod kinds;
+pub mod kube;
 pub mod kubevirt;
 pub mod local;
-pub mod platform;
-pub mod preflight;
 pub mod rufio;
+pub(crate) mod shape;
 pub(crate) mod support;
 pub mod tinkerbell;
 pub(crate) mod watch;
@@ -19,6 +23,7 @@ use genesis_engine::Registry;
 
 use crate::clients::kube::{KubeTarget, LazyClient};
 use crate::inputs::Inputs;
+use catalog::Build;
 
 /// How to reach the clusters, from the command line (overriding the lab file).
 #[derive(Debug, Clone, Default)]
@@ -35,135 +40,120 @@ pub struct ClusterOptions {
     pub state_dir: std::path::PathBuf,
 }
 
+/// What the cluster kinds' actions are made from: the inputs, the options, and the clients
+/// they share (each connects on first use, so `plan --offline` and `validate` never connect).
+pub(crate) struct Clusters<'a> {
+    pub inputs: &'a Inputs,
+    pub options: &'a ClusterOptions,
+    pub platform: Arc<LazyClient>,
+    /// `--harvester-context`: the operator's context for every Harvester step.
+    pub operator: harvester::OperatorContext,
+    /// How the phase-4 kinds reach Harvester.
+    pub harvester: Arc<harvester::HarvesterAccess>,
+    /// The step that fetches the Harvester kubeconfig, for messages.
+    pub api_step: harvester::ApiStep,
+}
+
+impl<'a> Clusters<'a> {
+    fn new(inputs: &'a Inputs, options: &'a ClusterOptions) -> Self {
+        let endpoint = &inputs.lab.endpoints.platform;
+        let platform = Arc::new(LazyClient::new(KubeTarget {
+            cluster: "platform".to_owned(),
+            kubeconfig: options
+                .kubeconfig
+                .clone()
+                .or_else(|| endpoint.kubeconfig.as_ref().map(std::path::PathBuf::from)),
+            context: Some(
+                options
+                    .context
+                    .clone()
+                    .unwrap_or_else(|| endpoint.context.clone()),
+            ),
+        }));
+        let operator = harvester::OperatorContext::new(
+            platform.target().kubeconfig.clone(),
+            options.harvester_context.clone(),
+        );
+        let harvester = harvester::HarvesterAccess::for_graph(
+            options.state_dir.clone(),
+            operator.clone(),
+            harvester::ApiStep::of(&inputs.graph),
+        );
+        Self {
+            inputs,
+            options,
+            platform,
+            operator,
+            harvester,
+            api_step: harvester::ApiStep::of(&inputs.graph),
+        }
+    }
+}
+
 /// The registry of every kind that can run in this version. Clients connect on first use.
 pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
-    let mut registry = local::registry(&inputs.secrets);
-    let endpoint = &inputs.lab.endpoints.platform;
-    let platform = Arc::new(LazyClient::new(KubeTarget {
-        cluster: "platform".to_owned(),
-        kubeconfig: options
-            .kubeconfig
-            .clone()
-            .or_else(|| endpoint.kubeconfig.as_ref().map(std::path::PathBuf::from)),
-        context: Some(
-            options
-                .context
-                .clone()
-                .unwrap_or_else(|| endpoint.context.clone()),
-        ),
-    }));
-    registry.register(
-        "kube.reachable",
-        Arc::new(platform::reachable::Reachable::new(Arc::clone(&platform))),
-    );
-    registry.register(
-        "rufio.machine",
-        Arc::new(rufio::RufioMachine::new(
-            Arc::clone(&platform),
-            inputs.secrets.clone(),
-        )),
-    );
-    registry.register(
-        "tinkerbell.template",
-        Arc::new(tinkerbell::InstallTemplate::new(Arc::clone(&platform))),
-    );
-    registry.register(
-        "tinkerbell.hardware",
-        Arc::new(tinkerbell::Hardware::new(
-            Arc::clone(&platform),
-            inputs.secrets.clone(),
-        )),
-    );
-    registry.register(
-        "tinkerbell.install",
-        Arc::new(tinkerbell::Install::new(Arc::clone(&platform))),
-    );
-    registry.register(
-        "harvester.api",
-        Arc::new(
-            harvester::api::HarvesterApi::new(inputs.secrets.clone(), options.state_dir.clone())
-                .exporting(
-                    options.write_harvester_kubeconfig.clone().map(|file| {
-                        harvester::api::KubeconfigExport::for_lab(file, &inputs.lab.name)
-                    }),
-                )
-                .with_operator_context(options.harvester_context.clone()),
-        ),
-    );
-    // --harvester-context: the operator's context for every Harvester step.
-    let operator = harvester::OperatorContext::new(
-        platform.target().kubeconfig.clone(),
-        options.harvester_context.clone(),
-    );
-    registry.register(
-        "harvester.quorum",
-        Arc::new(harvester::quorum::HarvesterQuorum::new(operator.clone())),
-    );
-    registry.register(
-        "argocd.cluster-secret",
-        Arc::new(argocd::ArgocdClusterSecret::new(
-            Arc::clone(&platform),
-            inputs.secrets.clone(),
-            inputs
-                .lab
-                .endpoints
-                .argocd
-                .api_url
-                .as_ref()
-                .map(|url| url.value.clone()),
-        )),
-    );
-    registry.register(
-        "tinkerbell.stack",
-        Arc::new(preflight::TinkerbellStack::new(Arc::clone(&platform))),
-    );
-    registry.register(
-        "argocd.present",
-        Arc::new(preflight::ArgocdPresent::new(Arc::clone(&platform))),
-    );
-    registry.register("http.artifacts", Arc::new(preflight::HttpArtifacts));
-    register_phase_4(&mut registry, inputs, options, platform, operator);
+    let clusters = Clusters::new(inputs, options);
+    let mut registry = Registry::new();
+    for kind in kinds::KINDS {
+        let action = match kind.build {
+            Build::Local(build) => build(&inputs.secrets),
+            Build::Remote(build) => build(&clusters),
+        };
+        registry.register(kind.name, action);
+    }
     registry
 }
 
-/// Phase 4: the Platform VMs on Harvester, and their join.
-fn register_phase_4(
-    registry: &mut Registry,
-    inputs: &Inputs,
-    options: &ClusterOptions,
-    platform: Arc<LazyClient>,
-    operator: harvester::OperatorContext,
-) {
-    let harvester_access =
-        harvester::HarvesterAccess::with_operator(options.state_dir.clone(), operator);
-    registry.register(
-        "harvester.vm-network",
-        Arc::new(harvester::network::VmNetwork::new(Arc::clone(
-            &harvester_access,
-        ))),
-    );
-    registry.register(
-        "harvester.vm-image",
-        Arc::new(harvester::image::VmImage::new(Arc::clone(
-            &harvester_access,
-        ))),
-    );
-    registry.register(
-        "kubevirt.userdata-secret",
-        Arc::new(kubevirt::UserdataSecret::new(
-            Arc::clone(&harvester_access),
-            inputs.secrets.clone(),
-        )),
-    );
-    registry.register(
-        "kubevirt.vm",
-        Arc::new(kubevirt::VirtualMachine::new(Arc::clone(&harvester_access))),
-    );
-    registry.register(
-        "kube.node-joined",
-        Arc::new(platform::node_joined::NodeJoined::new(
-            platform,
-            harvester_access,
-        )),
-    );
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::path::Path;
+
+    use super::*;
+    use crate::inputs::{InputPaths, load};
+
+    #[test]
+    fn every_kind_in_the_catalog_is_registered_and_nothing_else() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secrets = dir.path().join("secrets.yaml");
+        std::fs::copy(repo.join("secrets.example"), &secrets).expect("copy secrets.example");
+        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod 600");
+        let inputs = load(&InputPaths {
+            lab: repo.join("hardware/lab.yaml"),
+            phases: repo.join("phases"),
+            secrets,
+        })
+        .expect("the reference lab loads");
+        let options = ClusterOptions {
+            state_dir: dir.path().to_owned(),
+            ..ClusterOptions::default()
+        };
+        let registry = registry(&inputs, &options);
+        let registered: BTreeSet<&str> = registry.kinds().collect();
+        let catalog: BTreeSet<&str> = catalog::names().collect();
+        assert_eq!(registered, catalog);
+        for kind in catalog::names() {
+            assert!(catalog::find(kind).is_some(), "{kind}");
+        }
+        // Every kind the reference lab uses runs in this version.
+        for step in inputs.graph.steps() {
+            assert!(registered.contains(step.kind.as_str()), "{}", step.kind);
+        }
+        // Messages name the step that fetches the Harvester kubeconfig by its id in the graph.
+        assert_eq!(
+            harvester::ApiStep::of(&inputs.graph).to_string(),
+            "step `harvester-api` (harvester.api)"
+        );
+        let local = local::registry(&inputs.secrets);
+        let local: BTreeSet<&str> = local.kinds().collect();
+        let local_kinds: BTreeSet<&str> = catalog::names()
+            .filter(|kind| {
+                catalog::find(kind).map(|kind| kind.target) == Some(catalog::Target::Local)
+            })
+            .collect();
+        assert_eq!(local, local_kinds);
+    }
 }

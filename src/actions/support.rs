@@ -1,11 +1,11 @@
-//! What every action needs the same way: its parameters, its secrets and its clients.
+//! What every action needs the same way: its parameters and its secrets. (Its clients, and
+//! what it does with them, live with the clients: `crate::clients::kube`.)
 
 use genesis_engine::{ActionError, ErrorKind, StepSpec};
 use kube::api::{ApiResource, GroupVersionKind};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::clients::kube::LazyClient;
 use crate::secrets::Secrets;
 
 /// Core v1 Secrets, for the actions that apply them as dynamic objects.
@@ -57,15 +57,4 @@ impl SecretRef {
                 )
             })
     }
-}
-
-/// The Platform cluster's client, or why there is none.
-pub(crate) async fn platform_client(lazy: &LazyClient) -> Result<kube::Client, ActionError> {
-    lazy.get().await.map_err(|error| {
-        ActionError::with_source(
-            ErrorKind::NotFound,
-            "no usable kubeconfig for the platform cluster",
-            error,
-        )
-    })
 }

@@ -12,20 +12,24 @@
 //! otherwise wait out its whole timeout. Both say which node and what to look at.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use genesis_engine::{
     ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
 use k8s_openapi::api::core::v1::Node;
 use kube::api::Api;
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher;
 use serde::Deserialize;
 
-use crate::actions::platform::node_joined::ready_condition;
-
-use super::{OperatorContext, harvester_client, kubeconfig_from_needs, no_kubeconfig, params};
+use super::{
+    ApiStep, HarvesterOutputs, OperatorContext, harvester_client_from, no_kubeconfig, params,
+};
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
+use crate::actions::watch::conditions::node_ready;
+use crate::actions::watch::{self, Check};
+use crate::clients::kube::classify;
 
 pub const CONTROL_PLANE: &str = "node-role.kubernetes.io/control-plane";
 pub const PROMOTE_STATUS: &str = "harvesterhci.io/promote-status";
@@ -96,7 +100,7 @@ fn progress_marker(node: &Node) -> String {
         "{:?}|{}|{:?}",
         annotations.get(PROMOTE_STATUS),
         roles.join(","),
-        ready_condition(node).map(|condition| condition.status.clone())
+        node_ready(node).map(|condition| condition.status.clone())
     )
 }
 
@@ -149,12 +153,22 @@ impl Promotions {
 #[derive(Debug, Default)]
 pub struct HarvesterQuorum {
     operator: OperatorContext,
+    api_step: ApiStep,
 }
 
 impl HarvesterQuorum {
     /// With `--harvester-context`, the Nodes are watched through the operator's context.
     pub fn new(operator: OperatorContext) -> Self {
-        Self { operator }
+        Self {
+            operator,
+            api_step: ApiStep::default(),
+        }
+    }
+
+    /// Naming the graph's `harvester.api` step in messages.
+    pub(crate) fn naming(mut self, api_step: ApiStep) -> Self {
+        self.api_step = api_step;
+        self
     }
 
     /// The client: the operator's context when given, else step 9's kubeconfig (`None` when
@@ -169,10 +183,14 @@ impl HarvesterQuorum {
         }
         match kubeconfig {
             Some(path) => {
-                let client = harvester_client(path.to_owned()).await?;
+                let client = harvester_client_from(path.to_owned(), &self.api_step).await?;
                 Ok(Some((
                     client,
-                    format!("the kubeconfig step 9 fetched ({})", path.display()),
+                    format!(
+                        "the kubeconfig {} fetched ({})",
+                        self.api_step,
+                        path.display()
+                    ),
                 )))
             }
             None => Ok(None),
@@ -198,7 +216,7 @@ fn node_state(node: &Node, cluster_init: Option<&str>) -> NodeState {
         Some("unknown") => return NodeState::PromoteUnknown,
         _ => {}
     }
-    let ready = ready_condition(node).map(|condition| condition.status.as_str());
+    let ready = node_ready(node).map(|condition| condition.status.as_str());
     if ready != Some("True") {
         return NodeState::Waiting("NotReady".to_owned());
     }
@@ -282,26 +300,20 @@ impl genesis_engine::Action for HarvesterQuorum {
     ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
         Box::pin(async move {
             let params: QuorumParams = params(step)?;
-            let kubeconfig =
-                kubeconfig_from_needs(context.needs.values().map(|outputs| outputs.as_ref()));
+            let from_api = HarvesterOutputs::from_needs(
+                context.needs.values().map(|outputs| outputs.as_ref()),
+            );
+            let kubeconfig = from_api.kubeconfig.clone();
             let Some((client, how)) = self.client(kubeconfig.as_deref()).await? else {
                 return Ok(PlanOutcome::DependsOnEarlier {
-                    what: "the Harvester kubeconfig that step 9 fetches".to_owned(),
+                    what: format!("the Harvester kubeconfig that {} fetches", self.api_step),
                 });
             };
             let list = Api::<Node>::all(client)
                 .list(&Default::default())
                 .await
-                .map_err(|error| {
-                    crate::actions::platform::reachable::classify(
-                        error,
-                        "cannot list the Harvester Nodes".to_owned(),
-                    )
-                })?;
-            let cluster_init = context
-                .needs
-                .values()
-                .find_map(|outputs| outputs.get("first_node").and_then(|v| v.as_str()));
+                .map_err(|error| classify(error, "cannot list the Harvester Nodes".to_owned()))?;
+            let cluster_init = from_api.first_node.as_deref();
             let nodes: BTreeMap<String, Node> = list
                 .items
                 .into_iter()
@@ -327,19 +339,19 @@ impl genesis_engine::Action for HarvesterQuorum {
         Box::pin(async move {
             let params: QuorumParams = params(step)?;
             let stall = params.stall(step)?;
-            let kubeconfig =
-                kubeconfig_from_needs(context.needs().values().map(|outputs| outputs.as_ref()));
-            let cluster_init = context
-                .needs()
-                .values()
-                .find_map(|outputs| outputs.get("first_node").and_then(|v| v.as_str()))
-                .map(str::to_owned);
+            let from_api = HarvesterOutputs::from_needs(
+                context.needs().values().map(|outputs| outputs.as_ref()),
+            );
+            let (kubeconfig, cluster_init) = (from_api.kubeconfig, from_api.first_node);
             let (client, how) = self
                 .client(kubeconfig.as_deref())
                 .await?
-                .ok_or_else(|| no_kubeconfig(step))?;
+                .ok_or_else(|| no_kubeconfig(step, &self.api_step))?;
             if self.operator.is_set() {
-                let line = format!("reaching Harvester through {how}, not step 9's kubeconfig");
+                let line = format!(
+                    "reaching Harvester through {how}, not the kubeconfig {} fetched",
+                    self.api_step
+                );
                 context.set_substate(line.clone());
                 context.output(genesis_engine::events::Stream::Stderr, line);
             }
@@ -348,87 +360,62 @@ impl genesis_engine::Action for HarvesterQuorum {
                 "{} Harvester nodes to be Ready control-plane members",
                 params.nodes
             );
+            // The quorum is a condition on the set of Nodes; a running promotion is also
+            // checked against the clock, so the check asks to be run again when it would stall.
+            let mut promotions = Promotions::default();
             let members = context
-                .wait(&what, None, async {
-                    let mut stream =
-                        std::pin::pin!(watcher::watcher(api, watcher::Config::default()));
-                    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
-                    let mut listing: Option<BTreeMap<String, Node>> = None;
-                    let mut promotions = Promotions::default();
-                    let mut stalled_at: Option<tokio::time::Instant> = None;
-                    loop {
-                        let event = match stalled_at {
-                            Some(deadline) => tokio::select! {
-                                event = stream.next() => event,
-                                () = tokio::time::sleep_until(deadline) => {
-                                    let now = tokio::time::Instant::now();
-                                    if let Some(node) = promotions.stalled(stall, now) {
-                                        return Err(promotion_stalled(node, stall));
-                                    }
-                                    stalled_at = promotions.observe(&nodes, stall, now);
-                                    continue;
-                                }
-                            },
-                            None => stream.next().await,
+                .wait(
+                    &what,
+                    None,
+                    watch::until_all(api, watcher::Config::default(), context, |nodes| {
+                        let now = tokio::time::Instant::now();
+                        let note = match assess(nodes, params.nodes, cluster_init.as_deref())? {
+                            Ok(members) => return Ok(Check::Done(members)),
+                            Err(note) => note,
                         };
-                        let Some(event) = event else { break };
-                        match event {
-                            Ok(Event::Init) => listing = Some(BTreeMap::new()),
-                            Ok(Event::InitApply(node)) => {
-                                if let (Some(list), Some(name)) =
-                                    (listing.as_mut(), node.metadata.name.clone())
-                                {
-                                    list.insert(name, node);
-                                }
-                                continue;
-                            }
-                            Ok(Event::InitDone) => nodes = listing.take().unwrap_or_default(),
-                            Ok(Event::Apply(node)) => {
-                                if let Some(name) = node.metadata.name.clone() {
-                                    nodes.insert(name, node);
-                                }
-                            }
-                            Ok(Event::Delete(node)) => {
-                                if let Some(name) = &node.metadata.name {
-                                    nodes.remove(name);
-                                }
-                            }
-                            Err(error) => {
-                                context.set_substate(format!(
-                                    "watch interrupted ({error}); reconnecting"
-                                ));
-                                continue;
-                            }
+                        let stalls_at = promotions.observe(nodes, stall, now);
+                        if let Some(node) = promotions.stalled(stall, now) {
+                            return Err(promotion_stalled(node, stall));
                         }
-                        if listing.is_some() {
-                            continue;
-                        }
-                        match assess(&nodes, params.nodes, cluster_init.as_deref())? {
-                            Ok(members) => return Ok(members),
-                            Err(note) => context.set_substate(note),
-                        }
-                        stalled_at = promotions.observe(&nodes, stall, tokio::time::Instant::now());
-                    }
-                    Err(ActionError::new(
-                        ErrorKind::Unreachable,
-                        "the watch on the Harvester Nodes ended",
-                    ))
-                })
+                        Ok(match stalls_at {
+                            Some(at) => Check::WaitingUntil(note, at),
+                            None => Check::Waiting(note),
+                        })
+                    }),
+                )
                 .await?;
             let mut outputs = Outputs::new();
             // Passed on for step 12, which mints Argo CD's credentials from it.
-            if let Some(kubeconfig) = &kubeconfig {
-                outputs.insert(
-                    "kubeconfig".to_owned(),
-                    kubeconfig.display().to_string().into(),
-                );
+            HarvesterOutputs {
+                kubeconfig,
+                first_node: None,
             }
+            .write(&mut outputs);
             outputs.insert("harvester_access".to_owned(), how.into());
             outputs.insert("nodes".to_owned(), members.into());
             Ok(outputs)
         })
     }
 }
+
+/// `harvester.quorum`: the control-plane quorum stands.
+pub(crate) const KIND: Definition = Definition {
+    name: "harvester.quorum",
+    summary: "Harvester nodes Ready and promoted to a control-plane quorum",
+    target: Target::Harvester,
+    preview: Preview::Check,
+    params: ParamType::of::<QuorumParams>(),
+    names: &[],
+    describe: |p| {
+        vec![format!(
+            "watch Harvester Nodes until {} are Ready with the control-plane and etcd roles and promotion complete",
+            p.text("nodes")
+        )]
+    },
+    build: Build::Remote(|clusters| {
+        Arc::new(HarvesterQuorum::new(clusters.operator.clone()).naming(clusters.api_step.clone()))
+    }),
+};
 
 #[cfg(test)]
 mod tests {

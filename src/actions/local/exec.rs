@@ -22,7 +22,9 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target, display};
 use crate::secrets::Secrets;
+use serde_json::Value;
 
 /// The `exec` action; holds the secrets that `env` may reference.
 #[derive(Debug)]
@@ -320,6 +322,28 @@ impl genesis_engine::Action for Exec {
         Box::pin(self.execute(step, context))
     }
 }
+
+/// `exec`: a local command as a step.
+pub(crate) const KIND: Definition = Definition {
+    name: "exec",
+    summary: "run a local command; success by exit code",
+    target: Target::Local,
+    preview: Preview::CannotPreview,
+    params: ParamType::of::<ExecParams>(),
+    names: &[],
+    describe: |p| {
+        let args =
+            p.0.get("args")
+                .and_then(Value::as_array)
+                .map(|args| args.iter().map(display).collect::<Vec<_>>().join(" "));
+        let command = match args.filter(|args| !args.is_empty()) {
+            Some(args) => format!("{} {args}", p.text("command")),
+            None => p.text("command"),
+        };
+        vec![format!("run `{command}` locally; success by exit code")]
+    },
+    build: Build::Local(|secrets| std::sync::Arc::new(Exec::new(secrets.clone()))),
+};
 
 #[cfg(test)]
 mod tests {

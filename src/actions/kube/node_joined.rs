@@ -8,15 +8,17 @@ use std::sync::Arc;
 use genesis_engine::{
     ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
-use k8s_openapi::api::core::v1::{Node, NodeCondition};
+use k8s_openapi::api::core::v1::Node;
 use kube::api::Api;
 use serde::Deserialize;
 
-use super::reachable::classify;
-use crate::actions::harvester::{HarvesterAccess, needs_kubeconfig};
-use crate::actions::support::{params, platform_client};
+use crate::actions::catalog::NameRule;
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
+use crate::actions::harvester::HarvesterAccess;
+use crate::actions::support::params;
+use crate::actions::watch::conditions::node_ready;
 use crate::actions::watch::{self, Check};
-use crate::clients::kube::LazyClient;
+use crate::clients::kube::{LazyClient, classify};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,23 +29,13 @@ pub(crate) struct JoinParams {
     role: String,
 }
 
-/// The Node's `Ready` condition, once the kubelet has posted one.
-pub(crate) fn ready_condition(node: &Node) -> Option<&NodeCondition> {
-    node.status
-        .as_ref()
-        .and_then(|status| status.conditions.as_ref())
-        .into_iter()
-        .flatten()
-        .find(|condition| condition.type_ == "Ready")
-}
-
 /// What is still missing before `node` counts as joined; empty when it has.
 pub(crate) fn missing(node: Option<&Node>, role: &str) -> Vec<String> {
     let Some(node) = node else {
         return vec!["not registered yet".to_owned()];
     };
     let mut missing = Vec::new();
-    match ready_condition(node) {
+    match node_ready(node) {
         Some(condition) if condition.status == "True" => {}
         Some(condition) => missing.push(match condition.reason.as_deref() {
             Some(reason) if !reason.is_empty() => format!("NotReady ({reason})"),
@@ -98,14 +90,13 @@ impl genesis_engine::Action for NodeJoined {
         Box::pin(async move {
             let params: JoinParams = params(step)?;
             let client = match params.cluster.as_str() {
-                "platform" => platform_client(&self.platform).await?,
+                "platform" => self.platform.for_step().await?,
                 "harvester" => match self.harvester.plan_client(&context.needs).await? {
                     Some(client) => client,
                     None => {
-                        return Ok(needs_kubeconfig(&format!(
-                            "watch for node {} to join",
-                            params.node
-                        )));
+                        return Ok(self
+                            .harvester
+                            .needs_kubeconfig(&format!("watch for node {} to join", params.node)));
                     }
                 },
                 other => return Err(Self::unknown_cluster(step, other)),
@@ -153,7 +144,7 @@ impl genesis_engine::Action for NodeJoined {
         Box::pin(async move {
             let params: JoinParams = params(step)?;
             let client = match params.cluster.as_str() {
-                "platform" => platform_client(&self.platform).await?,
+                "platform" => self.platform.for_step().await?,
                 "harvester" => self.harvester.client(step, context.needs()).await?,
                 other => return Err(Self::unknown_cluster(step, other)),
             };
@@ -183,6 +174,30 @@ impl genesis_engine::Action for NodeJoined {
         })
     }
 }
+
+/// `kube.node-joined`: a node joined a cluster.
+pub(crate) const KIND: Definition = Definition {
+    name: "kube.node-joined",
+    summary: "a node joined a cluster, Ready, with a role",
+    target: Target::Platform,
+    preview: Preview::Check,
+    params: ParamType::of::<JoinParams>(),
+    names: &[("node", NameRule::Object)],
+    describe: |p| {
+        vec![format!(
+            "watch {} Nodes until `{}` is Ready with the {} role",
+            p.text("cluster"),
+            p.text("node"),
+            p.text("role")
+        )]
+    },
+    build: Build::Remote(|clusters| {
+        Arc::new(NodeJoined::new(
+            Arc::clone(&clusters.platform),
+            Arc::clone(&clusters.harvester),
+        ))
+    }),
+};
 
 #[cfg(test)]
 mod tests {

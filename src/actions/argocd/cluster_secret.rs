@@ -7,6 +7,8 @@
 //! Application on the cluster that status stays `Unknown` (Argo CD only monitors clusters
 //! that have applications), so it is reported, never waited for.
 
+mod proof;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -15,17 +17,19 @@ use base64::Engine as _;
 use genesis_engine::{
     ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
-use k8s_openapi::api::core::v1::{Node, Secret};
-use kube::api::{Api, DeleteParams, ListParams, Preconditions};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, Preconditions};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apply::{self, Change};
-use super::harvester::{kubeconfig_from_needs, no_kubeconfig, params};
-use super::platform::reachable::classify;
-use super::support::{platform_client, secret_resource};
-use crate::clients::kube::LazyClient;
+use crate::actions::catalog::NameRule;
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target, display};
+use crate::actions::harvester::{
+    ApiStep, kubeconfig_from_needs, no_kubeconfig, params, register_secrets,
+};
+use crate::actions::support::secret_resource;
+use crate::clients::kube::apply::{self, Change, Object};
+use crate::clients::kube::{LazyClient, classify};
 use crate::secrets::Secrets;
 
 /// The secrets-file entry holding an Argo CD API token (optional).
@@ -98,6 +102,7 @@ pub struct ArgocdClusterSecret {
     platform: Arc<LazyClient>,
     secrets: Secrets,
     api_url: Option<String>,
+    api_step: ApiStep,
 }
 
 /// The TLS credentials of the kubeconfig's current context: base64 of each PEM.
@@ -121,7 +126,7 @@ fn tls_data(path: &Path) -> Result<TlsData, ActionError> {
         )
     })?;
     // This run may not be the one that fetched it: scrub its credentials here too.
-    super::harvester::api::register_secrets(&kubeconfig);
+    register_secrets(&kubeconfig);
     let named = |list: &str, name: Option<&str>, field: &str| -> Option<Value> {
         let items = kubeconfig.get(list)?.as_array()?;
         let item = match name {
@@ -174,7 +179,14 @@ impl ArgocdClusterSecret {
             platform,
             secrets,
             api_url,
+            api_step: ApiStep::default(),
         }
+    }
+
+    /// Naming the graph's `harvester.api` step in messages.
+    pub(crate) fn naming(mut self, api_step: ApiStep) -> Self {
+        self.api_step = api_step;
+        self
     }
 
     fn secret_name(params: &ClusterSecretParams) -> String {
@@ -242,6 +254,19 @@ impl ArgocdClusterSecret {
     }
 
     /// The declarative cluster Secret, per UPSTREAM-APIS §5.1.
+    /// The cluster Secret; its config holds the credentials, so the plan says per key whether
+    /// it changes, never a value.
+    fn secret(params: &ClusterSecretParams, tls: &TlsData) -> Object {
+        Object::namespaced(
+            secret_resource(),
+            &params.namespace,
+            &Self::secret_name(params),
+            Self::secret_body(params, tls),
+            "Secret",
+        )
+        .hiding(&["/data", "/stringData"])
+    }
+
     fn secret_body(params: &ClusterSecretParams, tls: &TlsData) -> Value {
         let config = json!({
             "tlsClientConfig": {
@@ -273,171 +298,6 @@ impl ArgocdClusterSecret {
             },
         })
     }
-
-    /// Reads the Secret back and talks to its server with exactly its config.
-    async fn prove(
-        &self,
-        client: &kube::Client,
-        params: &ClusterSecretParams,
-    ) -> Result<String, ActionError> {
-        let name = Self::secret_name(params);
-        let secret = Api::<Secret>::namespaced(client.clone(), &params.namespace)
-            .get(&name)
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    format!("cannot read back Secret {}/{name}", params.namespace),
-                )
-            })?;
-        let data = secret.data.unwrap_or_default();
-        let text = |key: &str| -> Result<String, ActionError> {
-            data.get(key)
-                .map(|bytes| String::from_utf8_lossy(&bytes.0).into_owned())
-                .ok_or_else(|| {
-                    ActionError::new(
-                        ErrorKind::Conflict,
-                        format!(
-                            "Secret {}/{name} has no `{key}` after the apply",
-                            params.namespace
-                        ),
-                    )
-                })
-        };
-        let server = text("server")?;
-        let config: Value = serde_json::from_str(&text("config")?).map_err(|error| {
-            ActionError::with_source(
-                ErrorKind::Conflict,
-                format!(
-                    "the `config` of Secret {}/{name} is not JSON",
-                    params.namespace
-                ),
-                error,
-            )
-        })?;
-        let tls = &config["tlsClientConfig"];
-        let kubeconfig = json!({
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "argocd", "cluster": {
-                "server": server,
-                "certificate-authority-data": tls["caData"],
-                "insecure-skip-tls-verify": tls["insecure"],
-            }}],
-            "users": [{"name": "argocd", "user": {
-                "client-certificate-data": tls["certData"],
-                "client-key-data": tls["keyData"],
-            }}],
-            "contexts": [{"name": "argocd", "context": {"cluster": "argocd", "user": "argocd"}}],
-            "current-context": "argocd",
-        });
-        let unusable = |error: &dyn std::fmt::Display| {
-            ActionError::new(
-                ErrorKind::InvalidParams,
-                format!(
-                    "the config of Secret {}/{name} is not usable: {error}",
-                    params.namespace
-                ),
-            )
-        };
-        let kubeconfig: Kubeconfig =
-            serde_json::from_value(kubeconfig).map_err(|error| unusable(&error))?;
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .map_err(|error| unusable(&error))?;
-        let cluster = kube::Client::try_from(config).map_err(|error| unusable(&error))?;
-        let version = cluster.apiserver_version().await.map_err(|error| {
-            classify(
-                error,
-                format!(
-                    "{server} refused the credentials of Secret {}/{name} (GET /version)",
-                    params.namespace
-                ),
-            )
-        })?;
-        let nodes = Api::<Node>::all(cluster)
-            .list(&ListParams::default())
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    format!(
-                        "the credentials of Secret {}/{name} cannot list Nodes on {server}; Argo CD needs cluster-admin there",
-                        params.namespace
-                    ),
-                )
-            })?;
-        Ok(format!(
-            "GET {server}/version and /api/v1/nodes with the Secret's TLS client config: Kubernetes {}, {} nodes",
-            version.git_version,
-            nodes.items.len()
-        ))
-    }
-
-    /// Argo CD's own view of the cluster, when its API and a token are configured.
-    async fn argocd_view(&self, server: &str) -> Result<String, ActionError> {
-        let (Some(api_url), Some(token)) = (
-            self.api_url.as_deref(),
-            self.secrets
-                .get(API_TOKEN_SECRET)
-                .map(|value| value.expose()),
-        ) else {
-            return Ok(format!(
-                "skipped: reading Argo CD's view needs both endpoints.argocd.api_url in the lab file and `{API_TOKEN_SECRET}` in the secrets file"
-            ));
-        };
-        let uri: http::Uri = api_url.parse().map_err(|error| {
-            ActionError::with_source(
-                ErrorKind::InvalidParams,
-                format!("endpoints.argocd.api_url `{api_url}` is not a URL"),
-                error,
-            )
-        })?;
-        let mut config = kube::Config::new(uri);
-        config.auth_info.token = Some(token.to_owned().into());
-        let client = kube::Client::try_from(config).map_err(|error| {
-            ActionError::with_source(
-                ErrorKind::InvalidParams,
-                "cannot build the Argo CD API client",
-                error,
-            )
-        })?;
-        let id = url::form_urlencoded::byte_serialize(server.as_bytes()).collect::<String>();
-        let request = http::Request::get(format!("/api/v1/clusters/{id}"))
-            .body(Vec::new())
-            .map_err(|error| {
-                ActionError::with_source(
-                    ErrorKind::InvalidParams,
-                    "cannot build the Argo CD request",
-                    error,
-                )
-            })?;
-        let text = client.request_text(request).await.map_err(|error| {
-            classify(
-                error,
-                format!("Argo CD at {api_url} did not answer GET /api/v1/clusters/{id}"),
-            )
-        })?;
-        let cluster: Value = serde_json::from_str(&text).map_err(|error| {
-            ActionError::with_source(
-                ErrorKind::Unreachable,
-                format!("Argo CD at {api_url} answered something that is not JSON"),
-                error,
-            )
-        })?;
-        let state = &cluster["info"]["connectionState"];
-        let status = state["status"].as_str().unwrap_or("(none)");
-        let message = state["message"].as_str().unwrap_or_default();
-        Ok(match status {
-            "Unknown" => format!(
-                "Argo CD knows the cluster; connection state Unknown, as expected while no Application targets it ({message})"
-            ),
-            _ => format!("Argo CD connection state {status} {message}")
-                .trim()
-                .to_owned(),
-        })
-    }
 }
 
 impl genesis_engine::Action for ArgocdClusterSecret {
@@ -453,37 +313,20 @@ impl genesis_engine::Action for ArgocdClusterSecret {
                 kubeconfig_from_needs(context.needs.values().map(|outputs| outputs.as_ref()))
             else {
                 return Ok(PlanOutcome::DependsOnEarlier {
-                    what: "the Harvester kubeconfig that step 9 fetches".to_owned(),
+                    what: format!("the Harvester kubeconfig that {} fetches", self.api_step),
                 });
             };
             let tls = match tls_data(&kubeconfig) {
                 Ok(tls) => tls,
                 Err(error) => {
                     return Ok(PlanOutcome::CannotPreview {
-                        why: format!("{error}; step 9 (harvester-api) writes it again"),
+                        why: format!("{error}; {} writes it again", self.api_step),
                     });
                 }
             };
-            let client = platform_client(&self.platform).await?;
-            let name = Self::secret_name(&params);
-            let preview = apply::preview_object(
-                &client,
-                &secret_resource(),
-                Some(&params.namespace),
-                &name,
-                &Self::secret_body(&params, &tls),
-                "Secret",
-                // The config holds the credentials: per key changed or unchanged only.
-                &["/data", "/stringData"],
-            )
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    "cannot preview the Argo CD cluster Secret".to_owned(),
-                )
-            })?;
-            let outcome = apply::outcome(&[preview]);
+            let client = self.platform.for_step().await?;
+            let secret = Self::secret(&params, &tls);
+            let outcome = apply::plan_objects(&client, &[secret]).await?;
             let Some(former) = Self::former_secret(&client, &params).await? else {
                 return Ok(outcome);
             };
@@ -521,40 +364,17 @@ impl genesis_engine::Action for ArgocdClusterSecret {
             params.check()?;
             let kubeconfig =
                 kubeconfig_from_needs(context.needs().values().map(|outputs| outputs.as_ref()))
-                    .ok_or_else(|| no_kubeconfig(step))?;
+                    .ok_or_else(|| no_kubeconfig(step, &self.api_step))?;
             let tls = tls_data(&kubeconfig)?;
-            let client = platform_client(&self.platform).await?;
+            let client = self.platform.for_step().await?;
             let name = Self::secret_name(&params);
-            let body = Self::secret_body(&params, &tls);
-            let change = apply::preview(
-                &client,
-                &secret_resource(),
-                Some(&params.namespace),
-                &name,
-                &body,
-            )
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    "cannot preview the Argo CD cluster Secret".to_owned(),
-                )
-            })?;
-            let change = match change {
+            let secret = Self::secret(&params, &tls);
+            let change = match secret.preview(&client).await?.change {
                 Change::Create => "created",
                 Change::Update => "updated",
                 Change::Unchanged => "unchanged",
             };
-            apply::apply_journaled(
-                &client,
-                context,
-                &secret_resource(),
-                Some(&params.namespace),
-                &name,
-                &body,
-                "Secret",
-            )
-            .await?;
+            secret.apply(&client, context).await?;
             context.set_substate(format!(
                 "Secret {}/{name} {change}; proving its credentials against {}",
                 params.namespace, params.server
@@ -622,3 +442,58 @@ impl genesis_engine::Action for ArgocdClusterSecret {
         })
     }
 }
+
+/// `argocd.cluster-secret`: registers Harvester with Argo CD.
+pub(crate) const KIND: Definition = Definition {
+    name: "argocd.cluster-secret",
+    summary: "the Argo CD cluster Secret for Harvester, and proof that its credentials work",
+    target: Target::Platform,
+    preview: Preview::DependsOnEarlier,
+    params: ParamType::of::<ClusterSecretParams>(),
+    names: &[
+        ("namespace", NameRule::Namespace),
+        ("cluster_name", NameRule::ArgocdCluster),
+    ],
+    describe: |p| {
+        let server = p.text("server");
+        let name =
+            p.0.get("secret_name")
+                .and_then(Value::as_str)
+                .map_or_else(|| p.text("cluster_name"), str::to_owned);
+        let mut labels = vec!["argocd.argoproj.io/secret-type=cluster".to_owned()];
+        if let Some(extra) = p.0.get("labels").and_then(Value::as_object) {
+            labels.extend(
+                extra
+                    .iter()
+                    .map(|(key, value)| format!("{key}={}", display(value))),
+            );
+        }
+        vec![
+            format!(
+                "apply Secret {}/{name}: labels {}, server {server}, TLS client credentials from the Harvester kubeconfig (never shown)",
+                p.text("namespace"),
+                labels.join(", ")
+            ),
+            format!(
+                "prove the credentials: an authenticated request to {server} with exactly the Secret's config"
+            ),
+        ]
+    },
+    build: Build::Remote(|clusters| {
+        Arc::new(
+            ArgocdClusterSecret::new(
+                Arc::clone(&clusters.platform),
+                clusters.inputs.secrets.clone(),
+                clusters
+                    .inputs
+                    .lab
+                    .endpoints
+                    .argocd
+                    .api_url
+                    .as_ref()
+                    .map(|url| url.value.clone()),
+            )
+            .naming(clusters.api_step.clone()),
+        )
+    }),
+};

@@ -9,7 +9,8 @@ use genesis_engine::{
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams};
 
-use crate::clients::kube::LazyClient;
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
+use crate::clients::kube::{LazyClient, classify};
 
 /// The `kube.reachable` action for one cluster.
 #[derive(Debug)]
@@ -24,18 +25,8 @@ impl Reachable {
 
     /// Version, `/readyz` and a namespace list: what every later step relies on.
     async fn check(&self) -> Result<Outputs, ActionError> {
-        let target = self.client.target();
-        let cluster = &target.cluster;
-        let client = self.client.get().await.map_err(|error| {
-            ActionError::with_source(
-                ErrorKind::NotFound,
-                format!(
-                    "no usable kubeconfig for the {cluster} cluster; check --kubeconfig/KUBECONFIG and that context `{}` exists (`kubectl config get-contexts`)",
-                    target.context.as_deref().unwrap_or("(current)")
-                ),
-                error,
-            )
-        })?;
+        let cluster = &self.client.target().cluster;
+        let client = self.client.for_step().await?;
         let version = client.apiserver_version().await.map_err(|error| {
             classify(
                 error,
@@ -76,26 +67,6 @@ impl Reachable {
     }
 }
 
-/// The one place that maps Kubernetes client errors onto the engine's error kinds.
-pub fn classify(error: kube::Error, message: String) -> ActionError {
-    let kind = match &error {
-        kube::Error::Api(status) if status.code == 401 || status.code == 403 => {
-            ErrorKind::PermissionDenied
-        }
-        kube::Error::Api(status) if status.code == 404 => ErrorKind::NotFound,
-        kube::Error::Api(status) if status.code == 409 => ErrorKind::Conflict,
-        kube::Error::Api(status) if status.code == 400 || status.code == 422 => {
-            ErrorKind::InvalidParams
-        }
-        kube::Error::Api(_) => ErrorKind::Unreachable,
-        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::HttpError(_) => {
-            ErrorKind::Unreachable
-        }
-        _ => ErrorKind::Unreachable,
-    };
-    ActionError::with_source(kind, message, error)
-}
-
 impl genesis_engine::Action for Reachable {
     fn plan<'a>(
         &'a self,
@@ -130,4 +101,35 @@ impl genesis_engine::Action for Reachable {
             self.check().await
         })
     }
+}
+
+/// `kube.reachable`: a cluster answers.
+pub(crate) const KIND: Definition = Definition {
+    name: "kube.reachable",
+    summary: "a cluster's API answers and is healthy",
+    target: Target::Platform,
+    preview: Preview::Check,
+    params: ParamType::of::<ReachableParams>(),
+    names: &[],
+    describe: |p| {
+        vec![
+            format!(
+                "connect to the {} API with kubeconfig context `{}`",
+                p.text("cluster"),
+                p.text("context")
+            ),
+            "check /readyz and that the credentials may read namespaces".to_owned(),
+        ]
+    },
+    build: Build::Remote(|clusters| Arc::new(Reachable::new(Arc::clone(&clusters.platform)))),
+};
+
+/// The parameters of `kube.reachable`. Its action reaches the cluster through the client it is
+/// built with and reads no parameter; the step names the cluster and context for the operator.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ReachableParams {
+    cluster: String,
+    context: String,
 }

@@ -3,27 +3,21 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
 use genesis_engine::{
     ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
-use kube::runtime::watcher::{self, Event};
+use kube::api::{Api, DynamicObject};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apply;
-use super::platform::reachable::classify;
-use super::support::{SecretRef, params, platform_client, secret_resource};
+use super::machine_resource;
+use crate::actions::catalog::NameRule;
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
+use crate::actions::support::{SecretRef, params, secret_resource};
+use crate::actions::watch::{self, Check, conditions};
 use crate::clients::kube::LazyClient;
+use crate::clients::kube::apply::{Object, plan_objects};
 use crate::secrets::Secrets;
-
-pub fn machine_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("bmc.tinkerbell.org", "v1alpha1", "Machine"),
-        "machines",
-    )
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +47,28 @@ impl RufioMachine {
 
     fn secret_name(params: &MachineParams) -> String {
         format!("bmc-{}", params.machine)
+    }
+
+    /// The credentials Secret and the Machine, in the order they are applied.
+    fn objects(&self, params: &MachineParams) -> Result<[Object; 2], ActionError> {
+        Ok([
+            Object::namespaced(
+                secret_resource(),
+                &params.namespace,
+                &Self::secret_name(params),
+                self.secret_body(params)?,
+                "Secret",
+            )
+            // Per key changed or unchanged, never a value.
+            .hiding(&["/data", "/stringData"]),
+            Object::namespaced(
+                machine_resource(),
+                &params.namespace,
+                &params.machine,
+                Self::machine_body(params)?,
+                "Machine",
+            ),
+        ])
     }
 
     /// The credentials Secret Rufio reads (keys `username` and `password`).
@@ -124,27 +140,12 @@ impl RufioMachine {
 /// The Machine's Contactable condition: `Some(true)`, `Some(false)` with Rufio's message, or
 /// `None` while Rufio has not looked yet.
 fn contactable(machine: &DynamicObject) -> (Option<bool>, String) {
-    let conditions = machine
-        .data
-        .pointer("/status/conditions")
-        .and_then(Value::as_array);
-    let condition = conditions
-        .into_iter()
-        .flatten()
-        .find(|condition| condition.get("type").and_then(Value::as_str) == Some("Contactable"));
-    match condition {
+    match conditions::find(&machine.data, "Contactable") {
         None => (None, "Rufio has not reported yet".to_owned()),
-        Some(condition) => {
-            let message = condition
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            (
-                Some(condition.get("status").and_then(Value::as_str) == Some("True")),
-                message,
-            )
-        }
+        Some(condition) => (
+            Some(conditions::is_true(Some(condition))),
+            conditions::message(condition).to_owned(),
+        ),
     }
 }
 
@@ -156,36 +157,8 @@ impl genesis_engine::Action for RufioMachine {
     ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
         Box::pin(async move {
             let params: MachineParams = params(step)?;
-            let client = platform_client(&self.client).await?;
-            let secret = apply::preview_object(
-                &client,
-                &secret_resource(),
-                Some(&params.namespace),
-                &Self::secret_name(&params),
-                &self.secret_body(&params)?,
-                "Secret",
-                // Per key changed or unchanged, never a value.
-                &["/data", "/stringData"],
-            )
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    "cannot preview the BMC credentials Secret".to_owned(),
-                )
-            })?;
-            let machine = apply::preview_object(
-                &client,
-                &machine_resource(),
-                Some(&params.namespace),
-                &params.machine,
-                &Self::machine_body(&params)?,
-                "Machine",
-                &[],
-            )
-            .await
-            .map_err(|error| classify(error, "cannot preview the Rufio Machine".to_owned()))?;
-            Ok(apply::outcome(&[secret, machine]))
+            let client = self.client.for_step().await?;
+            plan_objects(&client, &self.objects(&params)?).await
         })
     }
 
@@ -196,79 +169,45 @@ impl genesis_engine::Action for RufioMachine {
     ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
         Box::pin(async move {
             let params: MachineParams = params(step)?;
-            let client = platform_client(&self.client).await?;
+            let client = self.client.for_step().await?;
             let secret_name = Self::secret_name(&params);
-            apply::apply_journaled(
-                &client,
-                context,
-                &secret_resource(),
-                Some(&params.namespace),
-                &secret_name,
-                &self.secret_body(&params)?,
-                "Secret",
-            )
-            .await?;
-            apply::apply_journaled(
-                &client,
-                context,
-                &machine_resource(),
-                Some(&params.namespace),
-                &params.machine,
-                &Self::machine_body(&params)?,
-                "Machine",
-            )
-            .await?;
+            for object in self.objects(&params)? {
+                object.apply(&client, context).await?;
+            }
 
             let api: Api<DynamicObject> =
                 Api::namespaced_with(client, &params.namespace, &machine_resource());
-            let config =
-                watcher::Config::default().fields(&format!("metadata.name={}", params.machine));
             let address = format!("{}:{}", params.host, params.port);
             let what = format!(
                 "Machine {} (BMC {address}) to be Contactable",
                 params.machine
             );
             // Rufio's last word on the BMC, for the message if the wait runs out.
-            let last = std::sync::Mutex::new(String::new());
+            let mut last = String::new();
             let waited = context
-                .wait(&what, None, async {
-                    let mut stream = std::pin::pin!(watcher::watcher(api, config));
-                    while let Some(event) = stream.next().await {
-                        let machine = match event {
-                            Ok(Event::Apply(machine) | Event::InitApply(machine)) => machine,
-                            Ok(_) => continue,
-                            // The watcher re-lists after errors; say what happened and go on.
-                            Err(error) => {
-                                context.set_substate(format!(
-                                    "watch interrupted ({error}); reconnecting"
-                                ));
-                                continue;
+                .wait(
+                    &what,
+                    None,
+                    // Rufio may not have written a status yet, nor even seen the Machine.
+                    watch::until(api, &params.machine, context, |machine| {
+                        Ok(match machine.map(contactable) {
+                            Some((Some(true), _)) => Check::Done(()),
+                            Some((Some(false), message)) => {
+                                let note = format!("BMC {address} not contactable yet: {message}");
+                                last = message;
+                                Check::Waiting(note)
                             }
-                        };
-                        match contactable(&machine) {
-                            (Some(true), _) => return Ok(()),
-                            (Some(false), message) => {
-                                context.set_substate(format!(
-                                    "BMC {address} not contactable yet: {message}"
-                                ));
-                                if let Ok(mut last) = last.lock() {
-                                    *last = message;
-                                }
-                            }
-                            (None, message) => context.set_substate(message),
-                        }
-                    }
-                    Err(ActionError::new(
-                        ErrorKind::Unreachable,
-                        "the watch on the Machine ended",
-                    ))
-                })
+                            Some((None, message)) => Check::Waiting(message),
+                            None => Check::Waiting("Rufio has not reported yet".to_owned()),
+                        })
+                    }),
+                )
                 .await;
             if let Err(error) = waited {
                 if error.kind() != ErrorKind::Timeout {
                     return Err(error);
                 }
-                let rufio = match last.lock().map(|last| last.clone()).unwrap_or_default() {
+                let rufio = match last {
                     message if message.is_empty() => String::new(),
                     message => format!(" (Rufio: {message})"),
                 };
@@ -291,6 +230,43 @@ impl genesis_engine::Action for RufioMachine {
         })
     }
 }
+
+/// `rufio.machine`: a BMC registered with Rufio.
+pub(crate) const KIND: Definition = Definition {
+    name: "rufio.machine",
+    summary: "a BMC registered with Rufio and contactable",
+    target: Target::Platform,
+    preview: Preview::Apply,
+    params: ParamType::of::<MachineParams>(),
+    names: &[
+        ("namespace", NameRule::Namespace),
+        ("machine", NameRule::Object),
+    ],
+    describe: |p| {
+        let namespace = p.text("namespace");
+        let machine = p.text("machine");
+        vec![
+            format!(
+                "apply Secret {namespace}/bmc-{machine}: username {}, password {}",
+                p.text("username"),
+                p.text("password")
+            ),
+            format!(
+                "apply Machine {namespace}/{machine}: {} at {}:{}",
+                p.text("protocol"),
+                p.text("host"),
+                p.text("port")
+            ),
+            format!("wait until Machine {machine} is Contactable"),
+        ]
+    },
+    build: Build::Remote(|clusters| {
+        Arc::new(RufioMachine::new(
+            Arc::clone(&clusters.platform),
+            clusters.inputs.secrets.clone(),
+        ))
+    }),
+};
 
 #[cfg(test)]
 mod tests {

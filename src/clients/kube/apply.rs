@@ -1,11 +1,109 @@
 //! Every write to a cluster goes through here: server-side apply with genesis's field manager
 //! and strict field validation, and the same request as a server-side dry run for the plan.
+//! [`Object`] is the preamble every applying kind shares: one object's plan (a previewed
+//! change) and its run (intent journaled, then applied), with errors classified once.
 
-use genesis_engine::{ActionError, RunContext};
+use genesis_engine::{ActionError, PlanOutcome, RunContext};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, ValidationDirective};
 use serde_json::Value;
 
-use super::platform::reachable::classify;
+use super::classify;
+
+/// One object a step writes: where it lives, its full body, how the operator reads its kind
+/// (`Template`, `Secret`), and which of its fields are secret (JSON pointers such as `/data`;
+/// the plan says per key whether they change, never the value).
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub resource: ApiResource,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub body: Value,
+    pub what: &'static str,
+    pub hidden: &'static [&'static str],
+}
+
+impl Object {
+    /// A namespaced object without secret fields.
+    pub fn namespaced(
+        resource: ApiResource,
+        namespace: &str,
+        name: &str,
+        body: Value,
+        what: &'static str,
+    ) -> Self {
+        Self {
+            resource,
+            namespace: Some(namespace.to_owned()),
+            name: name.to_owned(),
+            body,
+            what,
+            hidden: &[],
+        }
+    }
+
+    /// The same object with secret fields.
+    pub fn hiding(mut self, hidden: &'static [&'static str]) -> Self {
+        self.hidden = hidden;
+        self
+    }
+
+    /// `Kind namespace/name`.
+    pub fn shown(&self) -> String {
+        shown(self.what, self.namespace.as_deref(), &self.name)
+    }
+
+    /// The plan half: what applying it would change (a server-side dry run).
+    pub async fn preview(&self, client: &kube::Client) -> Result<ObjectPreview, ActionError> {
+        preview_object(
+            client,
+            &self.resource,
+            self.namespace.as_deref(),
+            &self.name,
+            &self.body,
+            self.what,
+            self.hidden,
+        )
+        .await
+        .map_err(|error| classify(error, format!("cannot preview {}", self.shown())))
+    }
+
+    /// The run half: intent journaled, then applied.
+    pub async fn apply(
+        &self,
+        client: &kube::Client,
+        context: &RunContext,
+    ) -> Result<DynamicObject, ActionError> {
+        apply_journaled(
+            client,
+            context,
+            &self.resource,
+            self.namespace.as_deref(),
+            &self.name,
+            &self.body,
+            self.what,
+        )
+        .await
+    }
+}
+
+/// The plan of a step that applies `objects`: their previews as one outcome.
+pub async fn plan_objects(
+    client: &kube::Client,
+    objects: &[Object],
+) -> Result<PlanOutcome, ActionError> {
+    let mut previews = Vec::with_capacity(objects.len());
+    for object in objects {
+        previews.push(object.preview(client).await?);
+    }
+    Ok(outcome(&previews))
+}
+
+fn shown(what: &str, namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(namespace) => format!("{what} {namespace}/{name}"),
+        None => format!("{what} {name}"),
+    }
+}
 
 /// The field manager of every object genesis writes.
 pub const FIELD_MANAGER: &str = "genesis";
@@ -64,10 +162,7 @@ pub async fn apply_journaled(
     body: &Value,
     what: &str,
 ) -> Result<DynamicObject, ActionError> {
-    let shown = match namespace {
-        Some(namespace) => format!("{what} {namespace}/{name}"),
-        None => format!("{what} {name}"),
-    };
+    let shown = shown(what, namespace, name);
     context.intent(format!("apply {shown}")).await?;
     apply(client, resource, namespace, name, body)
         .await
@@ -138,10 +233,7 @@ pub async fn preview_object(
     what: &str,
     hidden: &[&str],
 ) -> Result<ObjectPreview, kube::Error> {
-    let shown = match namespace {
-        Some(namespace) => format!("{what} {namespace}/{name}"),
-        None => format!("{what} {name}"),
-    };
+    let shown = shown(what, namespace, name);
     let api = api(client, resource, namespace);
     let Some(current) = api.get_opt(name).await? else {
         return Ok(ObjectPreview {

@@ -1,387 +1,19 @@
-//! The phase-2 preflight kinds: `tinkerbell.stack`, `argocd.present` and `http.artifacts`.
-//!
-//! All three only read, so their plan half runs the same checks as their run half and answers
-//! [`PlanOutcome::NoChange`] (except that the plan of `http.artifacts` does not download the
-//! artifacts to hash them; the run does). Each check collects every problem it finds and
-//! reports them together, each saying what is missing and how to fix it.
+//! `http.artifacts` (phase 2): the install's disk image and the VM images answer over
+//! HTTP(S) with the expected size and checksum. Read-only: the plan half checks that each
+//! answers without downloading it; the run downloads and hashes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorClass, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext,
-    StepSpec,
+    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ListParams};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::actions::platform::reachable::classify;
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target, display};
+use crate::actions::checks::{Problem, report};
 use crate::actions::support::params;
-use crate::clients::kube::LazyClient;
-
-/// Like `support::platform_client`, naming the cluster and context to check.
-async fn connect(lazy: &LazyClient) -> Result<kube::Client, ActionError> {
-    let target = lazy.target();
-    lazy.get().await.map_err(|error| {
-        ActionError::with_source(
-            ErrorKind::NotFound,
-            format!(
-                "no usable kubeconfig for the {} cluster; check --kubeconfig/KUBECONFIG and that context `{}` exists (`kubectl config get-contexts`)",
-                target.cluster,
-                target.context.as_deref().unwrap_or("(current)")
-            ),
-            error,
-        )
-    })
-}
-
-/// One missing or broken thing, with what kind of failure it is.
-struct Problem {
-    kind: ErrorKind,
-    message: String,
-}
-
-impl Problem {
-    fn missing(message: String) -> Self {
-        Self {
-            kind: ErrorKind::NotFound,
-            message,
-        }
-    }
-}
-
-/// Every problem as one error. A permanent problem makes the whole error permanent: retrying
-/// cannot fix it, whatever else is also wrong.
-fn report(what: &str, problems: Vec<Problem>) -> ActionError {
-    let kind = problems
-        .iter()
-        .map(|problem| problem.kind)
-        .find(|kind| kind.class() == ErrorClass::Permanent)
-        .or_else(|| problems.first().map(|problem| problem.kind))
-        .unwrap_or(ErrorKind::NotFound);
-    let message = if let [only] = problems.as_slice() {
-        only.message.clone()
-    } else {
-        let mut text = format!("{} problems with {what}:", problems.len());
-        for problem in &problems {
-            text.push_str("\n  - ");
-            text.push_str(&problem.message);
-        }
-        text
-    };
-    ActionError::new(kind, message)
-}
-
-async fn namespace_exists(
-    client: &kube::Client,
-    namespace: &str,
-    cluster: &str,
-) -> Result<bool, ActionError> {
-    Api::<Namespace>::all(client.clone())
-        .get_opt(namespace)
-        .await
-        .map(|found| found.is_some())
-        .map_err(|error| {
-            classify(
-                error,
-                format!("cannot read namespace {namespace} on the {cluster} cluster"),
-            )
-        })
-}
-
-fn available_replicas(deployment: &Deployment) -> i32 {
-    deployment
-        .status
-        .as_ref()
-        .and_then(|status| status.available_replicas)
-        .unwrap_or(0)
-}
-
-// ---------------------------------------------------------------------------------------------
-// tinkerbell.stack
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct StackParams {
-    namespace: String,
-    crds: Vec<String>,
-}
-
-/// `tinkerbell.stack`: the Tinkerbell and Rufio CRDs are established, the namespace exists and
-/// at least one controller Deployment in it is available.
-#[derive(Debug)]
-pub struct TinkerbellStack {
-    client: Arc<LazyClient>,
-}
-
-impl TinkerbellStack {
-    pub fn new(client: Arc<LazyClient>) -> Self {
-        Self { client }
-    }
-
-    async fn check(&self, params: &StackParams) -> Result<Outputs, ActionError> {
-        let cluster = self.client.target().cluster.clone();
-        let client = connect(&self.client).await?;
-        let namespace = &params.namespace;
-        let mut problems = Vec::new();
-
-        let crds = Api::<CustomResourceDefinition>::all(client.clone());
-        for name in &params.crds {
-            let crd = crds.get_opt(name).await.map_err(|error| {
-                classify(
-                    error,
-                    format!("cannot read CRD {name} on the {cluster} cluster"),
-                )
-            })?;
-            let Some(crd) = crd else {
-                problems.push(Problem::missing(format!(
-                    "CRD {name} is not installed: install the Tinkerbell stack (its Helm chart installs the CRDs)"
-                )));
-                continue;
-            };
-            let established = crd
-                .status
-                .as_ref()
-                .and_then(|status| status.conditions.as_ref())
-                .into_iter()
-                .flatten()
-                .any(|condition| condition.type_ == "Established" && condition.status == "True");
-            if !established {
-                problems.push(Problem::missing(format!(
-                    "CRD {name} is installed but not Established: check its conditions with `kubectl get crd {name} -o yaml`"
-                )));
-            }
-        }
-
-        let mut controllers = Vec::new();
-        if namespace_exists(&client, namespace, &cluster).await? {
-            let deployments = Api::<Deployment>::namespaced(client.clone(), namespace)
-                .list(&ListParams::default())
-                .await
-                .map_err(|error| {
-                    classify(
-                        error,
-                        format!("cannot list Deployments in {namespace} on the {cluster} cluster"),
-                    )
-                })?;
-            controllers = deployments
-                .items
-                .iter()
-                .filter(|deployment| available_replicas(deployment) >= 1)
-                .filter_map(|deployment| deployment.metadata.name.clone())
-                .collect();
-            controllers.sort();
-            if controllers.is_empty() {
-                problems.push(Problem::missing(format!(
-                    "no available Deployment in {namespace}: are the Tinkerbell controllers running? kubectl -n {namespace} get deploy"
-                )));
-            }
-        } else {
-            problems.push(Problem::missing(format!(
-                "namespace {namespace} does not exist: install the Tinkerbell stack into it, or set endpoints.tinkerbell.namespace in the lab file to where it is installed"
-            )));
-        }
-
-        if !problems.is_empty() {
-            return Err(report("the Tinkerbell stack", problems));
-        }
-        let mut outputs = Outputs::new();
-        outputs.insert("crds".to_owned(), json!(params.crds));
-        outputs.insert("controllers".to_owned(), json!(controllers));
-        Ok(outputs)
-    }
-}
-
-impl genesis_engine::Action for TinkerbellStack {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
-        Box::pin(async move {
-            let params: StackParams = params(step)?;
-            let outputs = self.check(&params).await?;
-            Ok(PlanOutcome::NoChange {
-                summary: format!(
-                    "{} CRDs established; controllers available in {}: {}",
-                    params.crds.len(),
-                    params.namespace,
-                    list(outputs.get("controllers"))
-                ),
-            })
-        })
-    }
-
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
-        Box::pin(async move {
-            let params: StackParams = params(step)?;
-            context.set_substate(format!(
-                "checking the Tinkerbell CRDs and controllers in {}",
-                params.namespace
-            ));
-            self.check(&params).await
-        })
-    }
-}
-
-fn list(value: Option<&Value>) -> String {
-    value
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
-}
-
-// ---------------------------------------------------------------------------------------------
-// argocd.present
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ArgocdParams {
-    namespace: String,
-}
-
-const ARGOCD_SERVER: &str = "argocd-server";
-const ARGOCD_CONTROLLER: &str = "argocd-application-controller";
-
-/// `argocd.present`: the standard Argo CD install is running — the namespace exists, the
-/// `argocd-server` Deployment is available and the `argocd-application-controller` StatefulSet
-/// has a ready replica.
-#[derive(Debug)]
-pub struct ArgocdPresent {
-    client: Arc<LazyClient>,
-}
-
-impl ArgocdPresent {
-    pub fn new(client: Arc<LazyClient>) -> Self {
-        Self { client }
-    }
-
-    async fn check(&self, params: &ArgocdParams) -> Result<Outputs, ActionError> {
-        let cluster = self.client.target().cluster.clone();
-        let client = connect(&self.client).await?;
-        let namespace = &params.namespace;
-        if !namespace_exists(&client, namespace, &cluster).await? {
-            return Err(ActionError::new(
-                ErrorKind::NotFound,
-                format!(
-                    "namespace {namespace} does not exist: install Argo CD into it, or set endpoints.argocd.namespace in the lab file to where it is installed"
-                ),
-            ));
-        }
-        let mut problems = Vec::new();
-        let server = Api::<Deployment>::namespaced(client.clone(), namespace)
-            .get_opt(ARGOCD_SERVER)
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    format!("cannot read Deployment {namespace}/{ARGOCD_SERVER}"),
-                )
-            })?;
-        let server_available = match &server {
-            None => {
-                problems.push(Problem::missing(format!(
-                    "Deployment {ARGOCD_SERVER} not found in {namespace}: install Argo CD (the standard install manifest or Helm chart creates it)"
-                )));
-                0
-            }
-            Some(deployment) => {
-                let available = available_replicas(deployment);
-                if available < 1 {
-                    problems.push(Problem::missing(format!(
-                        "Deployment {ARGOCD_SERVER} in {namespace} has no available replica: kubectl -n {namespace} describe deploy {ARGOCD_SERVER}"
-                    )));
-                }
-                available
-            }
-        };
-        let controller = Api::<StatefulSet>::namespaced(client.clone(), namespace)
-            .get_opt(ARGOCD_CONTROLLER)
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    format!("cannot read StatefulSet {namespace}/{ARGOCD_CONTROLLER}"),
-                )
-            })?;
-        let controller_ready = match &controller {
-            None => {
-                problems.push(Problem::missing(format!(
-                    "StatefulSet {ARGOCD_CONTROLLER} not found in {namespace}: install Argo CD (the standard install manifest or Helm chart creates it)"
-                )));
-                0
-            }
-            Some(statefulset) => {
-                let ready = statefulset
-                    .status
-                    .as_ref()
-                    .and_then(|status| status.ready_replicas)
-                    .unwrap_or(0);
-                if ready < 1 {
-                    problems.push(Problem::missing(format!(
-                        "StatefulSet {ARGOCD_CONTROLLER} in {namespace} has no ready replica: kubectl -n {namespace} describe sts {ARGOCD_CONTROLLER}"
-                    )));
-                }
-                ready
-            }
-        };
-        if !problems.is_empty() {
-            return Err(report("Argo CD", problems));
-        }
-        let mut outputs = Outputs::new();
-        outputs.insert("server_available".to_owned(), json!(server_available));
-        outputs.insert("controller_ready".to_owned(), json!(controller_ready));
-        Ok(outputs)
-    }
-}
-
-impl genesis_engine::Action for ArgocdPresent {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
-        Box::pin(async move {
-            let params: ArgocdParams = params(step)?;
-            self.check(&params).await?;
-            Ok(PlanOutcome::NoChange {
-                summary: format!(
-                    "Argo CD runs in {}: {ARGOCD_SERVER} available, {ARGOCD_CONTROLLER} ready",
-                    params.namespace
-                ),
-            })
-        })
-    }
-
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
-        Box::pin(async move {
-            let params: ArgocdParams = params(step)?;
-            context.set_substate(format!("checking Argo CD in {}", params.namespace));
-            self.check(&params).await
-        })
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// http.artifacts
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -821,6 +453,45 @@ impl genesis_engine::Action for HttpArtifacts {
         })
     }
 }
+
+/// `http.artifacts`: the artifacts answer over HTTP(S).
+pub(crate) const KIND: Definition = Definition {
+    name: "http.artifacts",
+    summary: "the install's disk image and the VM images answer over HTTP(S) with the expected size and checksum",
+    target: Target::Http,
+    preview: Preview::Check,
+    params: ParamType::of::<ArtifactsParams>(),
+    names: &[],
+    describe: |p| {
+        let base = p.text("base_url");
+        let artifacts = p.0.get("artifacts").and_then(Value::as_array);
+        let vm_images = p.0.get("vm_images").and_then(Value::as_array);
+        let images = vm_images.into_iter().flatten().map(|image| {
+            format!(
+                "fetch {} (VM image {}): expect 200",
+                image.get("url").map(display).unwrap_or_default(),
+                image.get("name").map(display).unwrap_or_default()
+            )
+        });
+        artifacts
+            .into_iter()
+            .flatten()
+            .map(|artifact| {
+                let file = artifact.get("file").map(display).unwrap_or_default();
+                let mut line = format!("fetch {}/{file}: expect 200", base.trim_end_matches('/'));
+                if let Some(size) = artifact.get("size").filter(|size| !size.is_null()) {
+                    line.push_str(&format!(", {size} bytes"));
+                }
+                if artifact.get("sha256").is_some_and(|sum| !sum.is_null()) {
+                    line.push_str(", matching SHA-256");
+                }
+                line
+            })
+            .chain(images)
+            .collect()
+    },
+    build: Build::Remote(|_| Arc::new(HttpArtifacts)),
+};
 
 #[cfg(test)]
 mod tests {

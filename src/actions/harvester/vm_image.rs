@@ -9,21 +9,17 @@ use std::sync::Arc;
 use genesis_engine::{
     ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, DynamicObject};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{HarvesterAccess, MANAGED_BY, needs_kubeconfig, params, plan_apply};
-use crate::actions::apply::{self, Change};
-use crate::actions::platform::reachable::classify;
+use super::{HarvesterAccess, MANAGED_BY, image_resource, params, plan_apply};
+use crate::actions::catalog::NameRule;
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
+use crate::actions::watch::conditions::{self, explanation, is_true};
 use crate::actions::watch::{self, Check};
-
-pub fn image_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("harvesterhci.io", "v1beta1", "VirtualMachineImage"),
-        "virtualmachineimages",
-    )
-}
+use crate::clients::kube::apply::{Change, Object};
+use crate::clients::kube::classify;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +47,16 @@ impl ImageParams {
                 ),
             )),
         }
+    }
+
+    fn object(&self) -> Object {
+        Object::namespaced(
+            image_resource(),
+            &self.namespace,
+            &self.name,
+            self.body(),
+            "VirtualMachineImage",
+        )
     }
 
     fn body(&self) -> Value {
@@ -86,32 +92,12 @@ pub(crate) enum ImageState {
     Failed(String),
 }
 
-fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a Value> {
-    object
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|condition| condition.get("type").and_then(Value::as_str) == Some(kind))
-}
-
-fn is_true(condition: Option<&Value>) -> bool {
-    condition
-        .and_then(|c| c.get("status"))
-        .and_then(Value::as_str)
-        == Some("True")
-}
-
 fn message(condition: Option<&Value>) -> String {
-    condition
-        .and_then(|c| c.get("message").or_else(|| c.get("reason")))
-        .and_then(Value::as_str)
-        .filter(|text| !text.is_empty())
-        .unwrap_or("no message")
-        .to_owned()
+    explanation(condition).unwrap_or("no message").to_owned()
 }
 
 pub(crate) fn image_state(image: &Value) -> ImageState {
-    let imported = condition(image, "Imported");
+    let imported = conditions::find(image, "Imported");
     if is_true(imported) {
         return ImageState::Imported {
             storage_class: image
@@ -120,7 +106,7 @@ pub(crate) fn image_state(image: &Value) -> ImageState {
                 .map(str::to_owned),
         };
     }
-    let exceeded = condition(image, "RetryLimitExceeded");
+    let exceeded = conditions::find(image, "RetryLimitExceeded");
     if is_true(exceeded) {
         return ImageState::Failed(message(exceeded).to_owned());
     }
@@ -129,7 +115,7 @@ pub(crate) fn image_state(image: &Value) -> ImageState {
         .pointer("/status/failed")
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    let mut note = match (is_true(condition(image, "Initialized")), progress) {
+    let mut note = match (is_true(conditions::find(image, "Initialized")), progress) {
         (false, _) => "waiting for Harvester's image controller to take the image".to_owned(),
         (true, Some(percent)) => format!("downloading: {percent}%"),
         (true, None) => "download starting".to_owned(),
@@ -166,21 +152,12 @@ impl genesis_engine::Action for VmImage {
             let params: ImageParams = params(step)?;
             params.check(step)?;
             let Some(client) = self.harvester.plan_client(&context.needs).await? else {
-                return Ok(needs_kubeconfig(&format!(
+                return Ok(self.harvester.needs_kubeconfig(&format!(
                     "apply VirtualMachineImage {}/{} and wait for Harvester to import {}",
                     params.namespace, params.name, params.url
                 )));
             };
-            let (change, outcome) = plan_apply(
-                &client,
-                &image_resource(),
-                &params.namespace,
-                &params.name,
-                &params.body(),
-                "VirtualMachineImage",
-                &[],
-            )
-            .await?;
+            let (change, outcome) = plan_apply(&client, &params.object()).await?;
             let api: Api<DynamicObject> =
                 Api::namespaced_with(client, &params.namespace, &image_resource());
             let current = match change {
@@ -231,16 +208,7 @@ impl genesis_engine::Action for VmImage {
             let params: ImageParams = params(step)?;
             params.check(step)?;
             let client = self.harvester.client(step, context.needs()).await?;
-            apply::apply_journaled(
-                &client,
-                context,
-                &image_resource(),
-                Some(&params.namespace),
-                &params.name,
-                &params.body(),
-                "VirtualMachineImage",
-            )
-            .await?;
+            params.object().apply(&client, context).await?;
             let api: Api<DynamicObject> =
                 Api::namespaced_with(client, &params.namespace, &image_resource());
             let what = format!(
@@ -288,6 +256,31 @@ impl genesis_engine::Action for VmImage {
         })
     }
 }
+
+/// `harvester.vm-image`: a VM boot image.
+pub(crate) const KIND: Definition = Definition {
+    name: "harvester.vm-image",
+    summary: "a VM boot image downloaded by Harvester",
+    target: Target::Harvester,
+    preview: Preview::Apply,
+    params: ParamType::of::<ImageParams>(),
+    names: &[
+        ("namespace", NameRule::Namespace),
+        ("name", NameRule::Object),
+    ],
+    describe: |p| {
+        vec![
+            format!(
+                "apply VirtualMachineImage {}/{}: download {}",
+                p.text("namespace"),
+                p.text("name"),
+                p.text("url")
+            ),
+            "wait until the image is imported".to_owned(),
+        ]
+    },
+    build: Build::Remote(|clusters| Arc::new(VmImage::new(Arc::clone(&clusters.harvester)))),
+};
 
 #[cfg(test)]
 mod tests {

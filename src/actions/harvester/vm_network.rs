@@ -13,8 +13,10 @@ use kube::api::{ApiResource, GroupVersionKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{HarvesterAccess, MANAGED_BY, needs_kubeconfig, params, plan_apply};
-use crate::actions::apply;
+use super::{HarvesterAccess, MANAGED_BY, params, plan_apply};
+use crate::actions::catalog::NameRule;
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
+use crate::clients::kube::apply::Object;
 
 pub const CLUSTER_NETWORK_LABEL: &str = "network.harvesterhci.io/clusternetwork";
 pub const TYPE_LABEL: &str = "network.harvesterhci.io/type";
@@ -72,6 +74,16 @@ impl NetworkParams {
         .to_string()
     }
 
+    fn object(&self) -> Object {
+        Object::namespaced(
+            nad_resource(),
+            &self.namespace,
+            &self.name,
+            self.body(),
+            "NetworkAttachmentDefinition",
+        )
+    }
+
     pub(crate) fn body(&self) -> Value {
         json!({
             "apiVersion": "k8s.cni.cncf.io/v1",
@@ -112,21 +124,12 @@ impl genesis_engine::Action for VmNetwork {
         Box::pin(async move {
             let params = NetworkParams::of(step)?;
             let Some(client) = self.harvester.plan_client(&context.needs).await? else {
-                return Ok(needs_kubeconfig(&format!(
+                return Ok(self.harvester.needs_kubeconfig(&format!(
                     "apply NetworkAttachmentDefinition {}/{} (VLAN {})",
                     params.namespace, params.name, params.vlan
                 )));
             };
-            let (_, outcome) = plan_apply(
-                &client,
-                &nad_resource(),
-                &params.namespace,
-                &params.name,
-                &params.body(),
-                "NetworkAttachmentDefinition",
-                &[],
-            )
-            .await?;
+            let (_, outcome) = plan_apply(&client, &params.object()).await?;
             Ok(outcome)
         })
     }
@@ -139,16 +142,7 @@ impl genesis_engine::Action for VmNetwork {
         Box::pin(async move {
             let params = NetworkParams::of(step)?;
             let client = self.harvester.client(step, context.needs()).await?;
-            apply::apply_journaled(
-                &client,
-                context,
-                &nad_resource(),
-                Some(&params.namespace),
-                &params.name,
-                &params.body(),
-                "NetworkAttachmentDefinition",
-            )
-            .await?;
+            params.object().apply(&client, context).await?;
             let mut outputs = Outputs::new();
             outputs.insert(
                 "network".to_owned(),
@@ -159,6 +153,33 @@ impl genesis_engine::Action for VmNetwork {
         })
     }
 }
+
+/// `harvester.vm-network`: a VLAN network for VMs.
+pub(crate) const KIND: Definition = Definition {
+    name: "harvester.vm-network",
+    summary: "a VLAN network for VMs on Harvester",
+    target: Target::Harvester,
+    preview: Preview::Apply,
+    params: ParamType::of::<NetworkParams>(),
+    names: &[
+        ("namespace", NameRule::Namespace),
+        ("name", NameRule::Object),
+        ("cluster_network", NameRule::Object),
+    ],
+    describe: |p| {
+        let cluster_network = match p.0.get("cluster_network") {
+            Some(_) => p.text("cluster_network"),
+            None => "mgmt".to_owned(),
+        };
+        vec![format!(
+            "apply NetworkAttachmentDefinition {}/{}: bridge {cluster_network}-br, VLAN {}, labelled as a Harvester L2VlanNetwork",
+            p.text("namespace"),
+            p.text("name"),
+            p.text("vlan")
+        )]
+    },
+    build: Build::Remote(|clusters| Arc::new(VmNetwork::new(Arc::clone(&clusters.harvester)))),
+};
 
 #[cfg(test)]
 mod tests {

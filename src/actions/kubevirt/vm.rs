@@ -1,5 +1,5 @@
-//! KubeVirt on Harvester: a VM's cloud-init NoCloud user data as a Secret (step 15) and the
-//! `VirtualMachine` itself (step 16), waited for until it runs.
+//! `kubevirt.vm` (step 16): a KubeVirt `VirtualMachine` on Harvester, waited for until it
+//! runs.
 //!
 //! The VM is built the way Harvester builds one (UPSTREAM-APIS §4; harvester `pkg/builder/vm.go`,
 //! docs/actions.md): `runStrategy: Always` (never the deprecated `running`), the creator label,
@@ -17,249 +17,32 @@
 //! `evictionStrategy: LiveMigrateIfPossible` so that a drained host migrates the VM instead of
 //! stopping it (KubeVirt's default is `None`).
 //!
-//! The node name: Talos applies the NoCloud meta-data hostname (`local-hostname`, which KubeVirt
-//! writes from the VMI's `hostname`) only when NoCloud network data is present too (siderolabs/
-//! talos `platform/nocloud/nocloud.go`: `NetworkConfiguration` returns before `ParseMetadata`
-//! without it). Step 15 therefore puts network data (DHCP on the VM's MAC) beside the user data,
-//! and refuses a machine config that names the node otherwise (`crate::inputs::talos`).
-//!
 //! An operator who keeps the VMs in a GitOps repository passes them instead as `manifest:
 //! {file: <path relative to the phases directory>}`, one VM or a YAML stream of all of them;
 //! genesis then applies the VM named like the step's unchanged (after checking its kind, name
 //! and namespace) and waits for it the same way.
 
+mod manifest;
+
 use std::sync::Arc;
 
-use base64::Engine as _;
 use genesis_engine::{
     ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
 };
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, DynamicObject};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::apply::{self, Change};
-use super::harvester::image::image_resource;
-use super::harvester::{
-    HarvesterAccess, MANAGED_BY, needs_kubeconfig, params, plan_apply, qualified,
+use self::manifest::{manifest_node_name, manifest_userdata_secret};
+use super::*;
+use crate::actions::catalog::NameRule;
+use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
+use crate::actions::harvester::{
+    HarvesterAccess, MANAGED_BY, image_resource, params, plan_apply, qualified,
 };
-use super::platform::reachable::classify;
-use super::support::{SecretRef, secret_resource};
-use super::watch::{self, Check};
-use crate::secrets::Secrets;
-
-/// The annotation Harvester creates a VM's PVCs from.
-pub const VOLUME_CLAIM_TEMPLATES: &str = "harvesterhci.io/volumeClaimTemplates";
-/// The annotation on a PVC naming the image (`namespace/name`) it is made from.
-pub const IMAGE_ID: &str = "harvesterhci.io/imageId";
-/// The label Harvester puts on a VM's pods.
-pub const VM_NAME_LABEL: &str = "harvesterhci.io/vmName";
-/// The key of a NoCloud user-data Secret that KubeVirt reads.
-pub const USERDATA_KEY: &str = "userdata";
-/// The key of the NoCloud network data in the same Secret (kubevirt `pkg/cloud-init/cloud-init.go`
-/// reads `networkdata` or `networkData`).
-pub const NETWORKDATA_KEY: &str = "networkdata";
-/// The label Harvester's VM builder puts on a VM and its template.
-pub const CREATOR_LABEL: &str = "harvesterhci.io/creator";
-/// The label by which the Platform control-plane VMs keep apart from each other.
-pub const ROLE_LABEL: (&str, &str) = ("genesis.dev/role", "platform-control-plane");
-
-/// NoCloud network data (version 2) that brings the NIC with `mac` up with DHCP: with it Talos
-/// applies the meta-data hostname (siderolabs/talos `platform/nocloud/metadata.go`,
-/// `applyNetworkConfigV2` matches `macaddress` against the links).
-pub fn network_data(mac: &str) -> String {
-    format!(
-        "version: 2\nethernets:\n  eth0:\n    match:\n      macaddress: \"{}\"\n    dhcp4: true\n",
-        mac.to_ascii_lowercase()
-    )
-}
-
-pub fn vm_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("kubevirt.io", "v1", "VirtualMachine"),
-        "virtualmachines",
-    )
-}
-
-/// The Secret holding a VM's user data.
-pub fn userdata_secret_name(vm: &str) -> String {
-    format!("{vm}-userdata")
-}
-
-/// The PVC of a VM's root disk.
-pub fn root_claim_name(vm: &str) -> String {
-    format!("{vm}-rootdisk")
-}
-
-// ---------------------------------------------------------------------------------------------
-// Step 15: the user-data Secret.
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UserdataParams {
-    namespace: String,
-    vm: String,
-    /// The VM's MAC: the network data brings that NIC up with DHCP.
-    mac: String,
-    user_data: SecretRef,
-}
-
-/// The `kubevirt.userdata-secret` action.
-#[derive(Debug)]
-pub struct UserdataSecret {
-    harvester: Arc<HarvesterAccess>,
-    secrets: Secrets,
-}
-
-impl UserdataSecret {
-    pub fn new(harvester: Arc<HarvesterAccess>, secrets: Secrets) -> Self {
-        Self { harvester, secrets }
-    }
-
-    fn body(&self, step: &StepSpec, params: &UserdataParams) -> Result<Value, ActionError> {
-        let user_data = params.user_data.value(&self.secrets)?;
-        check_user_data(step, &params.user_data.secret, user_data)?;
-        check_node_name(step, &params.user_data.secret, user_data, &params.vm)?;
-        Ok(json!({
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {
-                "name": userdata_secret_name(&params.vm),
-                "namespace": params.namespace,
-                "labels": {MANAGED_BY.0: MANAGED_BY.1, VM_NAME_LABEL: params.vm},
-            },
-            "type": "Opaque",
-            "data": {
-                USERDATA_KEY: base64::engine::general_purpose::STANDARD.encode(user_data),
-                NETWORKDATA_KEY: base64::engine::general_purpose::STANDARD.encode(network_data(&params.mac)),
-            },
-        }))
-    }
-}
-
-/// Talos ignores NoCloud user data that is a cloud-config: it must be the machine config.
-fn check_user_data(step: &StepSpec, name: &str, user_data: &str) -> Result<(), ActionError> {
-    if user_data.trim().is_empty() {
-        return Err(ActionError::new(
-            ErrorKind::InvalidParams,
-            format!("step `{}`: secret `{name}` is empty", step.id),
-        ));
-    }
-    if user_data.trim_start().starts_with("#cloud-config") {
-        return Err(ActionError::new(
-            ErrorKind::InvalidParams,
-            format!(
-                "step `{}`: secret `{name}` is a #cloud-config; Talos ignores those. Put the Talos machine configuration itself there (`talosctl gen config` output)",
-                step.id
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The machine config must let the node be named like the VM, which step 17 waits for.
-fn check_node_name(
-    step: &StepSpec,
-    name: &str,
-    user_data: &str,
-    vm: &str,
-) -> Result<(), ActionError> {
-    let problems = match crate::inputs::talos::MachineConfig::parse(user_data) {
-        Ok(config) => config.problems(vm),
-        Err(error) => vec![(
-            format!("the Talos machine configuration {error}"),
-            "put the Platform cluster's controlplane.yaml there".to_owned(),
-        )],
-    };
-    match problems.into_iter().next() {
-        None => Ok(()),
-        Some((message, help)) => Err(ActionError::new(
-            ErrorKind::InvalidParams,
-            format!(
-                "step `{}`: secret `{name}` (VM {vm}): {message}; {help}",
-                step.id
-            ),
-        )),
-    }
-}
-
-impl genesis_engine::Action for UserdataSecret {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
-        Box::pin(async move {
-            let params: UserdataParams = params(step)?;
-            let body = self.body(step, &params)?;
-            let name = userdata_secret_name(&params.vm);
-            let Some(client) = self.harvester.plan_client(&context.needs).await? else {
-                return Ok(needs_kubeconfig(&format!(
-                    "apply Secret {}/{name} (key {USERDATA_KEY} from secret `{}`, value not shown)",
-                    params.namespace, params.user_data.secret
-                )));
-            };
-            let (_, outcome) = plan_apply(
-                &client,
-                &secret_resource(),
-                &params.namespace,
-                &name,
-                &body,
-                "Secret",
-                // Per key changed or unchanged, never a value.
-                &["/data", "/stringData"],
-            )
-            .await?;
-            let source = format!(
-                " [{USERDATA_KEY} from secret `{}`, value not shown; {NETWORKDATA_KEY}: DHCP on {}]",
-                params.user_data.secret,
-                params.mac.to_ascii_lowercase()
-            );
-            Ok(match outcome {
-                PlanOutcome::WillChange { summary, diff } => PlanOutcome::WillChange {
-                    summary: summary + &source,
-                    diff,
-                },
-                PlanOutcome::NoChange { summary } => PlanOutcome::NoChange {
-                    summary: summary + &source,
-                },
-                other => other,
-            })
-        })
-    }
-
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
-        Box::pin(async move {
-            let params: UserdataParams = params(step)?;
-            let body = self.body(step, &params)?;
-            let client = self.harvester.client(step, context.needs()).await?;
-            let name = userdata_secret_name(&params.vm);
-            apply::apply_journaled(
-                &client,
-                context,
-                &secret_resource(),
-                Some(&params.namespace),
-                &name,
-                &body,
-                "Secret",
-            )
-            .await?;
-            let mut outputs = Outputs::new();
-            outputs.insert(
-                "secret".to_owned(),
-                format!("{}/{name}", params.namespace).into(),
-            );
-            Ok(outputs)
-        })
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Step 16: the VirtualMachine.
+use crate::actions::watch::{self, Check};
+use crate::clients::kube::apply::{Change, Object};
+use crate::clients::kube::classify;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -279,6 +62,16 @@ pub(crate) struct VmParams {
 }
 
 impl VmParams {
+    fn object(&self, body: Value) -> Object {
+        Object::namespaced(
+            vm_resource(),
+            &self.namespace,
+            &self.name,
+            body,
+            "VirtualMachine",
+        )
+    }
+
     fn image_ref(&self) -> (String, String) {
         qualified(&self.image, &self.namespace)
     }
@@ -360,140 +153,6 @@ impl VmParams {
                 },
             },
         })
-    }
-
-    /// This step's VirtualMachine from the operator's manifest: one object, or a YAML stream
-    /// (`---`-separated) holding every VM, from which the one named like this step's is taken.
-    fn checked_manifest(&self, step: &StepSpec, text: &str) -> Result<Value, ActionError> {
-        let bad = |what: String| {
-            ActionError::new(
-                ErrorKind::InvalidParams,
-                format!("step `{}`: the VM manifest {what}", step.id),
-            )
-        };
-        let documents: Vec<Value> = serde_saphyr::from_multiple(text)
-            .map_err(|error| bad(format!("is not YAML ({error})")))?;
-        let is_vm = |document: &Value| {
-            document.get("apiVersion").and_then(Value::as_str) == Some("kubevirt.io/v1")
-                && document.get("kind").and_then(Value::as_str) == Some("VirtualMachine")
-        };
-        let name_of = |document: &Value| {
-            document
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("(no name)")
-                .to_owned()
-        };
-        let vms: Vec<&Value> = documents
-            .iter()
-            .filter(|document| is_vm(document))
-            .collect();
-        if vms.is_empty() {
-            return Err(bad("holds no kubevirt.io/v1 VirtualMachine".to_owned()));
-        }
-        let mut matching = vms.iter().filter(|document| name_of(document) == self.name);
-        let mut manifest = match (matching.next(), matching.next()) {
-            (Some(vm), None) => (*vm).clone(),
-            (Some(_), Some(_)) => {
-                return Err(bad(format!("holds VirtualMachine `{}` twice", self.name)));
-            }
-            (None, _) => {
-                return Err(bad(format!(
-                    "holds no VirtualMachine named `{}` (it has: {}); metadata.name must match the lab's VM",
-                    self.name,
-                    vms.iter()
-                        .map(|vm| name_of(vm))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-        };
-        let metadata = manifest
-            .get_mut("metadata")
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| bad("has no metadata".to_owned()))?;
-        match metadata.get("namespace").and_then(Value::as_str) {
-            None => {
-                metadata.insert("namespace".to_owned(), json!(self.namespace));
-            }
-            Some(namespace) if namespace == self.namespace => {}
-            Some(namespace) => {
-                return Err(bad(format!(
-                    "is in namespace `{namespace}`, the lab puts the VM in `{}`",
-                    self.namespace
-                )));
-            }
-        }
-        // What a server wrote into an exported object is not the operator's to apply.
-        for field in [
-            "resourceVersion",
-            "uid",
-            "creationTimestamp",
-            "generation",
-            "managedFields",
-        ] {
-            metadata.remove(field);
-        }
-        if let Some(object) = manifest.as_object_mut() {
-            object.remove("status");
-        }
-        Ok(manifest)
-    }
-}
-
-/// The `cloudInitNoCloud` source of a VM's template, if any.
-fn nocloud(vm: &Value) -> Option<&Value> {
-    vm.pointer("/spec/template/spec/volumes")?
-        .as_array()?
-        .iter()
-        .find_map(|volume| volume.get("cloudInitNoCloud"))
-}
-
-/// The Secret an operator's VM reads its NoCloud user data from (`secretRef`, KubeVirt's
-/// `userDataSecretRef`).
-fn manifest_userdata_secret(vm: &Value) -> Option<&str> {
-    nocloud(vm)?.pointer("/secretRef/name")?.as_str()
-}
-
-/// Whether Talos in the operator's VM will name its node `name` (what step 17 waits for), given
-/// the machine config it boots with. KubeVirt writes the VMI's `hostname` (else its name) as
-/// `local-hostname` (kubevirt `pkg/cloud-init/cloud-init.go`); Talos applies it only with network
-/// data (talos `platform/nocloud/nocloud.go`), and a hostname in the machine config wins.
-fn manifest_node_name(vm: &Value, user_data: Option<&str>, name: &str) -> Result<(), String> {
-    let config = user_data.and_then(|text| crate::inputs::talos::MachineConfig::parse(text).ok());
-    if let Some((hostname, source)) = config
-        .as_ref()
-        .and_then(|config| config.explicit_hostname())
-    {
-        let short = hostname.split('.').next().unwrap_or(hostname);
-        return if short == name {
-            Ok(())
-        } else {
-            Err(format!(
-                "its machine config names the node `{hostname}` ({source})"
-            ))
-        };
-    }
-    let source = nocloud(vm);
-    let network_data = source.is_some_and(|source| {
-        ["networkData", "networkDataBase64", "networkDataSecretRef"]
-            .iter()
-            .any(|key| source.get(*key).is_some())
-    });
-    if !network_data {
-        return Err(format!(
-            "its cloudInitNoCloud volume has no network data, so Talos ignores the meta-data hostname and names the node talos-xxx-yyy; add `networkDataSecretRef: {{name: {}}}` (step 15 writes `{NETWORKDATA_KEY}` there) or set the hostname in the machine config",
-            userdata_secret_name(name)
-        ));
-    }
-    let hostname = vm
-        .pointer("/spec/template/spec/hostname")
-        .and_then(Value::as_str)
-        .unwrap_or(name);
-    if hostname == name {
-        Ok(())
-    } else {
-        Err(format!("its template's hostname is `{hostname}`"))
     }
 }
 
@@ -616,7 +275,7 @@ impl genesis_engine::Action for VirtualMachine {
         Box::pin(async move {
             let params: VmParams = params(step)?;
             let Some(client) = self.harvester.plan_client(&context.needs).await? else {
-                return Ok(needs_kubeconfig(&format!(
+                return Ok(self.harvester.needs_kubeconfig(&format!(
                     "apply VirtualMachine {}/{} and wait until it runs",
                     params.namespace, params.name
                 )));
@@ -634,16 +293,7 @@ impl genesis_engine::Action for VirtualMachine {
             } else {
                 ""
             };
-            let (change, outcome) = plan_apply(
-                &client,
-                &vm_resource(),
-                &params.namespace,
-                &params.name,
-                &body,
-                "VirtualMachine",
-                &[],
-            )
-            .await?;
+            let (change, outcome) = plan_apply(&client, &params.object(body)).await?;
             let running = match change {
                 Change::Create => false,
                 _ => {
@@ -690,16 +340,7 @@ impl genesis_engine::Action for VirtualMachine {
                     ),
                 )
             })?;
-            apply::apply_journaled(
-                &client,
-                context,
-                &vm_resource(),
-                Some(&params.namespace),
-                &params.name,
-                &body,
-                "VirtualMachine",
-            )
-            .await?;
+            params.object(body).apply(&client, context).await?;
             let api: Api<DynamicObject> =
                 Api::namespaced_with(client, &params.namespace, &vm_resource());
             let what = format!("VM {}/{} to run", params.namespace, params.name);
@@ -742,6 +383,48 @@ impl genesis_engine::Action for VirtualMachine {
         })
     }
 }
+
+/// `kubevirt.vm`: a KubeVirt VirtualMachine, running.
+pub(crate) const KIND: Definition = Definition {
+    name: "kubevirt.vm",
+    summary: "a KubeVirt VirtualMachine, running",
+    target: Target::Harvester,
+    preview: Preview::Apply,
+    params: ParamType::of::<VmParams>(),
+    names: &[
+        ("namespace", NameRule::Namespace),
+        ("name", NameRule::Object),
+        ("network", NameRule::ObjectRef),
+        ("image", NameRule::ObjectRef),
+    ],
+    describe: |p| {
+        if p.0.get("manifest").is_some() {
+            return vec![
+                format!(
+                    "apply VirtualMachine {}/{} from the operator's manifest",
+                    p.text("namespace"),
+                    p.text("name")
+                ),
+                "wait until the VM runs and reports ready".to_owned(),
+            ];
+        }
+        vec![
+            format!(
+                "apply VirtualMachine {}/{}: {} cores, {} memory, {} root disk from image {}, NIC {} on network {}, runStrategy Always, never on a host with another control-plane VM, live-migrated on drain",
+                p.text("namespace"),
+                p.text("name"),
+                p.text("cpu_cores"),
+                p.text("memory"),
+                p.text("disk"),
+                p.text("image"),
+                p.text("mac"),
+                p.text("network")
+            ),
+            "wait until the VM runs and reports ready".to_owned(),
+        ]
+    },
+    build: Build::Remote(|clusters| Arc::new(VirtualMachine::new(Arc::clone(&clusters.harvester)))),
+};
 
 #[cfg(test)]
 mod tests {
@@ -821,28 +504,6 @@ mod tests {
     }
 
     #[test]
-    fn the_network_data_brings_the_vms_nic_up_with_dhcp() {
-        let data: Value = serde_saphyr::from_str(&network_data("52:54:00:0A:1E:02")).expect("YAML");
-        assert_eq!(
-            data,
-            json!({"version": 2, "ethernets": {"eth0": {
-                "match": {"macaddress": "52:54:00:0a:1e:02"}, "dhcp4": true}}})
-        );
-    }
-
-    #[test]
-    fn a_machine_config_naming_another_node_is_refused_before_the_vm_exists() {
-        let step = test_step("kubevirt.userdata-secret", json!({}));
-        let config = "version: v1alpha1\nmachine: {type: controlplane, network: {hostname: cp-2}}\ncluster: {controlPlane: {endpoint: https://10.10.10.15:6443}}\n";
-        assert!(check_node_name(&step, "s", config, "cp-2").is_ok());
-        let error = check_node_name(&step, "s", config, "cp-3").expect_err("refused");
-        assert_eq!(error.kind(), ErrorKind::InvalidParams);
-        assert!(error.to_string().contains("Node `cp-3`"), "{error}");
-        let worker = config.replace("controlplane", "worker");
-        assert!(check_node_name(&step, "s", &worker, "cp-2").is_err());
-    }
-
-    #[test]
     fn an_operators_vm_without_network_data_is_named_by_talos_not_by_the_vm() {
         let built = params(None).build("longhorn-talos-nocloud");
         let no_hostname = "version: v1alpha1\nmachine: {type: controlplane}\n";
@@ -912,15 +573,5 @@ mod tests {
             Err("VM ErrorPvcNotFound: PVC cp-2-rootdisk not found".to_owned())
         );
         assert!(vm_state(&json!({})).is_err());
-    }
-
-    #[test]
-    fn cloud_config_user_data_is_refused() {
-        let step = test_step("kubevirt.userdata-secret", json!({}));
-        assert!(check_user_data(&step, "talos.cp-2.machine_config", "version: v1alpha1\n").is_ok());
-        assert!(check_node_name(&step, "t", "version: v1alpha1\n", "cp-2").is_err());
-        let error = check_user_data(&step, "t", "#cloud-config\nusers: []\n").expect_err("refused");
-        assert!(error.to_string().contains("Talos ignores"));
-        assert!(check_user_data(&step, "t", "  \n").is_err());
     }
 }

@@ -1,0 +1,3 @@
+//! Kinds that act over plain HTTP(S): `http.artifacts`.
+
+pub mod artifacts;
