@@ -5,7 +5,7 @@
 //!    the loopback lab with the reference scenario. Per run: the run's wall time and critical
 //!    path from its final report (`run_finished`), their ratio (target ≤ 1.03), and the
 //!    reaction latencies: simulator event that made a condition true → genesis' event for the
-//!    step that waited for it, paired by `cluster_support::latency` (target p99 ≤ 100 ms).
+//!    step that waited for it, paired by `genesis_harness::latency` (target p99 ≤ 100 ms).
 //! 2. **Waits**: `--waits N` (default 3) repetitions of two waits, against a world without the
 //!    simulator, where this bench plays the controllers with writes only: the quorum wait
 //!    (step 11 on the Harvester API: three Nodes registering, turning Ready and being
@@ -17,21 +17,20 @@
 //!
 //! `--only full` or `--only waits` runs one part; `--seed N` replays the poll loop's phases.
 
-#[path = "../tests/cluster_support/mod.rs"]
-mod cluster_support;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cluster_support::apimetrics::{self, Requests};
-use cluster_support::latency::{self, Expected};
-use cluster_support::loopback::{LoopbackLab, Options};
+use genesis_harness::apimetrics::{self, Requests};
+use genesis_harness::latency::{self, Expected};
+use genesis_harness::loopback::{LoopbackLab, Options};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
+/// The `genesis` binary under test (Cargo builds it for benches).
+const GENESIS: &str = env!("CARGO_BIN_EXE_genesis");
 /// Phases of a full run: all of them (2–4).
 const PHASES: Option<&[u32]> = None;
 /// The comparison baseline's poll period.
@@ -124,12 +123,12 @@ async fn full_run(index: usize) -> FullRun {
     let world = World::start_with(WorldOptions::with_simulator().expect("reference scenario"))
         .await
         .expect("test world starts");
-    let lab = LoopbackLab::build(&world, Options { phases: PHASES }).await;
+    let lab = LoopbackLab::build(GENESIS, &world, Options { phases: PHASES }).await;
     lab.prepare_platform(&world).await;
     let started = Instant::now();
     let output = lab.genesis(&["up", "-o", "json"]).await;
     let process_ms = ms(started.elapsed());
-    let (stdout, stderr) = cluster_support::loopback::text(&output);
+    let (stdout, stderr) = genesis_harness::loopback::text(&output);
     assert_eq!(output.status.code(), Some(0), "run {index}: {stderr}");
     let report = stdout
         .lines()
@@ -693,7 +692,7 @@ async fn waits(repetitions: usize, seed: u64) {
     })
     .await
     .expect("test world starts");
-    let lab = LoopbackLab::build(&world, Options { phases: PHASES }).await;
+    let lab = LoopbackLab::build(GENESIS, &world, Options { phases: PHASES }).await;
     lab.prepare_platform(&world).await;
     let mut rng = Rng(seed);
     let mut elsewhere = Vec::new();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the command reference under docs/reference/ from genesis's clap definitions:
-# the shell completions, one man page per command, and cli.md. tests/cli_reference.rs fails
+# the shell completions, one man page per command, and cli.md. tests/it/cli_reference.rs fails
 # when the checked-in files differ from what the code generates; run this and commit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -6,11 +6,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
 use crate::Error;
+use crate::gobuild::{GoProgram, Sources};
 
 /// Kubernetes release the Go program is built from; part of the cache key.
 pub const KUBERNETES_VERSION: &str = "v1.37.2";
@@ -19,8 +19,7 @@ pub const KUBERNETES_VERSION: &str = "v1.37.2";
 pub const APISERVER_BIN_ENV: &str = "GENESIS_APISERVER_BIN";
 /// Environment variable naming the CRD directory (default: `<repo>/../shared/crds`).
 pub const CRDS_DIR_ENV: &str = "GENESIS_CRDS_DIR";
-/// Environment variable naming the build cache root (default: `$HOME/.cache/genesis`).
-pub const CACHE_DIR_ENV: &str = "GENESIS_CACHE_DIR";
+pub use crate::gobuild::CACHE_DIR_ENV;
 
 /// How long a server may take from spawn to its "ready" line (CRDs included).
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
@@ -41,110 +40,29 @@ pub fn crds_dir() -> PathBuf {
     }
 }
 
-fn go_source_dir() -> PathBuf {
-    repo_root().join("tests/apiserver")
-}
-
-/// Cache key of the Go program: the Kubernetes version and a hash of its
-/// sources. `.ci/testworld-setup` computes the same key with `sha256sum`:
-/// the SHA-256 of the `sha256sum go.mod go.sum *.go` listing (files sorted
-/// by name), first 16 hex digits.
-pub fn source_key(dir: &Path) -> Result<String, Error> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|source| Error::Io {
-            what: format!("read {}", dir.display()),
-            source,
-        })?
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name == "go.mod" || name == "go.sum" || name.ends_with(".go"))
-        .collect();
-    names.sort();
-    let mut listing = String::new();
-    for name in &names {
-        let path = dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
-            what: format!("read {}", path.display()),
-            source,
-        })?;
-        listing.push_str(&format!("{}  {name}\n", hex(&Sha256::digest(&bytes))));
-    }
-    let digest = hex(&Sha256::digest(listing.as_bytes()));
-    Ok(format!("{KUBERNETES_VERSION}-{}", &digest[..16]))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os(CACHE_DIR_ENV) {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    home.join(".cache/genesis")
-}
+/// The Go program `tests/apiserver`, cached as `apiserver-<version>-<key>/genesis-apiserver`
+/// and built by `.ci/testworld-setup --apiserver-only` with the version stamped in.
+pub const PROGRAM: GoProgram = GoProgram {
+    cache_name: "apiserver",
+    version: Some(KUBERNETES_VERSION),
+    source_dir: "tests/apiserver",
+    sources: Sources::Flat,
+    binary_name: "genesis-apiserver",
+    bin_env: APISERVER_BIN_ENV,
+    script: ".ci/testworld-setup",
+    script_args: &["--apiserver-only"],
+    what: "the real kube-apiserver",
+};
 
 /// Where the cached binary for the current sources lives.
 pub fn cached_binary_path() -> Result<PathBuf, Error> {
-    let key = source_key(&go_source_dir())?;
-    Ok(cache_root()
-        .join(format!("apiserver-{key}"))
-        .join("genesis-apiserver"))
+    PROGRAM.cached_binary_path()
 }
 
 /// Finds the `genesis-apiserver` binary: `$GENESIS_APISERVER_BIN`, else the
 /// cache, else builds it into the cache (slow: minutes on 2 cores).
 pub async fn binary() -> Result<PathBuf, Error> {
-    if let Some(bin) = std::env::var_os(APISERVER_BIN_ENV) {
-        let bin = PathBuf::from(bin);
-        if bin.is_file() {
-            return Ok(bin);
-        }
-        return Err(Error::Setup(format!(
-            "{APISERVER_BIN_ENV}={} is not a file",
-            bin.display()
-        )));
-    }
-    let path = cached_binary_path()?;
-    if path.is_file() {
-        return Ok(path);
-    }
-    build_binary(&path).await?;
-    Ok(path)
-}
-
-async fn build_binary(path: &Path) -> Result<(), Error> {
-    eprintln!(
-        "genesis-testworld: building the real kube-apiserver ({KUBERNETES_VERSION}) into {}; this takes minutes \
-         on 2 cores (run .ci/testworld-setup once to do it ahead of the tests)",
-        path.display()
-    );
-    // One definition of the build: the setup script.
-    let script = repo_root().join(".ci/testworld-setup");
-    let output = Command::new("bash")
-        .arg(&script)
-        .arg("--apiserver-only")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|source| Error::Io {
-            what: format!("run {}", script.display()),
-            source,
-        })?;
-    let printed = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() || printed.trim() != path.to_string_lossy() {
-        return Err(Error::Setup(format!(
-            "{} failed to build {} (printed {:?}): {}",
-            script.display(),
-            path.display(),
-            printed.trim(),
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    Ok(())
+    PROGRAM.binary().await
 }
 
 /// The line `genesis-apiserver` prints on stdout once it serves.
@@ -370,24 +288,6 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The harness and `.ci/testworld-setup` must agree on the cache key.
-    #[test]
-    fn source_key_matches_the_setup_script() {
-        let dir = go_source_dir();
-        let script = "cd \"$1\" && sha256sum $(LC_ALL=C ls go.mod go.sum *.go | LC_ALL=C sort) | sha256sum | cut -c1-16";
-        let output = std::process::Command::new("bash")
-            .args(["-c", script, "-"])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-        let expected = format!(
-            "{KUBERNETES_VERSION}-{}",
-            String::from_utf8(output.stdout).unwrap().trim()
-        );
-        assert_eq!(source_key(&dir).unwrap(), expected);
-    }
 
     #[test]
     fn crds_dir_honours_the_environment_default() {

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod apiserver;
+pub mod gobuild;
 pub mod lab;
 pub mod redfish;
 pub mod sshd;

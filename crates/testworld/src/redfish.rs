@@ -15,8 +15,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
 use crate::Error;
-use crate::apiserver::{cache_root, tail};
-use crate::tinkerbell::run_setup_script;
+use crate::apiserver::tail;
+use crate::gobuild::{cache_root, run_script};
 
 /// The sushy-tools release `.ci/build-tinkerbell` installs.
 pub const SUSHY_TOOLS_VERSION: &str = "2.2.0";
@@ -46,7 +46,7 @@ pub async fn emulator() -> Result<PathBuf, Error> {
     if path.is_file() && installed {
         return Ok(path);
     }
-    run_setup_script("--sushy-only", &path).await?;
+    run_script(".ci/build-tinkerbell", &["--sushy-only"], &path).await?;
     Ok(path)
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tokio::process::Command;
 
 use crate::Error;
-use crate::apiserver::{CACHE_DIR_ENV, KUBERNETES_VERSION, repo_root, source_key};
+use crate::gobuild::{GoProgram, Sources};
 
 /// The machinery release the check is built from; part of the cache key.
 pub const TALOS_VERSION: &str = "v1.12.0";
@@ -19,72 +19,29 @@ pub const TALOS_VERSION: &str = "v1.12.0";
 /// Environment variable naming a prebuilt `genesis-talos-check` binary.
 pub const TALOS_CHECK_BIN_ENV: &str = "GENESIS_TALOS_CHECK_BIN";
 
-fn go_source_dir() -> PathBuf {
-    repo_root().join("tests/upstream/talos")
-}
+/// The Go program `tests/upstream/talos`, cached as
+/// `talos-check-<version>-<key>/genesis-talos-check`, built by `.ci/build-talos-check`.
+pub const PROGRAM: GoProgram = GoProgram {
+    cache_name: "talos-check",
+    version: Some(TALOS_VERSION),
+    source_dir: "tests/upstream/talos",
+    sources: Sources::Flat,
+    binary_name: "genesis-talos-check",
+    bin_env: TALOS_CHECK_BIN_ENV,
+    script: ".ci/build-talos-check",
+    script_args: &[],
+    what: "genesis-talos-check (Talos machinery)",
+};
 
-/// Where the cached binary for the current sources lives (the key `.ci/build-talos-check`
-/// computes: the machinery version and the first 16 hex digits of the sources' hash).
+/// Where the cached binary for the current sources lives.
 pub fn cached_binary_path() -> Result<PathBuf, Error> {
-    let key = source_key(&go_source_dir())?;
-    let digest = key
-        .strip_prefix(&format!("{KUBERNETES_VERSION}-"))
-        .unwrap_or(&key);
-    let root = std::env::var_os(CACHE_DIR_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir)
-                .join(".cache/genesis")
-        });
-    Ok(root
-        .join(format!("talos-check-{TALOS_VERSION}-{digest}"))
-        .join("genesis-talos-check"))
+    PROGRAM.cached_binary_path()
 }
 
 /// Finds `genesis-talos-check`: `$GENESIS_TALOS_CHECK_BIN`, else the cache, else builds it
 /// into the cache with `.ci/build-talos-check`.
 pub async fn binary() -> Result<PathBuf, Error> {
-    if let Some(bin) = std::env::var_os(TALOS_CHECK_BIN_ENV) {
-        let bin = PathBuf::from(bin);
-        if bin.is_file() {
-            return Ok(bin);
-        }
-        return Err(Error::Setup(format!(
-            "{TALOS_CHECK_BIN_ENV}={} is not a file",
-            bin.display()
-        )));
-    }
-    let path = cached_binary_path()?;
-    if path.is_file() {
-        return Ok(path);
-    }
-    eprintln!(
-        "genesis-testworld: building genesis-talos-check (Talos machinery {TALOS_VERSION}) into {}",
-        path.display()
-    );
-    let script = repo_root().join(".ci/build-talos-check");
-    let output = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|source| Error::Io {
-            what: format!("run {}", script.display()),
-            source,
-        })?;
-    let printed = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() || printed.trim() != path.to_string_lossy() {
-        return Err(Error::Setup(format!(
-            "{} failed to build {} (printed {:?}): {}",
-            script.display(),
-            path.display(),
-            printed.trim(),
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    Ok(path)
+    PROGRAM.binary().await
 }
 
 /// What Talos's machinery says about one machine configuration.

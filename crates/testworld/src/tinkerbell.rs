@@ -8,12 +8,12 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
 use crate::Error;
-use crate::apiserver::{cache_root, repo_root, tail};
+use crate::apiserver::tail;
+use crate::gobuild::{GoProgram, Sources};
 
 /// The upstream release the Go program requires; part of the cache key.
 pub const TINKERBELL_VERSION: &str = "v0.25.0";
@@ -23,108 +23,29 @@ pub const TINKERBELL_BIN_ENV: &str = "GENESIS_TINKERBELL_BIN";
 /// How long the program may take from spawn to its "ready" line.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn go_source_dir() -> PathBuf {
-    repo_root().join("tests/tinkerbell")
-}
-
-fn files_below(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<(), Error> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
-        what: format!("read {}", dir.display()),
-        source,
-    })?;
-    for entry in entries.filter_map(Result::ok) {
-        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
-        let path = entry.path();
-        if path.is_dir() {
-            files_below(&path, &format!("{name}/"), out)?;
-        } else {
-            out.push((name, path));
-        }
-    }
-    Ok(())
-}
-
-/// Cache key of the Go program: the Tinkerbell version and a hash of every file below
-/// `tests/tinkerbell`. `.ci/build-tinkerbell` computes the same key: the SHA-256 of the
-/// `sha256sum` listing of those files (relative paths, sorted), first 16 hex digits.
-pub fn source_key(dir: &Path) -> Result<String, Error> {
-    let mut files = Vec::new();
-    files_below(dir, "", &mut files)?;
-    files.sort();
-    let mut listing = String::new();
-    for (name, path) in &files {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            what: format!("read {}", path.display()),
-            source,
-        })?;
-        listing.push_str(&format!("{}  {name}\n", hex(&Sha256::digest(&bytes))));
-    }
-    let digest = hex(&Sha256::digest(listing.as_bytes()));
-    Ok(format!("{TINKERBELL_VERSION}-{}", &digest[..16]))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// The Go program `tests/tinkerbell`, keyed by every file below it (`tree`), cached as
+/// `tinkerbell-<version>-<key>/genesis-tinkerbell`, built by `.ci/build-tinkerbell`.
+pub const PROGRAM: GoProgram = GoProgram {
+    cache_name: "tinkerbell",
+    version: Some(TINKERBELL_VERSION),
+    source_dir: "tests/tinkerbell",
+    sources: Sources::Tree,
+    binary_name: "genesis-tinkerbell",
+    bin_env: TINKERBELL_BIN_ENV,
+    script: ".ci/build-tinkerbell",
+    script_args: &["--tinkerbell-only"],
+    what: "the real Tinkerbell and Rufio controllers",
+};
 
 /// Where the cached binary for the current sources lives.
 pub fn cached_binary_path() -> Result<PathBuf, Error> {
-    let key = source_key(&go_source_dir())?;
-    Ok(cache_root()
-        .join(format!("tinkerbell-{key}"))
-        .join("genesis-tinkerbell"))
-}
-
-/// Runs `.ci/build-tinkerbell <flag>` and checks it printed `expected`.
-pub(crate) async fn run_setup_script(flag: &str, expected: &Path) -> Result<(), Error> {
-    let script = repo_root().join(".ci/build-tinkerbell");
-    let output = Command::new("bash")
-        .arg(&script)
-        .arg(flag)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|source| Error::Io {
-            what: format!("run {}", script.display()),
-            source,
-        })?;
-    let printed = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() || printed.trim() != expected.to_string_lossy() {
-        return Err(Error::Setup(format!(
-            "{} {flag} failed to provide {} (printed {:?}): {}",
-            script.display(),
-            expected.display(),
-            printed.trim(),
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    Ok(())
+    PROGRAM.cached_binary_path()
 }
 
 /// Finds the `genesis-tinkerbell` binary: `$GENESIS_TINKERBELL_BIN`, else the cache, else
 /// builds it into the cache (minutes on 2 cores).
 pub async fn binary() -> Result<PathBuf, Error> {
-    if let Some(bin) = std::env::var_os(TINKERBELL_BIN_ENV) {
-        let bin = PathBuf::from(bin);
-        if bin.is_file() {
-            return Ok(bin);
-        }
-        return Err(Error::Setup(format!(
-            "{TINKERBELL_BIN_ENV}={} is not a file",
-            bin.display()
-        )));
-    }
-    let path = cached_binary_path()?;
-    if path.is_file() {
-        return Ok(path);
-    }
-    eprintln!(
-        "genesis-testworld: building the real Tinkerbell and Rufio controllers ({TINKERBELL_VERSION}) into {}; \
-         this takes minutes on 2 cores (run .ci/testworld-setup once to do it ahead of the tests)",
-        path.display()
-    );
-    run_setup_script("--tinkerbell-only", &path).await?;
-    Ok(path)
+    PROGRAM.binary().await
 }
 
 /// The line `genesis-tinkerbell` prints once its controllers are started and its tink
@@ -244,28 +165,5 @@ impl TinkerbellControllers {
     /// Stops the process.
     pub async fn stop(&mut self) {
         let _ = self.child.kill().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The harness and `.ci/build-tinkerbell` must agree on the cache key.
-    #[test]
-    fn source_key_matches_the_build_script() {
-        let dir = go_source_dir();
-        let script = "cd \"$1\" && files=$(find . -type f | sed 's|^\\./||' | LC_ALL=C sort) && sha256sum $files | sha256sum | cut -c1-16";
-        let output = std::process::Command::new("bash")
-            .args(["-c", script, "-"])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-        let expected = format!(
-            "{TINKERBELL_VERSION}-{}",
-            String::from_utf8(output.stdout).unwrap().trim()
-        );
-        assert_eq!(source_key(&dir).unwrap(), expected);
     }
 }

@@ -13,12 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 use crate::Error;
-use crate::apiserver::{CACHE_DIR_ENV, repo_root};
+use crate::gobuild::{GoProgram, Sources};
 
 /// One upstream check program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,108 +39,62 @@ impl Check {
 
     /// The environment variable naming a prebuilt binary of this check.
     pub fn bin_env(self) -> &'static str {
-        match self {
-            Check::ArgoCd => "GENESIS_UPSTREAM_ARGOCD_BIN",
-            Check::KubeVirt => "GENESIS_UPSTREAM_KUBEVIRT_BIN",
-        }
+        self.program().bin_env
     }
 
     /// The Go module's directory.
     pub fn source_dir(self) -> PathBuf {
-        repo_root().join("tests/upstream").join(self.name())
+        self.program().source_path()
+    }
+
+    /// The Go program `tests/upstream/<name>`, cached as
+    /// `upstream-<name>-<key>/genesis-upstream-<name>`, built by `.ci/build-upstream-checks`.
+    pub fn program(self) -> GoProgram {
+        match self {
+            Check::ArgoCd => GoProgram {
+                cache_name: "upstream-argocd",
+                source_dir: "tests/upstream/argocd",
+                binary_name: "genesis-upstream-argocd",
+                bin_env: "GENESIS_UPSTREAM_ARGOCD_BIN",
+                script_args: &["argocd"],
+                what: "the upstream check argocd (Argo CD's cluster-Secret reader)",
+                ..UPSTREAM_CHECK
+            },
+            Check::KubeVirt => GoProgram {
+                cache_name: "upstream-kubevirt",
+                source_dir: "tests/upstream/kubevirt",
+                binary_name: "genesis-upstream-kubevirt",
+                bin_env: "GENESIS_UPSTREAM_KUBEVIRT_BIN",
+                script_args: &["kubevirt"],
+                what: "the upstream check kubevirt (KubeVirt, NAD and CNI types)",
+                ..UPSTREAM_CHECK
+            },
+        }
     }
 }
 
-/// Cache key of a Go module: the first 16 hex digits of the SHA-256 of the
-/// `sha256sum go.mod go.sum *.go` listing (files sorted by name), as
-/// `.ci/build-upstream-checks` computes it.
-pub fn source_key(dir: &Path) -> Result<String, Error> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|source| Error::Io {
-            what: format!("read {}", dir.display()),
-            source,
-        })?
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name == "go.mod" || name == "go.sum" || name.ends_with(".go"))
-        .collect();
-    names.sort();
-    let mut listing = String::new();
-    for name in &names {
-        let path = dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
-            what: format!("read {}", path.display()),
-            source,
-        })?;
-        listing.push_str(&format!("{:x}  {name}\n", Sha256::digest(&bytes)));
-    }
-    let digest = format!("{:x}", Sha256::digest(listing.as_bytes()));
-    Ok(digest[..16].to_owned())
-}
-
-fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os(CACHE_DIR_ENV) {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    home.join(".cache/genesis")
-}
+/// What the upstream checks share: no version in the key, `flat` sources, one build script.
+const UPSTREAM_CHECK: GoProgram = GoProgram {
+    cache_name: "",
+    version: None,
+    source_dir: "",
+    sources: Sources::Flat,
+    binary_name: "",
+    bin_env: "",
+    script: ".ci/build-upstream-checks",
+    script_args: &[],
+    what: "",
+};
 
 /// Where the cached binary of `check` for the current sources lives.
 pub fn cached_binary_path(check: Check) -> Result<PathBuf, Error> {
-    let key = source_key(&check.source_dir())?;
-    Ok(cache_root()
-        .join(format!("upstream-{}-{key}", check.name()))
-        .join(format!("genesis-upstream-{}", check.name())))
+    check.program().cached_binary_path()
 }
 
 /// Finds the binary of `check`: its environment variable, else the cache, else builds it with
 /// `.ci/build-upstream-checks` (Argo CD takes minutes on 2 cores).
 pub async fn binary(check: Check) -> Result<PathBuf, Error> {
-    if let Some(bin) = std::env::var_os(check.bin_env()) {
-        let bin = PathBuf::from(bin);
-        if bin.is_file() {
-            return Ok(bin);
-        }
-        return Err(Error::Setup(format!(
-            "{}={} is not a file",
-            check.bin_env(),
-            bin.display()
-        )));
-    }
-    let path = cached_binary_path(check)?;
-    if path.is_file() {
-        return Ok(path);
-    }
-    eprintln!(
-        "genesis-testworld: building the upstream check {} into {} (run .ci/testworld-setup once to do it ahead of the tests)",
-        check.name(),
-        path.display()
-    );
-    let script = repo_root().join(".ci/build-upstream-checks");
-    let output = Command::new("bash")
-        .arg(&script)
-        .arg(check.name())
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|source| Error::Io {
-            what: format!("run {}", script.display()),
-            source,
-        })?;
-    let printed = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() || printed.trim() != path.to_string_lossy() {
-        return Err(Error::Setup(format!(
-            "{} failed to build {} (printed {:?}): {}",
-            script.display(),
-            path.display(),
-            printed.trim(),
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    Ok(path)
+    check.program().binary().await
 }
 
 /// What the Argo CD check prints: Argo CD's verdict on one cluster Secret.
@@ -319,29 +272,5 @@ fn parse<T: for<'de> Deserialize<'de>>(
             bin.display(),
             output.status
         ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The harness and `.ci/build-upstream-checks` must agree on the cache key.
-    #[test]
-    fn source_key_matches_the_build_script() {
-        for check in [Check::ArgoCd, Check::KubeVirt] {
-            let dir = check.source_dir();
-            let script = "cd \"$1\" && sha256sum $(LC_ALL=C ls go.mod go.sum *.go | LC_ALL=C sort) | sha256sum | cut -c1-16";
-            let output = std::process::Command::new("bash")
-                .args(["-c", script, "-"])
-                .arg(&dir)
-                .output()
-                .unwrap();
-            assert!(output.status.success());
-            assert_eq!(
-                source_key(&dir).unwrap(),
-                String::from_utf8(output.stdout).unwrap().trim()
-            );
-        }
     }
 }

@@ -14,14 +14,13 @@
 //! Cases that need another user (ownership) run only as root, where a file can be given away
 //! with chown; as another user they say so on stderr and check nothing.
 
-mod exec_support;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use exec_support::{World, code, exec_step, phase, stderr, stdout};
+use crate::GENESIS;
+use genesis_harness::exec::{World, code, exec_step, phase, stderr, stdout};
 
 /// A uid that owns nothing here (`nobody`).
 const OTHER_UID: u32 = 65534;
@@ -46,10 +45,13 @@ fn mkfifo(path: &Path) {
 
 /// A world whose phase 2 is one quick step.
 fn quick_world() -> World {
-    World::with_phases(&[(
-        "phase-2.yaml",
-        phase(2, &[exec_step("a", 1, &[], "true", "")]),
-    )])
+    World::with_phases(
+        GENESIS,
+        &[(
+            "phase-2.yaml",
+            phase(2, &[exec_step("a", 1, &[], "true", "")]),
+        )],
+    )
 }
 
 /// A journal written by a successful `up` of `quick_world`.
@@ -96,11 +98,14 @@ fn deadlines_too_large_for_the_clock_mean_no_deadline() {
     assert_eq!(code(&output), 2, "{}", stderr(&output));
     assert!(stderr(&output).contains("too large"), "{}", stderr(&output));
     // A step's own timeout, too large for the clock.
-    let world = World::with_phases(&[(
-        "phase-2.yaml",
-        phase(2, &[exec_step("a", 1, &[], "true", "")])
-            .replace("timeout: 30s", "timeout: 18446744073709551615s"),
-    )]);
+    let world = World::with_phases(
+        GENESIS,
+        &[(
+            "phase-2.yaml",
+            phase(2, &[exec_step("a", 1, &[], "true", "")])
+                .replace("timeout: 30s", "timeout: 18446744073709551615s"),
+        )],
+    );
     let output = world.run(&["up"]);
     no_panic(&output);
     assert!(
@@ -513,10 +518,13 @@ fn control_characters_from_a_child_never_reach_the_terminal() {
     ];
     for (printed, raw) in cases {
         let script = format!("printf 'fine\\n'; printf '{printed}\\n' >&2; exit 4");
-        let world = World::with_phases(&[(
-            "phase-2.yaml",
-            phase(2, &[exec_step("noisy", 1, &[], &script, "")]),
-        )]);
+        let world = World::with_phases(
+            GENESIS,
+            &[(
+                "phase-2.yaml",
+                phase(2, &[exec_step("noisy", 1, &[], &script, "")]),
+            )],
+        );
         let output = world.run(&["up"]);
         assert_eq!(code(&output), 1, "{printed}: {}", stderr(&output));
         let text = stderr(&output);
@@ -571,7 +579,7 @@ fn secrets_are_scrubbed_in_their_encoded_spellings() {
             "    timeout: 30s\n",
             "      env: {TOKEN: {secret: harvester.token}}\n    timeout: 30s\n",
         );
-        let world = World::with_phases(&[("phase-2.yaml", phase(2, &[step]))]);
+        let world = World::with_phases(GENESIS, &[("phase-2.yaml", phase(2, &[step]))]);
         for format in ["text", "json"] {
             let output = world.run(&["up", "-o", format]);
             assert_eq!(code(&output), 1, "{}", stderr(&output));

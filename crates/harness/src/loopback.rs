@@ -23,8 +23,9 @@
 //! Typical use (a full run of phases 2 and 3):
 //!
 //! ```ignore
+//! const GENESIS: &str = env!("CARGO_BIN_EXE_genesis"); // the binary under test
 //! let world = World::start_with(WorldOptions::with_simulator()?).await?;
-//! let lab = LoopbackLab::build(&world, Options { phases: Some(&[2, 3]), ..Options::default() }).await;
+//! let lab = LoopbackLab::build(GENESIS, &world, Options { phases: Some(&[2, 3]) }).await;
 //! lab.prepare_platform(&world).await;
 //! let output = lab.genesis(&["up"]).await;
 //! ```
@@ -48,9 +49,12 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::task::JoinHandle;
 
-/// The repository root.
+/// The repository root (the genesis package's directory, two levels above this crate's).
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/harness lies two levels below the repository root")
 }
 
 /// The address of the first node (`ms-02-1`) in the loopback lab, where the SSH relay listens.
@@ -95,6 +99,8 @@ pub struct Options<'a> {
 /// server and removes the files (the state dir included).
 pub struct LoopbackLab {
     dir: tempfile::TempDir,
+    /// The `genesis` binary it runs.
+    pub bin: PathBuf,
     pub lab: PathBuf,
     pub secrets: PathBuf,
     pub phases: PathBuf,
@@ -123,8 +129,8 @@ impl Drop for LoopbackLab {
 
 impl LoopbackLab {
     /// Writes the lab, secrets and phases for `world` and starts the relay and the artifact
-    /// server (on the current tokio runtime).
-    pub async fn build(world: &World, options: Options<'_>) -> Self {
+    /// server (on the current tokio runtime); [`LoopbackLab::command`] runs `bin`.
+    pub async fn build(bin: impl AsRef<Path>, world: &World, options: Options<'_>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("genesis-loopback-")
             .tempdir()
@@ -179,6 +185,7 @@ impl LoopbackLab {
         };
         let state = dir.path().join("state");
         Self {
+            bin: bin.as_ref().to_owned(),
             platform_kubeconfig: world.platform.kubeconfig_path().to_owned(),
             lab,
             secrets,
@@ -232,7 +239,7 @@ impl LoopbackLab {
     /// `--context default`, `--kubeconfig`), run from the repository root, without colour and
     /// without `KUBECONFIG`; add the subcommand and its arguments.
     pub fn command(&self) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_genesis"));
+        let mut command = tokio::process::Command::new(&self.bin);
         command
             .arg("--lab")
             .arg(&self.lab)
@@ -366,7 +373,7 @@ impl LoopbackLab {
         if !self.state.exists() {
             return Vec::new();
         }
-        super::files_below(&self.state)
+        crate::files_below(&self.state)
             .into_iter()
             .filter(|(path, _)| path.file_name() != Some("harvester.kubeconfig".as_ref()))
             .collect()

@@ -1,11 +1,18 @@
-//! Shared by the cluster tests: run the real `genesis` binary against a test world's Platform
-//! cluster, and prepare what an installed Tinkerbell stack would have. Full runs on a lab moved
-//! onto loopback: [`loopback`]; reaction latency from the simulator's and genesis' events:
-//! [`latency`]; request counts from an API server's own metrics: [`apimetrics`]; random kill moments:
-//! [`kill_moments`].
-#![allow(dead_code, reason = "each test binary uses a different part")]
+//! Drives the real `genesis` binary against the test world (crates/testworld). Used by
+//! genesis' integration tests (`tests/it`) and the bootstrap bench (`benches/bootstrap.rs`);
+//! docs/testworld.md describes the layout.
+//!
+//! Full runs on a lab moved onto loopback: [`loopback`]; worlds of `exec` phase files for the
+//! engine's end-to-end tests: [`exec`]; reaction latency from the simulator's and genesis'
+//! events: [`latency`]; request counts from an API server's own metrics: [`apimetrics`];
+//! random kill moments: [`kill_moments`]. Runs against a test world's Platform cluster with
+//! the shipped lab: [`genesis`].
+//!
+//! The binary under test: Cargo names it only to genesis' own integration tests and benches
+//! (`env!("CARGO_BIN_EXE_genesis")`), so they hand its path to whatever here runs it.
 
 pub mod apimetrics;
+pub mod exec;
 pub mod kill_moments;
 pub mod latency;
 pub mod loopback;
@@ -16,15 +23,16 @@ use std::process::{Command, Output};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ObjectMeta, PostParams};
 
-/// Runs `genesis` with the shipped lab and fake secrets (`secrets.example`, copied to a 0600
-/// file as genesis wants a private secrets file), against `kubeconfig`'s `default` context,
-/// with state in `state`.
-pub fn genesis(state: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
-    genesis_with(state, kubeconfig, None, args)
+/// Runs the `genesis` binary `bin` with the shipped lab and fake secrets (`secrets.example`,
+/// copied to a 0600 file as genesis wants a private secrets file), against `kubeconfig`'s
+/// `default` context, with state in `state`.
+pub fn genesis(bin: impl AsRef<Path>, state: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
+    genesis_with(bin, state, kubeconfig, None, args)
 }
 
 /// Like [`genesis`], with another phases directory.
 pub fn genesis_with(
+    bin: impl AsRef<Path>,
     state: &Path,
     kubeconfig: &Path,
     phases: Option<&Path>,
@@ -37,7 +45,7 @@ pub fn genesis_with(
         &std::fs::read_to_string(loopback::repo().join("secrets.example"))
             .expect("secrets.example"),
     );
-    let mut command = Command::new(env!("CARGO_BIN_EXE_genesis"));
+    let mut command = Command::new(bin.as_ref());
     command
         .arg("--secrets")
         .arg(&secrets)
@@ -50,7 +58,7 @@ pub fn genesis_with(
     }
     command
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(loopback::repo())
         .env("NO_COLOR", "1")
         .env_remove("KUBECONFIG")
         .output()

@@ -9,22 +9,21 @@
 //! header comment): the real controller refuses to render it and genesis fails fast, naming
 //! the machine and the controller's message.
 //!
-//! The lab is the reference lab moved onto loopback (`cluster_support::loopback`), its
+//! The lab is the reference lab moved onto loopback (`genesis_harness::loopback`), its
 //! machines' BMCs speaking Redfish to the emulators.
-
-mod cluster_support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::GENESIS;
 use base64::Engine as _;
-use cluster_support::latency;
-use cluster_support::loopback::{
+use genesis::actions::rufio::machine_resource;
+use genesis::actions::tinkerbell::{hardware_resource, template_resource, workflow_resource};
+use genesis_harness::latency;
+use genesis_harness::loopback::{
     LoopbackLab, Options, assert_no_leaks, key_lines, kubeconfig_field, reference_bmcs,
     secret_text, text,
 };
-use genesis::actions::rufio::machine_resource;
-use genesis::actions::tinkerbell::{hardware_resource, template_resource, workflow_resource};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::{Node, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
@@ -207,6 +206,7 @@ async fn end_to_end(phase_4: bool) {
     .expect("test world starts");
     let phases: &[u32] = if phase_4 { &[2, 3, 4] } else { &[2, 3] };
     let lab = LoopbackLab::build(
+        GENESIS,
         &world,
         Options {
             phases: Some(phases),
@@ -801,6 +801,7 @@ async fn a_template_the_real_controller_cannot_render_fails_the_install_fast() {
         .await
         .expect("test world starts");
         let lab = LoopbackLab::build(
+            GENESIS,
             &world,
             Options {
                 phases: Some(&[2, 3]),

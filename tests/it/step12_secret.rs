@@ -3,16 +3,15 @@
 //! ApplicationSet selects by), and an earlier genesis's registration under the former name
 //! `cluster-harvester` does not stay as a second registration (issue 11, defect 6).
 //!
-//! The lab is the reference lab on loopback (`cluster_support::loopback`); steps 9–11 are
+//! The lab is the reference lab on loopback (`genesis_harness::loopback`); steps 9–11 are
 //! recorded done in the journal with the Harvester admin kubeconfig as their output, as a run
 //! of them would have left it.
-
-mod cluster_support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cluster_support::loopback::{LoopbackLab, Options, ensure_namespace, secret_text, text};
+use crate::GENESIS;
+use genesis_harness::loopback::{LoopbackLab, Options, ensure_namespace, secret_text, text};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
@@ -56,7 +55,7 @@ async fn run() {
         ..WorldOptions::default()
     };
     let world = World::start_with(options).await.expect("test world starts");
-    let setup = LoopbackLab::build(&world, Options::default()).await;
+    let setup = LoopbackLab::build(GENESIS, &world, Options::default()).await;
     let platform = world.platform.client.clone();
     ensure_namespace(&platform, "argocd").await;
     let server = format!("https://localhost:{}", setup.harvester_port);

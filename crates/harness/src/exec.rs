@@ -2,19 +2,18 @@
 //! directory and a marker file each step appends its id to when it starts, plus a runner of the
 //! real `genesis` binary.
 
-#![allow(dead_code)] // Each test file uses a different part of this module.
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use genesis_engine::JournalState;
 
-pub const BINARY: &str = env!("CARGO_BIN_EXE_genesis");
-pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use crate::loopback::repo;
 
 pub struct World {
     pub dir: tempfile::TempDir,
+    /// The `genesis` binary it runs.
+    pub bin: PathBuf,
     /// A private (0600) copy of secrets.example: genesis refuses a plaintext secrets file that
     /// others may read, and git checks the example out 0644.
     pub secrets: PathBuf,
@@ -24,10 +23,10 @@ pub struct World {
 }
 
 impl World {
-    /// A world with the phase files of `tests/fixtures/exec-phases`.
-    pub fn fixture() -> Self {
-        let world = Self::empty();
-        let source = Path::new(ROOT).join("tests/fixtures/exec-phases");
+    /// A world running `bin`, with the phase files of `tests/fixtures/exec-phases`.
+    pub fn fixture(bin: impl AsRef<Path>) -> Self {
+        let world = Self::empty(bin.as_ref());
+        let source = repo().join("tests/fixtures/exec-phases");
         for entry in std::fs::read_dir(source).expect("fixture dir") {
             let entry = entry.expect("entry");
             std::fs::copy(entry.path(), world.phases.join(entry.file_name())).expect("copy");
@@ -35,9 +34,9 @@ impl World {
         world
     }
 
-    /// A world with the given phase files (`(file name, YAML)`).
-    pub fn with_phases(files: &[(&str, String)]) -> Self {
-        let world = Self::empty();
+    /// A world running `bin`, with the given phase files (`(file name, YAML)`).
+    pub fn with_phases(bin: impl AsRef<Path>, files: &[(&str, String)]) -> Self {
+        let world = Self::empty(bin.as_ref());
         world.write_phases(files);
         world
     }
@@ -48,21 +47,21 @@ impl World {
         }
     }
 
-    fn empty() -> Self {
+    fn empty(bin: &Path) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let phases = dir.path().join("phases");
         std::fs::create_dir(&phases).expect("mkdir");
         let marker = dir.path().join("starts.log");
         std::fs::write(&marker, "").expect("marker");
         let secrets = dir.path().join("secrets.yaml");
-        std::fs::copy(Path::new(ROOT).join("secrets.example"), &secrets)
-            .expect("copy secrets.example");
+        std::fs::copy(repo().join("secrets.example"), &secrets).expect("copy secrets.example");
         std::fs::set_permissions(
             &secrets,
             std::os::unix::fs::PermissionsExt::from_mode(0o600),
         )
         .expect("chmod 600 secrets.yaml");
         Self {
+            bin: bin.to_owned(),
             secrets,
             state: dir.path().join("state"),
             phases,
@@ -73,9 +72,9 @@ impl World {
 
     /// `genesis <args>` with this world's inputs and state directory.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BINARY);
+        let mut command = Command::new(&self.bin);
         command
-            .current_dir(ROOT)
+            .current_dir(repo())
             .arg("--lab")
             .arg("hardware/lab.yaml")
             .arg("--phases")

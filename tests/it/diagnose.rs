@@ -4,14 +4,13 @@
 //! failing command recorded, not fatal), and no secret value anywhere. `genesis up` that fails
 //! points at `genesis diagnose`.
 
-mod cluster_support;
-
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use cluster_support::loopback::{LoopbackLab, Options, ensure_namespace, text};
+use crate::GENESIS;
+use genesis_harness::loopback::{LoopbackLab, Options, ensure_namespace, text};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ObjectMeta, PostParams};
@@ -21,7 +20,7 @@ use serde_json::Value;
 const ARGOCD_CONFIG: &str = "argocd-cluster-bearer-token-7f3a9c";
 
 fn bundle_files(dir: &Path) -> BTreeMap<String, String> {
-    cluster_support::files_below(dir)
+    genesis_harness::files_below(dir)
         .into_iter()
         .map(|(path, text)| {
             (
@@ -65,6 +64,7 @@ async fn diagnose_bundles_journal_logs_objects_and_node_logs_without_secrets() {
         .await
         .expect("test world starts");
     let lab = LoopbackLab::build(
+        GENESIS,
         &world,
         Options {
             phases: Some(&[2, 3]),

@@ -11,11 +11,9 @@
 //! controller declares. A misspelt field (and a field name in the wrong case) is the negative
 //! control: the same objects with one key changed must be rejected.
 
-mod cluster_support;
-
 use std::time::{Duration, Instant};
 
-use cluster_support::loopback::{ready_harvester_nodes, record_done_in, repo, text, write_private};
+use genesis_harness::loopback::{ready_harvester_nodes, record_done_in, repo, text, write_private};
 use genesis_testworld::upstream::{self, Check, DecodeVerdict};
 use genesis_testworld::{World, WorldOptions};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};

@@ -10,16 +10,14 @@
 //! servers, a second `genesis up` must be a no-op, a forced re-run must rewrite nothing, and
 //! the Talos machine configurations must appear in no output and no state file.
 
-mod cluster_support;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use cluster_support::loopback::{repo, text, write_private};
 use genesis_engine::journal::RecordKind;
 use genesis_engine::{Journal, Scrubber};
+use genesis_harness::loopback::{repo, text, write_private};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::{Node, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
@@ -322,7 +320,7 @@ async fn phase_4() {
     .await
     .expect("test world starts");
     let world_up = started.elapsed();
-    cluster_support::loopback::ready_harvester_nodes(&world).await;
+    genesis_harness::loopback::ready_harvester_nodes(&world).await;
     let setup = Setup::new(&world);
     setup.record_earlier_phases_done();
 

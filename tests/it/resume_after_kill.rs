@@ -4,18 +4,15 @@
 //!
 //! The moments come from a seed printed on failure; `GENESIS_KILL_SEED=<n>` replays one.
 
-mod exec_support;
-#[path = "cluster_support/kill_moments.rs"]
-mod kill_moments;
-
 use std::collections::BTreeSet;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use exec_support::{World, code};
+use crate::GENESIS;
 use genesis_engine::journal::Journaled;
 use genesis_engine::{JournalState, RunOutcome};
-use kill_moments::Moments;
+use genesis_harness::exec::{World, code};
+use genesis_harness::kill_moments::Moments;
 
 const STEPS: [&str; 10] = [
     "prepare", "fetch-a", "fetch-b", "fetch-c", "assemble", "audit", "deploy-1", "deploy-2",
@@ -95,7 +92,7 @@ fn sigkill_at_random_moments_then_resume() {
         if Instant::now() > deadline {
             break;
         }
-        let world = World::fixture();
+        let world = World::fixture(GENESIS);
         for kill in 0..3 {
             let note = format!("round {round}, kill {kill}");
             let done_before = done(&world.journal());
@@ -148,7 +145,7 @@ fn sigint_at_random_moments_exits_130_with_a_valid_journal() {
         if Instant::now() > deadline {
             break;
         }
-        let world = World::fixture();
+        let world = World::fixture(GENESIS);
         for interruption in 0..2 {
             let note = format!("round {round}, interruption {interruption}");
             let done_before = done(&world.journal());
@@ -189,7 +186,7 @@ fn sigint_at_random_moments_exits_130_with_a_valid_journal() {
 
 #[test]
 fn a_second_sigint_exits_at_once_and_the_journal_stays_valid() {
-    let world = World::fixture();
+    let world = World::fixture(GENESIS);
     let mut child = start(&world);
     wait_for_run(&world, 0, &mut child);
     std::thread::sleep(Duration::from_millis(200));
@@ -212,10 +209,16 @@ fn an_interrupted_command_is_stopped_cleanly_and_observes_on_resume() {
     let script = "if [ \"$GENESIS_OUTCOME_UNKNOWN\" = 1 ]; then echo observed >> \"$GENESIS_TEST_DIR/hook.log\"; exit 0; fi; \
                   trap 'echo terminated >> \"$GENESIS_TEST_DIR/hook.log\"; exit 143' TERM; \
                   echo started >> \"$GENESIS_TEST_DIR/hook.log\"; sleep 30 & wait";
-    let world = World::with_phases(&[(
-        "phase-2.yaml",
-        exec_support::phase(2, &[exec_support::exec_step("hook", 1, &[], script, "")]),
-    )]);
+    let world = World::with_phases(
+        GENESIS,
+        &[(
+            "phase-2.yaml",
+            genesis_harness::exec::phase(
+                2,
+                &[genesis_harness::exec::exec_step("hook", 1, &[], script, "")],
+            ),
+        )],
+    );
     let log = world.dir.path().join("hook.log");
     let mut child = start(&world);
     let deadline = Instant::now() + Duration::from_secs(20);

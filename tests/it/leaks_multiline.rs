@@ -6,14 +6,13 @@
 //! genesis's stdout or stderr (text and `-o json`), in the journal, the run log, `status`
 //! (text and JSON) or the diagnose bundle and its archive.
 
-mod exec_support;
-
 use std::io::Read as _;
 use std::path::Path;
 
+use crate::GENESIS;
 use base64::Engine as _;
-use exec_support::{World, code, exec_step, phase, stderr, stdout};
 use genesis_engine::redact::MIN_LINE_LEN;
+use genesis_harness::exec::{World, code, exec_step, phase, stderr, stdout};
 
 /// A Talos v1alpha1 machine configuration's shape: short structural lines, long token and
 /// certificate lines.
@@ -117,7 +116,7 @@ fn files_below(dir: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn multi_line_secrets_leak_through_no_channel() {
-    let world = World::with_phases(&[]);
+    let world = World::with_phases(GENESIS, &[]);
     let key = ssh_key(world.dir.path());
     assert!(key.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
     assert!(key.lines().count() >= 5, "a multi-line key:\n{key}");

@@ -10,14 +10,12 @@
 //! and step 11 (`harvester.quorum`) watches the world's Harvester API server through it, while
 //! the kubeconfig step 9 recorded does not exist: without the flag the same step fails.
 
-mod cluster_support;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use cluster_support::loopback::{record_done_in, repo, text, write_private};
+use genesis_harness::loopback::{record_done_in, repo, text, write_private};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, Patch, PatchParams, PostParams};

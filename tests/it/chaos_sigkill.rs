@@ -25,18 +25,17 @@
 //! a run to kill. `GENESIS_CHAOS_SEED=<n>` replays a sequence (the seed is printed);
 //! `GENESIS_CHAOS_KILLS=<n>` sets how many kills (default 20).
 
-mod cluster_support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cluster_support::kill_moments::Moments;
-use cluster_support::loopback::{LoopbackLab, Options};
+use crate::GENESIS;
 use futures::StreamExt as _;
 use genesis_engine::journal::{self, Journaled};
+use genesis_harness::kill_moments::Moments;
+use genesis_harness::loopback::{LoopbackLab, Options};
 use genesis_testworld::{World, WorldOptions};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::watcher::{self, Event};
@@ -491,7 +490,7 @@ async fn chaos() {
     })
     .await
     .expect("test world starts");
-    let lab = LoopbackLab::build(&world, Options { phases: PHASES }).await;
+    let lab = LoopbackLab::build(GENESIS, &world, Options { phases: PHASES }).await;
     lab.prepare_platform(&world).await;
     let inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
         lab: lab.lab.clone(),

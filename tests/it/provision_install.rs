@@ -4,10 +4,9 @@
 //! simulated Tinkerbell netboots the machine through Rufio and runs the Workflow to success.
 //! A Workflow that fails once is retried as a new Workflow.
 
-mod cluster_support;
-
-use cluster_support::{create_namespace, files_below, genesis, genesis_with};
+use crate::GENESIS;
 use genesis::actions::tinkerbell::{hardware_resource, template_resource, workflow_resource};
+use genesis_harness::{create_namespace, files_below, genesis, genesis_with};
 use genesis_testworld::{World, WorldOptions};
 use kube::api::{Api, DynamicObject};
 use serde_json::Value;
@@ -16,7 +15,7 @@ async fn world(faults: &str) -> World {
     let mut options = WorldOptions::with_simulator().expect("reference scenario");
     options.ssh = false;
     if !faults.is_empty() {
-        let reference = include_str!("../crates/labsim/scenarios/reference.yaml");
+        let reference = include_str!("../../crates/labsim/scenarios/reference.yaml");
         let text = reference.replace("faults: []", &format!("faults:\n{faults}"));
         options.scenario = Some(labsim::Scenario::from_yaml(&text).expect("scenario with a fault"));
     }
@@ -38,6 +37,7 @@ async fn first_node_installs_through_a_netbooted_workflow() {
     let world = world("").await;
     let state = tempfile::tempdir().expect("state dir");
     let output = genesis(
+        GENESIS,
         state.path(),
         world.platform.kubeconfig_path(),
         &[
@@ -259,6 +259,7 @@ async fn a_workflow_that_fails_once_is_retried_as_a_new_workflow() {
     .expect("template");
     let state = tempfile::tempdir().expect("state dir");
     let output = genesis_with(
+        GENESIS,
         state.path(),
         world.platform.kubeconfig_path(),
         Some(phases.path()),

@@ -8,8 +8,6 @@
 //! run at the same time; steps are local `exec` commands, synchronised with the test through
 //! FIFOs, never by sleeping.
 
-mod exec_support;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,12 +15,13 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use exec_support::{BINARY, ROOT, code, exec_step, phase, stderr, stdout};
+use crate::{GENESIS, ROOT};
 use genesis::clients::kube::KubeTarget;
 use genesis::state::kube::{CHUNK_BYTES, KubeState, KubeStateOptions, LEASE_NAME};
 use genesis_engine::journal::{self, Record, RecordKind};
 use genesis_engine::storage::StateBackend;
 use genesis_engine::{ErrorClass, JournalState, Outputs, Scrubber, StepId};
+use genesis_harness::exec::{code, exec_step, phase, stderr, stdout};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
@@ -87,7 +86,7 @@ impl Env {
 
     /// `genesis <args>` with another state directory.
     fn command_in(&self, state: &Path, args: &[&str]) -> Command {
-        let mut command = Command::new(BINARY);
+        let mut command = Command::new(GENESIS);
         command
             .current_dir(ROOT)
             .args(["--lab", "hardware/lab.yaml", "--context", "default"])

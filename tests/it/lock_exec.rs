@@ -1,16 +1,18 @@
 //! One run per state directory: a held lock exits 3 naming its holder, a dead holder's lock is
 //! taken over with a warning, a holder on another host needs `genesis unlock`.
 
-mod exec_support;
-
-use exec_support::{World, code, exec_step, phase, stderr};
+use crate::GENESIS;
 use genesis_engine::lock::{self, LockHolder};
+use genesis_harness::exec::{World, code, exec_step, phase, stderr};
 
 fn world() -> World {
-    World::with_phases(&[(
-        "phase-2.yaml",
-        phase(2, &[exec_step("only", 1, &[], "true", "")]),
-    )])
+    World::with_phases(
+        GENESIS,
+        &[(
+            "phase-2.yaml",
+            phase(2, &[exec_step("only", 1, &[], "true", "")]),
+        )],
+    )
 }
 
 #[test]

@@ -1,18 +1,17 @@
 //! Cluster tests: steps 9 (`harvester.api`), 11 (`harvester.quorum`) and 12
 //! (`argocd.cluster-secret`) run by the real `genesis` binary on the test world.
 //!
-//! The lab is the reference lab moved onto loopback (`cluster_support::loopback`): the Harvester
+//! The lab is the reference lab moved onto loopback (`genesis_harness::loopback`): the Harvester
 //! VIP is 127.0.0.1, its hostname `localhost`, and the first node 127.0.0.11, where a TCP relay
 //! forwards to the world's sshd. The installs (steps 8 and 10, other kinds) are played
 //! by hand with the test world's helpers and recorded done in the journal, as a run of those
 //! steps would have left it.
 
-mod cluster_support;
-
 use std::time::{Duration, Instant};
 
+use crate::GENESIS;
 use base64::Engine as _;
-use cluster_support::loopback::{
+use genesis_harness::loopback::{
     LoopbackLab, Options, assert_no_leaks, ensure_namespace, key_lines, kubeconfig_field,
     secret_text, text,
 };
@@ -25,7 +24,7 @@ use serde_json::Value;
 const LIMIT: Duration = Duration::from_secs(240);
 
 async fn setup(world: &World) -> LoopbackLab {
-    LoopbackLab::build(world, Options::default()).await
+    LoopbackLab::build(GENESIS, world, Options::default()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -417,7 +416,7 @@ async fn promotion_world(fault: labsim::Fault, options: Options<'_>) -> (World, 
     })
     .await
     .expect("test world starts");
-    let setup = LoopbackLab::build(&world, options).await;
+    let setup = LoopbackLab::build(GENESIS, &world, options).await;
     let platform = world.platform.client.clone();
     lab::ensure_namespace(&platform, TINK_NAMESPACE)
         .await

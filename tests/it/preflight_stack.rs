@@ -6,10 +6,9 @@
 //! available: the test plays that part and writes the `status` subresource itself, the way the
 //! Deployment and StatefulSet controllers would report running pods.
 
-mod cluster_support;
-
-use cluster_support::loopback::{available_deployment, ready_statefulset};
-use cluster_support::{create_namespace, genesis};
+use crate::GENESIS;
+use genesis_harness::loopback::{available_deployment, ready_statefulset};
+use genesis_harness::{create_namespace, genesis};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::Api;
@@ -28,6 +27,7 @@ async fn stack_and_argocd_are_checked_on_the_real_api_server() {
     // Nothing installed yet: the namespace and the controllers are missing, said together.
     let state = tempfile::tempdir().expect("state dir");
     let output = genesis(
+        GENESIS,
         state.path(),
         kubeconfig,
         &["up", "--only", "platform-api", "--only", "tinkerbell-stack"],
@@ -43,6 +43,7 @@ async fn stack_and_argocd_are_checked_on_the_real_api_server() {
     create_namespace(&client, "tink-system").await;
     let state = tempfile::tempdir().expect("state dir");
     let output = genesis(
+        GENESIS,
         state.path(),
         kubeconfig,
         &["up", "--only", "platform-api", "--only", "tinkerbell-stack"],
@@ -59,6 +60,7 @@ async fn stack_and_argocd_are_checked_on_the_real_api_server() {
     available_deployment(&client, "argocd", "argocd-server").await;
     let state = tempfile::tempdir().expect("state dir");
     let output = genesis(
+        GENESIS,
         state.path(),
         kubeconfig,
         &["up", "--only", "platform-api", "--only", "argocd"],
@@ -76,6 +78,7 @@ async fn stack_and_argocd_are_checked_on_the_real_api_server() {
     ready_statefulset(&client, "argocd", "argocd-application-controller").await;
     let state = tempfile::tempdir().expect("state dir");
     let output = genesis(
+        GENESIS,
         state.path(),
         kubeconfig,
         &[
@@ -103,6 +106,7 @@ async fn stack_and_argocd_are_checked_on_the_real_api_server() {
         .expect("delete argocd-server");
     let state = tempfile::tempdir().expect("state dir");
     let output = genesis(
+        GENESIS,
         state.path(),
         kubeconfig,
         &["up", "--only", "platform-api", "--only", "argocd"],

@@ -1,9 +1,7 @@
 //! Random moments to kill a process at: xorshift64*, seeded from an environment variable (to
 //! replay a failure) or else the clock. Enough randomness for kill moments, with no dependency.
 //!
-//! Used by the cluster chaos test and by `resume_after_kill` (which includes
-//! this file alone, with `#[path]`).
-#![allow(dead_code, reason = "each test binary uses a different part")]
+//! Used by the cluster chaos test and by `resume_after_kill`.
 
 use std::time::Duration;
 

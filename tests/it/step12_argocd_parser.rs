@@ -2,18 +2,17 @@
 //! writes, and the REST config Argo CD builds from it reaches the Harvester API.
 //!
 //! The real `genesis` binary runs step 12 against the test world (the reference lab moved onto
-//! loopback, `cluster_support::loopback`; step 11 recorded done with the Harvester kubeconfig,
+//! loopback, `genesis_harness::loopback`; step 11 recorded done with the Harvester kubeconfig,
 //! as its run leaves it). Then the upstream check `tests/upstream/argocd` (Argo CD v3.2.9's
 //! `util/db`, `util/settings` and `Cluster.RESTConfig`, built from the Go module proxy) reads
 //! that Secret from the Platform API server and talks to the Harvester API server with it.
 //! Negative cases: the same credentials under a server name the Harvester certificate does not
 //! carry, a `config` Argo CD cannot parse, and a Secret without Argo CD's cluster label.
 
-mod cluster_support;
-
 use std::time::{Duration, Instant};
 
-use cluster_support::loopback::{LoopbackLab, Options, ensure_namespace, text};
+use crate::GENESIS;
+use genesis_harness::loopback::{LoopbackLab, Options, ensure_namespace, text};
 use genesis_testworld::upstream::{self, ArgoCdRequest, ArgoCdVerdict, Check};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::ByteString;
@@ -68,7 +67,7 @@ async fn run() {
     })
     .await
     .expect("test world starts");
-    let lab = LoopbackLab::build(&world, Options::default()).await;
+    let lab = LoopbackLab::build(GENESIS, &world, Options::default()).await;
     let platform = world.platform.client.clone();
     ensure_namespace(&platform, "argocd").await;
     // Step 11 as its run leaves it: its outputs name the Harvester kubeconfig step 9 fetched.

@@ -1,29 +1,31 @@
 //! End to end through the real binary with local `exec` steps: retries, timeouts, failure
 //! isolation, changed inputs, a torn journal, `reset`, `--from/--only/--skip`, scrubbing.
 
-mod exec_support;
-
-use exec_support::{World, code, exec_step, phase, stderr, stdout};
+use crate::GENESIS;
 use genesis_engine::{StepId, StepState};
+use genesis_harness::exec::{World, code, exec_step, phase, stderr, stdout};
 
 const RETRY: &str = "    retry: {attempts: 3, backoff: 50ms, max_backoff: 100ms}\n";
 
 //   flaky (fails once, then succeeds)
 #[test]
 fn a_transient_failure_is_retried_then_succeeds() {
-    let world = World::with_phases(&[(
-        "phase-2.yaml",
-        phase(
-            2,
-            &[exec_step(
-                "flaky",
-                1,
-                &[],
-                "if [ ! -f \"$GENESIS_TEST_DIR/once\" ]; then touch \"$GENESIS_TEST_DIR/once\"; echo first try fails >&2; exit 1; fi",
-                RETRY,
-            )],
-        ),
-    )]);
+    let world = World::with_phases(
+        GENESIS,
+        &[(
+            "phase-2.yaml",
+            phase(
+                2,
+                &[exec_step(
+                    "flaky",
+                    1,
+                    &[],
+                    "if [ ! -f \"$GENESIS_TEST_DIR/once\" ]; then touch \"$GENESIS_TEST_DIR/once\"; echo first try fails >&2; exit 1; fi",
+                    RETRY,
+                )],
+            ),
+        )],
+    );
     let output = world.run(&["up"]);
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     assert!(
@@ -40,11 +42,14 @@ fn a_transient_failure_is_retried_then_succeeds() {
 //   slow (sleeps past its 500ms timeout)
 #[test]
 fn a_timeout_fails_the_step_and_names_it() {
-    let world = World::with_phases(&[(
-        "phase-2.yaml",
-        phase(2, &[exec_step("slow", 1, &[], "sleep 10", "")])
-            .replace("timeout: 30s", "timeout: 500ms"),
-    )]);
+    let world = World::with_phases(
+        GENESIS,
+        &[(
+            "phase-2.yaml",
+            phase(2, &[exec_step("slow", 1, &[], "sleep 10", "")])
+                .replace("timeout: 30s", "timeout: 500ms"),
+        )],
+    );
     let started = std::time::Instant::now();
     let output = world.run(&["up"]);
     assert_eq!(code(&output), 1, "{}", stderr(&output));
@@ -62,7 +67,7 @@ fn a_timeout_fails_the_step_and_names_it() {
 fn a_permanent_failure_skips_dependents_and_the_independent_branch_finishes() {
     let broken = exec_step("broken", 1, &[], "true", RETRY)
         .replace("command: sh", "command: /nonexistent/genesis-test-program");
-    let world = World::with_phases(&[
+    let world = World::with_phases(GENESIS, &[
         (
             "phase-2.yaml",
             phase(
@@ -135,7 +140,7 @@ fn chain(middle_script: &str) -> Vec<(&'static str, String)> {
 
 #[test]
 fn changed_inputs_rerun_the_step_and_everything_downstream() {
-    let world = World::with_phases(&chain("echo v1"));
+    let world = World::with_phases(GENESIS, &chain("echo v1"));
     assert_eq!(code(&world.run(&["up"])), 0);
     world.write_phases(&chain("echo v2"));
     let plan = world.run(&["up", "--dry-run"]);
@@ -156,7 +161,7 @@ fn changed_inputs_rerun_the_step_and_everything_downstream() {
 
 #[test]
 fn a_torn_last_journal_line_is_tolerated_and_cut() {
-    let world = World::with_phases(&chain("true"));
+    let world = World::with_phases(GENESIS, &chain("true"));
     assert_eq!(code(&world.run(&["up"])), 0);
     let journal = world.state.join(genesis_engine::journal::FILE_NAME);
     let mut bytes = std::fs::read(&journal).expect("journal");
@@ -175,7 +180,7 @@ fn a_torn_last_journal_line_is_tolerated_and_cut() {
 
 #[test]
 fn reset_forgets_a_step_so_it_runs_again() {
-    let world = World::with_phases(&chain("true"));
+    let world = World::with_phases(GENESIS, &chain("true"));
     assert_eq!(code(&world.run(&["up"])), 0);
     let reset = world.run(&["reset", "middle"]);
     assert_eq!(code(&reset), 0, "{}", stderr(&reset));
@@ -190,7 +195,7 @@ fn reset_forgets_a_step_so_it_runs_again() {
 
 #[test]
 fn from_only_and_skip_select_steps() {
-    let world = World::with_phases(&chain("true"));
+    let world = World::with_phases(GENESIS, &chain("true"));
     // --skip 2: middle never starts, so last (which needs it) is skipped and explained.
     let output = world.run(&["up", "--skip", "2"]);
     let text = stderr(&output);
@@ -225,7 +230,7 @@ fn from_only_and_skip_select_steps() {
     assert_eq!(starts.get("last"), Some(&2));
     assert_eq!(starts.get("final"), Some(&2));
     // A left-out step does not close the phase barrier by itself.
-    let other = World::with_phases(&chain("true"));
+    let other = World::with_phases(GENESIS, &chain("true"));
     assert_eq!(code(&other.run(&["up", "--skip", "aside"])), 0);
     assert_eq!((other.starts_of("aside"), other.starts_of("final")), (0, 1));
     // Unknown references are bad usage.
@@ -246,7 +251,7 @@ fn secret_values_never_leave_genesis() {
         "    timeout: 30s\n",
         "      env: {TOKEN: {secret: harvester.token}}\n    timeout: 30s\n",
     );
-    let world = World::with_phases(&[("phase-2.yaml", phase(2, &[leaky]))]);
+    let world = World::with_phases(GENESIS, &[("phase-2.yaml", phase(2, &[leaky]))]);
     for format in ["text", "json"] {
         let output = world.run(&["up", "-o", format]);
         assert_eq!(code(&output), 1, "{}", stderr(&output));
@@ -271,7 +276,7 @@ fn secret_values_never_leave_genesis() {
 
 #[test]
 fn status_and_plan_show_journal_state() {
-    let world = World::with_phases(&chain("true"));
+    let world = World::with_phases(GENESIS, &chain("true"));
     assert_eq!(code(&world.run(&["up", "--skip", "final"])), 0);
     let status = world.run(&["status", "-o", "json"]);
     assert_eq!(code(&status), 0, "{}", stderr(&status));

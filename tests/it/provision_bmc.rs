@@ -6,11 +6,10 @@
 //! Redfish BMC emulators (sushy-tools), the silent BMC's emulator stopped for the outage (the
 //! `bmc_unreachable` fault of a world with `real_tinkerbell`).
 
-mod cluster_support;
-
-use cluster_support::latency;
-use cluster_support::loopback::{LoopbackLab, Options, ensure_namespace, reference_bmcs, text};
-use cluster_support::{create_namespace, files_below, genesis};
+use crate::GENESIS;
+use genesis_harness::latency;
+use genesis_harness::loopback::{LoopbackLab, Options, ensure_namespace, reference_bmcs, text};
+use genesis_harness::{create_namespace, files_below, genesis};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject};
@@ -28,7 +27,7 @@ async fn bmc_step_registers_each_machine_and_waits_until_contactable() {
     let kubeconfig = world.platform.kubeconfig_path().to_owned();
     let state = tempfile::tempdir().expect("state dir");
 
-    let output = genesis(state.path(), &kubeconfig, &["up", "--only", "bmc"]);
+    let output = genesis(GENESIS, state.path(), &kubeconfig, &["up", "--only", "bmc"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(
@@ -90,7 +89,7 @@ async fn bmc_step_registers_each_machine_and_waits_until_contactable() {
     }
 
     // Again, forced: the same objects, not rewritten.
-    let output = genesis(state.path(), &kubeconfig, &["up", "--only", "bmc"]);
+    let output = genesis(GENESIS, state.path(), &kubeconfig, &["up", "--only", "bmc"]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -148,6 +147,7 @@ async fn world_with_outage(machine: &str, outage: &str) -> (World, LoopbackLab) 
     .await
     .expect("test world starts");
     let lab = LoopbackLab::build(
+        GENESIS,
         &world,
         Options {
             phases: Some(&[2, 3]),
