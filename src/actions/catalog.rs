@@ -5,79 +5,12 @@
 //! [`super::kinds::KINDS`], its parameters from the kind's parameter type
 //! ([`super::shape`]). The runtime halves (observe, apply, wait) live in the same kind files.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
-use genesis_engine::Action;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::Clusters;
-use super::shape::{self, Shape, ShapeError};
-use crate::secrets::Secrets;
-
-/// What the plan can say about a step before it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Preview {
-    /// Read-only checks: running it changes nothing.
-    Check,
-    /// Writes objects whose current state can be observed (offline: not observed).
-    Apply,
-    /// Writes objects built from what an earlier step discovers.
-    DependsOnEarlier,
-    /// Runs something genesis cannot look inside (a local command).
-    CannotPreview,
-}
-
-/// Where a kind acts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Local,
-    Http,
-    Platform,
-    Harvester,
-}
-
-/// One kind's whole definition, as its file declares it (`pub(crate) const KIND`).
-pub(crate) struct Definition {
-    pub name: &'static str,
-    pub summary: &'static str,
-    pub target: Target,
-    pub preview: Preview,
-    /// The type the action reads its parameters into.
-    pub params: ParamType,
-    /// The parameters that become namespaces or object names, for `validate`'s name rules.
-    pub names: &'static [(&'static str, NameRule)],
-    /// Offline description of what the step would do, from its resolved parameters.
-    pub describe: fn(&Params<'_>) -> Vec<String>,
-    /// How the registry makes the kind's action.
-    pub build: Build,
-}
-
-/// How a kind's action is made: from the secrets alone, or with the clusters' clients.
-pub(crate) enum Build {
-    Local(fn(&Secrets) -> Arc<dyn Action>),
-    Remote(fn(&Clusters<'_>) -> Arc<dyn Action>),
-}
-
-/// A kind's parameter type, as the catalog uses it: its shape and its strict check.
-#[derive(Clone, Copy)]
-pub(crate) struct ParamType {
-    shape: fn() -> Result<Shape, ShapeError>,
-    check: fn(&Value) -> Result<(), ParamTypeError>,
-}
-
-impl ParamType {
-    pub(crate) const fn of<T: DeserializeOwned>() -> Self {
-        Self {
-            shape: shape::of::<T>,
-            check: typed::<T>,
-        }
-    }
-
-    pub(crate) fn shape(&self) -> Result<Shape, ShapeError> {
-        (self.shape)()
-    }
-}
+pub(crate) use super::definition::{Build, Definition, ParamType, display};
+pub use super::definition::{NameRule, ParamTypeError, Params, Preview, Target};
 
 /// One built-in kind, as `validate` and the plan read it.
 pub struct Kind {
@@ -121,32 +54,6 @@ static CATALOG: LazyLock<Vec<Kind>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Read access to resolved parameters, for descriptions. Secrets show by name only.
-pub struct Params<'a>(pub &'a Value);
-
-impl Params<'_> {
-    /// A parameter as display text.
-    pub fn text(&self, name: &str) -> String {
-        self.0.get(name).map_or_else(|| "?".to_owned(), display)
-    }
-}
-
-/// A parameter value as display text: a `{secret: NAME}` as `<secret NAME>`, a list joined.
-pub(crate) fn display(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Null => "none".to_owned(),
-        Value::Object(map) if map.len() == 1 && map.contains_key("secret") => {
-            format!(
-                "<secret {}>",
-                map.get("secret").map_or_else(String::new, display)
-            )
-        }
-        Value::Array(items) => items.iter().map(display).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
-    }
-}
-
 pub fn find(name: &str) -> Option<&'static Kind> {
     CATALOG.iter().find(|kind| kind.name == name)
 }
@@ -162,46 +69,10 @@ fn definition(name: &str) -> Option<&'static Definition> {
         .find(|kind| kind.name == name)
 }
 
-/// A parameter whose value does not have the type its kind reads it as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParamTypeError {
-    /// Where below `params`, e.g. `namespace` or `artifacts[0].size`; empty for `params` itself.
-    pub param: String,
-    /// What serde found and expected, e.g. `invalid type: sequence, expected a string`.
-    pub message: String,
-}
-
-/// Reads `params` into `T`, as the action will at run time.
-fn typed<T: DeserializeOwned>(params: &Value) -> Result<(), ParamTypeError> {
-    serde_path_to_error::deserialize::<_, T>(params)
-        .map(drop)
-        .map_err(|error| {
-            let param = error.path().to_string();
-            ParamTypeError {
-                param: if param == "." { String::new() } else { param },
-                message: error.into_inner().to_string(),
-            }
-        })
-}
-
 /// Checks a step's expanded parameters against the parameter type its kind's action reads
 /// them into at run time; `None` for an unknown kind.
 pub fn check_types(kind: &str, params: &Value) -> Option<Result<(), ParamTypeError>> {
     definition(kind).map(|kind| (kind.params.check)(params))
-}
-
-/// What a parameter's value becomes in Kubernetes, for the name rules `genesis validate`
-/// applies to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameRule {
-    /// A namespace: an RFC 1123 label.
-    Namespace,
-    /// An object's name: an RFC 1123 subdomain.
-    Object,
-    /// An object's name, or `namespace/name`.
-    ObjectRef,
-    /// Argo CD's cluster name: the Secret is named `cluster-<value>`.
-    ArgocdCluster,
 }
 
 /// The parameters of `kind` that become namespaces or object names.

@@ -3,25 +3,24 @@
 //! new file that declares its `KIND` and one line here. The order is the order `validate`
 //! names the kinds in.
 
-use super::catalog::Definition;
-use super::{argocd, harvester, http, kube, kubevirt, local, rufio, tinkerbell};
+use super::definition::Definition;
 
 pub(crate) static KINDS: &[&Definition] = &[
-    &local::exec::KIND,
-    &kube::reachable::KIND,
-    &tinkerbell::stack::KIND,
-    &argocd::present::KIND,
-    &http::artifacts::KIND,
-    &tinkerbell::template::KIND,
-    &rufio::machine::KIND,
-    &tinkerbell::hardware::KIND,
-    &tinkerbell::install::KIND,
-    &harvester::api::KIND,
-    &harvester::quorum::KIND,
-    &argocd::cluster_secret::KIND,
-    &harvester::vm_network::KIND,
-    &harvester::vm_image::KIND,
-    &kubevirt::userdata_secret::KIND,
-    &kubevirt::vm::KIND,
-    &kube::node_joined::KIND,
+    &super::local::exec::KIND,
+    &super::kube::reachable::KIND,
+    &super::tinkerbell::stack::KIND,
+    &super::argocd::present::KIND,
+    &super::http::artifacts::KIND,
+    &super::tinkerbell::template::KIND,
+    &super::rufio::machine::KIND,
+    &super::tinkerbell::hardware::KIND,
+    &super::tinkerbell::install::KIND,
+    &super::harvester::api::KIND,
+    &super::harvester::quorum::KIND,
+    &super::argocd::cluster_secret::KIND,
+    &super::harvester::vm_network::KIND,
+    &super::harvester::vm_image::KIND,
+    &super::kubevirt::userdata_secret::KIND,
+    &super::kubevirt::vm::KIND,
+    &super::kube::node_joined::KIND,
 ];

@@ -5,6 +5,7 @@
 pub mod argocd;
 pub mod catalog;
 pub(crate) mod checks;
+pub(crate) mod definition;
 pub mod harvester;
 pub mod http;
 pub(crate) mod kinds;
@@ -17,82 +18,17 @@ pub(crate) mod support;
 pub mod tinkerbell;
 pub(crate) mod watch;
 
-use std::sync::Arc;
-
 use genesis_engine::Registry;
 
-use crate::clients::kube::{KubeTarget, LazyClient};
 use crate::inputs::Inputs;
-use catalog::Build;
+use crate::secrets::Secrets;
+use definition::{Build, Clusters};
 
-/// How to reach the clusters, from the command line (overriding the lab file).
-#[derive(Debug, Clone, Default)]
-pub struct ClusterOptions {
-    pub kubeconfig: Option<std::path::PathBuf>,
-    pub context: Option<String>,
-    /// The Harvester cluster's context in the same kubeconfig (`--harvester-context`), used
-    /// instead of the kubeconfig step 9 fetches over SSH.
-    pub harvester_context: Option<String>,
-    /// A file step 9 also writes the fetched Harvester kubeconfig into, as the context
-    /// `harvester-<lab name>` (`--write-harvester-kubeconfig`).
-    pub write_harvester_kubeconfig: Option<std::path::PathBuf>,
-    /// The state directory (journal, known_hosts, the fetched Harvester kubeconfig).
-    pub state_dir: std::path::PathBuf,
-}
-
-/// What the cluster kinds' actions are made from: the inputs, the options, and the clients
-/// they share (each connects on first use, so `plan --offline` and `validate` never connect).
-pub(crate) struct Clusters<'a> {
-    pub inputs: &'a Inputs,
-    pub options: &'a ClusterOptions,
-    pub platform: Arc<LazyClient>,
-    /// `--harvester-context`: the operator's context for every Harvester step.
-    pub operator: harvester::OperatorContext,
-    /// How the phase-4 kinds reach Harvester.
-    pub harvester: Arc<harvester::HarvesterAccess>,
-    /// The step that fetches the Harvester kubeconfig, for messages.
-    pub api_step: harvester::ApiStep,
-}
-
-impl<'a> Clusters<'a> {
-    fn new(inputs: &'a Inputs, options: &'a ClusterOptions) -> Self {
-        let endpoint = &inputs.lab.endpoints.platform;
-        let platform = Arc::new(LazyClient::new(KubeTarget {
-            cluster: "platform".to_owned(),
-            kubeconfig: options
-                .kubeconfig
-                .clone()
-                .or_else(|| endpoint.kubeconfig.as_ref().map(std::path::PathBuf::from)),
-            context: Some(
-                options
-                    .context
-                    .clone()
-                    .unwrap_or_else(|| endpoint.context.clone()),
-            ),
-        }));
-        let operator = harvester::OperatorContext::new(
-            platform.target().kubeconfig.clone(),
-            options.harvester_context.clone(),
-        );
-        let harvester = harvester::HarvesterAccess::for_graph(
-            options.state_dir.clone(),
-            operator.clone(),
-            harvester::ApiStep::of(&inputs.graph),
-        );
-        Self {
-            inputs,
-            options,
-            platform,
-            operator,
-            harvester,
-            api_step: harvester::ApiStep::of(&inputs.graph),
-        }
-    }
-}
+pub use definition::ClusterOptions;
 
 /// The registry of every kind that can run in this version. Clients connect on first use.
 pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
-    let clusters = Clusters::new(inputs, options);
+    let clusters = Clusters::new(&inputs.lab, &inputs.secrets, &inputs.graph, options);
     let mut registry = Registry::new();
     for kind in kinds::KINDS {
         let action = match kind.build {
@@ -100,6 +36,18 @@ pub fn registry(inputs: &Inputs, options: &ClusterOptions) -> Registry {
             Build::Remote(build) => build(&clusters),
         };
         registry.register(kind.name, action);
+    }
+    registry
+}
+
+/// The registry of the local kinds only (those built from the secrets alone): what runs
+/// without any cluster.
+pub fn local_registry(secrets: &Secrets) -> Registry {
+    let mut registry = Registry::new();
+    for kind in kinds::KINDS {
+        if let Build::Local(build) = kind.build {
+            registry.register(kind.name, build(secrets));
+        }
     }
     registry
 }
@@ -147,7 +95,7 @@ mod tests {
             harvester::ApiStep::of(&inputs.graph).to_string(),
             "step `harvester-api` (harvester.api)"
         );
-        let local = local::registry(&inputs.secrets);
+        let local = local_registry(&inputs.secrets);
         let local: BTreeSet<&str> = local.kinds().collect();
         let local_kinds: BTreeSet<&str> = catalog::names()
             .filter(|kind| {

@@ -483,9 +483,8 @@ pub(crate) const KIND: Definition = Definition {
         Arc::new(
             ArgocdClusterSecret::new(
                 Arc::clone(&clusters.platform),
-                clusters.inputs.secrets.clone(),
+                clusters.secrets.clone(),
                 clusters
-                    .inputs
                     .lab
                     .endpoints
                     .argocd

@@ -28,10 +28,8 @@ use crate::actions::support::SecretRef;
 use crate::clients::ssh::{self, HostKey, SshError, SshTarget};
 use crate::secrets::Secrets;
 pub use kubeconfig::KubeconfigExport;
+pub use kubeconfig::RKE2_KUBECONFIG;
 use kubeconfig::{rewrite_kubeconfig, write_private};
-
-/// Where RKE2 writes the admin kubeconfig on a server node.
-pub const RKE2_KUBECONFIG: &str = "/etc/rancher/rke2/rke2.yaml";
 
 /// The probe's backoff: first pause, and the cap.
 const PROBE_FIRST: Duration = Duration::from_millis(500);
@@ -421,18 +419,15 @@ pub(crate) const KIND: Definition = Definition {
     },
     build: Build::Remote(|clusters| {
         Arc::new(
-            HarvesterApi::new(
-                clusters.inputs.secrets.clone(),
-                clusters.options.state_dir.clone(),
-            )
-            .exporting(
-                clusters
-                    .options
-                    .write_harvester_kubeconfig
-                    .clone()
-                    .map(|file| KubeconfigExport::for_lab(file, &clusters.inputs.lab.name)),
-            )
-            .with_operator_context(clusters.options.harvester_context.clone()),
+            HarvesterApi::new(clusters.secrets.clone(), clusters.options.state_dir.clone())
+                .exporting(
+                    clusters
+                        .options
+                        .write_harvester_kubeconfig
+                        .clone()
+                        .map(|file| KubeconfigExport::for_lab(file, &clusters.lab.name)),
+                )
+                .with_operator_context(clusters.options.harvester_context.clone()),
         )
     }),
 };

@@ -200,7 +200,7 @@ pub(crate) const KIND: Definition = Definition {
     build: Build::Remote(|clusters| {
         Arc::new(UserdataSecret::new(
             Arc::clone(&clusters.harvester),
-            clusters.inputs.secrets.clone(),
+            clusters.secrets.clone(),
         ))
     }),
 };

@@ -33,7 +33,7 @@ use kube::api::{Api, DynamicObject};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use self::manifest::{manifest_node_name, manifest_userdata_secret};
+use self::manifest::{checked_manifest, manifest_node_name, manifest_userdata_secret};
 use super::*;
 use crate::actions::catalog::NameRule;
 use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
@@ -227,7 +227,7 @@ impl VirtualMachine {
         params: &VmParams,
     ) -> Result<Option<Value>, ActionError> {
         if let Some(manifest) = &params.manifest {
-            let vm = params.checked_manifest(step, manifest)?;
+            let vm = checked_manifest(&params.namespace, &params.name, step, manifest)?;
             let user_data = match manifest_userdata_secret(&vm) {
                 Some(secret) => {
                     let api: Api<k8s_openapi::api::core::v1::Secret> =
@@ -524,34 +524,33 @@ mod tests {
         assert_eq!(manifest_userdata_secret(&built), Some("cp-2-userdata"));
     }
 
+    fn checked_with(params: &VmParams, step: &StepSpec, text: &str) -> Result<Value, ActionError> {
+        checked_manifest(&params.namespace, &params.name, step, text)
+    }
+
     #[test]
     fn a_manifest_must_be_this_steps_vm() {
         let step = test_step("kubevirt.vm", json!({}));
         let good = "apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata:\n  name: cp-2\n  resourceVersion: \"7\"\nspec:\n  runStrategy: Always\nstatus:\n  ready: true\n";
-        let vm = params(Some(good))
-            .checked_manifest(&step, good)
-            .expect("accepted");
+        let vm = checked_with(&params(Some(good)), &step, good).expect("accepted");
         assert_eq!(vm["metadata"]["namespace"], "default");
         assert!(vm.get("status").is_none() && vm["metadata"].get("resourceVersion").is_none());
         let stream = format!(
             "{}---\n{good}---\n",
             good.replace("name: cp-2", "name: cp-3")
         );
-        let picked = params(Some(&stream))
-            .checked_manifest(&step, &stream)
+        let picked = checked_with(&params(Some(&stream)), &step, &stream)
             .expect("cp-2 picked from the stream");
         assert_eq!(picked["metadata"]["name"], "cp-2");
         let twice = format!("{good}---\n{good}");
-        assert!(params(None).checked_manifest(&step, &twice).is_err());
+        assert!(checked_with(&params(None), &step, &twice).is_err());
         for bad in [
             good.replace("name: cp-2", "name: cp-3"),
             good.replace("kind: VirtualMachine", "kind: VirtualMachineInstance"),
             good.replace("metadata:\n", "metadata:\n  namespace: other\n"),
             "::: not yaml".to_owned(),
         ] {
-            let error = params(Some(&bad))
-                .checked_manifest(&step, &bad)
-                .expect_err("refused");
+            let error = checked_with(&params(Some(&bad)), &step, &bad).expect_err("refused");
             assert_eq!(error.kind(), ErrorKind::InvalidParams, "{bad}");
         }
     }

@@ -263,7 +263,7 @@ pub(crate) const KIND: Definition = Definition {
     build: Build::Remote(|clusters| {
         Arc::new(RufioMachine::new(
             Arc::clone(&clusters.platform),
-            clusters.inputs.secrets.clone(),
+            clusters.secrets.clone(),
         ))
     }),
 };

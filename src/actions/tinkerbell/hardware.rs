@@ -247,7 +247,7 @@ pub(crate) const KIND: Definition = Definition {
     build: Build::Remote(|clusters| {
         OneObject::action(Hardware::new(
             Arc::clone(&clusters.platform),
-            clusters.inputs.secrets.clone(),
+            clusters.secrets.clone(),
         ))
     }),
 };

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use genesis_engine::{ActionError, ErrorKind};
 use serde_json::Value;
 
-use super::RKE2_KUBECONFIG;
 use crate::actions::harvester::register_secrets;
+
+/// Where RKE2 writes the admin kubeconfig on a server node.
+pub const RKE2_KUBECONFIG: &str = "/etc/rancher/rke2/rke2.yaml";
 
 /// A copy of the fetched kubeconfig for the operator: `--write-harvester-kubeconfig FILE`
 /// adds it to FILE as the context `context` (one cluster, user and context of that name).

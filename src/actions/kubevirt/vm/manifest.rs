@@ -5,91 +5,89 @@
 use genesis_engine::{ActionError, ErrorKind, StepSpec};
 use serde_json::{Value, json};
 
-use super::VmParams;
 use crate::actions::kubevirt::{NETWORKDATA_KEY, userdata_secret_name};
 
-impl VmParams {
-    /// This step's VirtualMachine from the operator's manifest: one object, or a YAML stream
-    /// (`---`-separated) holding every VM, from which the one named like this step's is taken.
-    pub(super) fn checked_manifest(
-        &self,
-        step: &StepSpec,
-        text: &str,
-    ) -> Result<Value, ActionError> {
-        let bad = |what: String| {
-            ActionError::new(
-                ErrorKind::InvalidParams,
-                format!("step `{}`: the VM manifest {what}", step.id),
-            )
-        };
-        let documents: Vec<Value> = serde_saphyr::from_multiple(text)
-            .map_err(|error| bad(format!("is not YAML ({error})")))?;
-        let is_vm = |document: &Value| {
-            document.get("apiVersion").and_then(Value::as_str) == Some("kubevirt.io/v1")
-                && document.get("kind").and_then(Value::as_str) == Some("VirtualMachine")
-        };
-        let name_of = |document: &Value| {
-            document
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("(no name)")
-                .to_owned()
-        };
-        let vms: Vec<&Value> = documents
-            .iter()
-            .filter(|document| is_vm(document))
-            .collect();
-        if vms.is_empty() {
-            return Err(bad("holds no kubevirt.io/v1 VirtualMachine".to_owned()));
-        }
-        let mut matching = vms.iter().filter(|document| name_of(document) == self.name);
-        let mut manifest = match (matching.next(), matching.next()) {
-            (Some(vm), None) => (*vm).clone(),
-            (Some(_), Some(_)) => {
-                return Err(bad(format!("holds VirtualMachine `{}` twice", self.name)));
-            }
-            (None, _) => {
-                return Err(bad(format!(
-                    "holds no VirtualMachine named `{}` (it has: {}); metadata.name must match the lab's VM",
-                    self.name,
-                    vms.iter()
-                        .map(|vm| name_of(vm))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-        };
-        let metadata = manifest
-            .get_mut("metadata")
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| bad("has no metadata".to_owned()))?;
-        match metadata.get("namespace").and_then(Value::as_str) {
-            None => {
-                metadata.insert("namespace".to_owned(), json!(self.namespace));
-            }
-            Some(namespace) if namespace == self.namespace => {}
-            Some(namespace) => {
-                return Err(bad(format!(
-                    "is in namespace `{namespace}`, the lab puts the VM in `{}`",
-                    self.namespace
-                )));
-            }
-        }
-        // What a server wrote into an exported object is not the operator's to apply.
-        for field in [
-            "resourceVersion",
-            "uid",
-            "creationTimestamp",
-            "generation",
-            "managedFields",
-        ] {
-            metadata.remove(field);
-        }
-        if let Some(object) = manifest.as_object_mut() {
-            object.remove("status");
-        }
-        Ok(manifest)
+/// This step's VirtualMachine (`namespace`/`name`) from the operator's manifest: one object, or
+/// a YAML stream (`---`-separated) holding every VM, from which the one named like this step's
+/// is taken.
+pub(super) fn checked_manifest(
+    namespace: &str,
+    name: &str,
+    step: &StepSpec,
+    text: &str,
+) -> Result<Value, ActionError> {
+    let bad = |what: String| {
+        ActionError::new(
+            ErrorKind::InvalidParams,
+            format!("step `{}`: the VM manifest {what}", step.id),
+        )
+    };
+    let documents: Vec<Value> =
+        serde_saphyr::from_multiple(text).map_err(|error| bad(format!("is not YAML ({error})")))?;
+    let is_vm = |document: &Value| {
+        document.get("apiVersion").and_then(Value::as_str) == Some("kubevirt.io/v1")
+            && document.get("kind").and_then(Value::as_str) == Some("VirtualMachine")
+    };
+    let name_of = |document: &Value| {
+        document
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("(no name)")
+            .to_owned()
+    };
+    let vms: Vec<&Value> = documents
+        .iter()
+        .filter(|document| is_vm(document))
+        .collect();
+    if vms.is_empty() {
+        return Err(bad("holds no kubevirt.io/v1 VirtualMachine".to_owned()));
     }
+    let mut matching = vms.iter().filter(|document| name_of(document) == name);
+    let mut manifest = match (matching.next(), matching.next()) {
+        (Some(vm), None) => (*vm).clone(),
+        (Some(_), Some(_)) => {
+            return Err(bad(format!("holds VirtualMachine `{}` twice", name)));
+        }
+        (None, _) => {
+            return Err(bad(format!(
+                "holds no VirtualMachine named `{}` (it has: {}); metadata.name must match the lab's VM",
+                name,
+                vms.iter()
+                    .map(|vm| name_of(vm))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    };
+    let metadata = manifest
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| bad("has no metadata".to_owned()))?;
+    match metadata.get("namespace").and_then(Value::as_str) {
+        None => {
+            metadata.insert("namespace".to_owned(), json!(namespace));
+        }
+        Some(theirs) if theirs == namespace => {}
+        Some(theirs) => {
+            return Err(bad(format!(
+                "is in namespace `{theirs}`, the lab puts the VM in `{namespace}`"
+            )));
+        }
+    }
+    // What a server wrote into an exported object is not the operator's to apply.
+    for field in [
+        "resourceVersion",
+        "uid",
+        "creationTimestamp",
+        "generation",
+        "managedFields",
+    ] {
+        metadata.remove(field);
+    }
+    if let Some(object) = manifest.as_object_mut() {
+        object.remove("status");
+    }
+    Ok(manifest)
 }
 
 /// The `cloudInitNoCloud` source of a VM's template, if any.
