@@ -156,6 +156,26 @@ pub struct ClusterOptions {
     pub state_dir: std::path::PathBuf,
 }
 
+impl ClusterOptions {
+    /// The Platform cluster as the actions reach it: the command line's kubeconfig and
+    /// context over the lab file's.
+    pub fn platform_target(&self, lab: &Lab) -> KubeTarget {
+        let endpoint = &lab.endpoints.platform;
+        KubeTarget {
+            cluster: "platform".to_owned(),
+            kubeconfig: self
+                .kubeconfig
+                .clone()
+                .or_else(|| endpoint.kubeconfig.as_ref().map(std::path::PathBuf::from)),
+            context: Some(
+                self.context
+                    .clone()
+                    .unwrap_or_else(|| endpoint.context.clone()),
+            ),
+        }
+    }
+}
+
 /// What the cluster kinds' actions are made from: the inputs, the options, and the clients
 /// they share (each connects on first use, so `plan --offline` and `validate` never connect).
 pub(crate) struct Clusters<'a> {
@@ -178,20 +198,7 @@ impl<'a> Clusters<'a> {
         graph: &Graph,
         options: &'a ClusterOptions,
     ) -> Self {
-        let endpoint = &lab.endpoints.platform;
-        let platform = Arc::new(LazyClient::new(KubeTarget {
-            cluster: "platform".to_owned(),
-            kubeconfig: options
-                .kubeconfig
-                .clone()
-                .or_else(|| endpoint.kubeconfig.as_ref().map(std::path::PathBuf::from)),
-            context: Some(
-                options
-                    .context
-                    .clone()
-                    .unwrap_or_else(|| endpoint.context.clone()),
-            ),
-        }));
+        let platform = Arc::new(LazyClient::new(options.platform_target(lab)));
         let operator = harvester::OperatorContext::new(
             platform.target().kubeconfig.clone(),
             options.harvester_context.clone(),

@@ -5,7 +5,7 @@
 //! `genesis man --out-dir DIR` writes them all. `genesis man --markdown` prints the Markdown
 //! command reference (docs/reference/cli.md): every command, argument, flag, default,
 //! environment variable and exit code. The checked-in copies under docs/reference/ are
-//! compared with these by tests/cli_reference.rs.
+//! compared with these by tests/it/cli_reference.rs.
 
 use std::fmt::Write as _;
 
@@ -201,7 +201,7 @@ pub fn markdown() -> String {
     let mut out = String::new();
     out.push_str("# genesis command reference\n\n");
     out.push_str(
-        "<!-- Generated from the clap definitions by `genesis man --markdown`; do not edit.\n     Regenerate with `bash docs/reference/regen.sh`; tests/cli_reference.rs checks it. -->\n\n",
+        "<!-- Generated from the clap definitions by `genesis man --markdown`; do not edit.\n     Regenerate with `bash docs/reference/regen.sh`; tests/it/cli_reference.rs checks it. -->\n\n",
     );
     if let Some(about) = command.get_about() {
         let _ = writeln!(out, "{}\n", one_line(about));

@@ -18,20 +18,7 @@ pub fn platform_target(
     inputs: &Inputs,
     options: &crate::actions::ClusterOptions,
 ) -> crate::clients::kube::KubeTarget {
-    let endpoint = &inputs.lab.endpoints.platform;
-    crate::clients::kube::KubeTarget {
-        cluster: "platform".to_owned(),
-        kubeconfig: options
-            .kubeconfig
-            .clone()
-            .or_else(|| endpoint.kubeconfig.as_ref().map(std::path::PathBuf::from)),
-        context: Some(
-            options
-                .context
-                .clone()
-                .unwrap_or_else(|| endpoint.context.clone()),
-        ),
-    }
+    options.platform_target(&inputs.lab)
 }
 
 fn chain(error: &dyn std::error::Error) -> String {
