@@ -75,13 +75,14 @@ pub fn run(args: PlanArgs, common: &Common) -> CliResult {
         common.harvester_context.clone(),
     );
     if let Some(how) = harvester.describe() {
+        let fetching = crate::actions::harvester::ApiStep::of(&inputs.graph);
         for fact in &mut plan.unobserved {
             if let Some(cluster) = fact
                 .strip_prefix("the Harvester cluster")
                 .and_then(|rest| rest.split(": ").next())
             {
                 *fact = format!(
-                    "the Harvester cluster{cluster}: the run reaches it through {how}, not the kubeconfig step 9 fetches"
+                    "the Harvester cluster{cluster}: the run reaches it through {how}, not the kubeconfig {fetching} fetches"
                 );
             }
         }

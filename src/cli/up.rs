@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::common::Common;
 use super::error::{CliError, CliResult, exit};
-pub use crate::errors::error_chain;
+use crate::errors::error_chain;
 use crate::ui::{self, OutputFormat, Terminal, runlog::RunLog};
 
 #[derive(Debug, Args)]

@@ -94,7 +94,7 @@ pub fn safe_kubeconfig_error(error: &KubeconfigError) -> String {
         KubeconfigError::LoadClientCertificate(_) | KubeconfigError::LoadClientKey(_) => {
             first_line(&error.to_string()).to_owned()
         }
-        other => crate::cli::up::error_chain(other),
+        other => crate::errors::error_chain(other),
     }
 }
 
@@ -119,7 +119,7 @@ pub fn safe_client_error(error: &kube::Error) -> String {
             AuthError::AuthExec(_) => "the kubeconfig's exec credential plugin did not give a usable credential (details not shown: they can quote its output)".to_owned(),
             other => first_line(&other.to_string()).to_owned(),
         },
-        other => crate::cli::up::error_chain(other),
+        other => crate::errors::error_chain(other),
     }
 }
 

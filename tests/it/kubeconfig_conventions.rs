@@ -292,7 +292,9 @@ async fn conventions() {
         .unwrap_or_default();
     assert!(
         harvester_fact.contains("through context `harvester-ops` of KUBECONFIG=")
-            && harvester_fact.contains("(--harvester-context), not the kubeconfig step 9 fetches"),
+            && harvester_fact.contains(
+                "(--harvester-context), not the kubeconfig step `harvester-api` (harvester.api) fetches",
+            ),
         "the plan says which context step 11 uses:\n{plan_out}\n{plan_err}"
     );
 

@@ -9,9 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use genesis_engine::action::{
-    Action, ActionError, BoxFuture, Outputs, PlanContext, PlanOutcome, RunContext,
-};
+use genesis_engine::action::{Action, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext};
 use genesis_engine::{
     EventSender, Graph, Journal, Registry, RetryPolicy, RunOptions, RunOutcome, Scrubber, StepId,
     StepSpec, journal,
@@ -21,11 +19,7 @@ use tokio_util::sync::CancellationToken;
 struct NoOp;
 
 impl Action for NoOp {
-    fn plan<'a>(
-        &'a self,
-        _step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, _step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async {
             Ok(PlanOutcome::NoChange {
                 summary: String::new(),
@@ -33,11 +27,7 @@ impl Action for NoOp {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        _step: &'a StepSpec,
-        _context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, _step: &'a StepSpec, _context: &'a RunContext) -> Ran<'a> {
         Box::pin(async {
             let mut outputs = Outputs::new();
             outputs.insert("ok".into(), true.into());

@@ -24,30 +24,25 @@ use crate::step::{StepId, StepSpec};
 /// A boxed, sendable future: what the object-safe [`Action`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// What [`Action::plan`] returns.
+pub type Planned<'a> = BoxFuture<'a, Result<PlanOutcome, ActionError>>;
+/// What [`Action::run`] returns.
+pub type Ran<'a> = BoxFuture<'a, Result<Outputs, ActionError>>;
+/// What [`Action::verify`] returns.
+pub type Checked<'a> = BoxFuture<'a, Result<Verified, ActionError>>;
+
 /// A built-in step kind.
 ///
 /// `plan` only observes and says what `run` would do. `run` does it idempotently: repeating a
 /// run that was cut short (see [`RunContext::outcome_unknown`]) must find what the first one
 /// made instead of making it twice.
 pub trait Action: Send + Sync + 'static {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>>;
+    fn plan<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Planned<'a>;
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>>;
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a>;
 
     /// A cheap check that a finished step still holds (`genesis up --verify`).
-    fn verify<'a>(
-        &'a self,
-        _step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<Verified, ActionError>> {
+    fn verify<'a>(&'a self, _step: &'a StepSpec, _context: &'a PlanContext) -> Checked<'a> {
         Box::pin(async { Ok(Verified::NotSupported) })
     }
 }
@@ -400,11 +395,7 @@ impl UnsupportedKind {
 }
 
 impl Action for UnsupportedKind {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             Ok(PlanOutcome::CannotPreview {
                 why: Self::error(step).to_string(),
@@ -412,11 +403,7 @@ impl Action for UnsupportedKind {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, _context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move { Err(Self::error(step)) })
     }
 }

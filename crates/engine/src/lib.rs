@@ -29,8 +29,8 @@ mod scheduler_tests;
 mod scheduler_tests_control;
 
 pub use action::{
-    Action, ActionError, BoxFuture, ErrorClass, ErrorKind, Outputs, PlanContext, PlanOutcome,
-    RunContext,
+    Action, ActionError, BoxFuture, Checked, ErrorClass, ErrorKind, Outputs, PlanContext,
+    PlanOutcome, Planned, Ran, RunContext,
 };
 pub use events::{Event, EventSender, SkipReason, Stats};
 pub use graph::{Graph, GraphError, find_cycles};

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Graph;
 use crate::action::{
-    Action, ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext,
+    Action, ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext,
 };
 use crate::events::{Event, EventSender, SkipReason};
 use crate::journal::{self, Journal};
@@ -42,11 +42,7 @@ impl Scripted {
 }
 
 impl Action for Scripted {
-    fn plan<'a>(
-        &'a self,
-        _step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, _step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async {
             Ok(PlanOutcome::WillChange {
                 summary: "run it".into(),
@@ -55,11 +51,7 @@ impl Action for Scripted {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let count = {
                 let mut runs = self.runs.lock().expect("lock");

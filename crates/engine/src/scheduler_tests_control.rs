@@ -7,9 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::Graph;
-use crate::action::{
-    Action, ActionError, BoxFuture, Outputs, PlanContext, PlanOutcome, RunContext,
-};
+use crate::action::{Action, ActionError, BoxFuture, PlanContext, Planned, Ran, RunContext};
 use crate::events::{Event, EventSender};
 use crate::journal::{self, Journal, StepState};
 use crate::registry::Registry;
@@ -160,19 +158,11 @@ async fn secret_values_leave_neither_events_nor_journal() {
 struct Drifty(Arc<Scripted>);
 
 impl Action for Drifty {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Planned<'a> {
         self.0.plan(step, context)
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         self.0.run(step, context)
     }
 

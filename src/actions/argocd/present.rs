@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
 };
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::api::Api;
@@ -119,11 +119,7 @@ impl ArgocdPresent {
 }
 
 impl genesis_engine::Action for ArgocdPresent {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: ArgocdParams = params(step)?;
             self.check(&params).await?;
@@ -136,11 +132,7 @@ impl genesis_engine::Action for ArgocdPresent {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params: ArgocdParams = params(step)?;
             context.set_substate(format!("checking Argo CD in {}", params.namespace));

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use genesis_engine::events::Stream;
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
 };
 use serde::Deserialize;
 
@@ -128,38 +128,23 @@ impl HarvesterApi {
             )
         })?;
         let what = format!("the Harvester API at {server}/readyz");
-        context
-            .wait(&what, None, async {
-                let mut pause = PROBE_FIRST;
-                let mut tries = 0_u32;
-                loop {
-                    tries += 1;
-                    let request = crate::actions::support::readyz_request()?;
-                    let note = match client.request_text(request).await {
-                        Ok(text) if text.trim() == "ok" => {
-                            return Ok("answers TLS and HTTP (anonymous /readyz: ok)".to_owned());
-                        }
-                        Ok(text) => format!("/readyz said `{}`", text.trim()),
-                        // RKE2 refuses anonymous requests: that shows TLS and HTTP answer, no more.
-                        Err(kube::Error::Api(status))
-                            if status.code == 401 || status.code == 403 =>
-                        {
-                            return Ok(format!(
-                                "answers TLS and HTTP (HTTP {} to an anonymous /readyz)",
-                                status.code
-                            ));
-                        }
-                        Err(error) => error.to_string(),
-                    };
-                    context.set_substate(format!(
-                        "{server} not answering yet (try {tries}: {note}); next try in {}",
-                        humantime::format_duration(pause)
-                    ));
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(PROBE_CAP);
+        let polling = poll_readyz(&client, &server, "not answering yet", context, |answer| {
+            match answer {
+                Ok(text) if text.trim() == "ok" => {
+                    Readyz::Done("answers TLS and HTTP (anonymous /readyz: ok)".to_owned())
                 }
-            })
-            .await
+                Ok(text) => Readyz::Again(format!("/readyz said `{}`", text.trim())),
+                // RKE2 refuses anonymous requests: that shows TLS and HTTP answer, no more.
+                Err(kube::Error::Api(status)) if status.code == 401 || status.code == 403 => {
+                    Readyz::Done(format!(
+                        "answers TLS and HTTP (HTTP {} to an anonymous /readyz)",
+                        status.code
+                    ))
+                }
+                Err(error) => Readyz::Again(error.to_string()),
+            }
+        });
+        context.wait(&what, None, polling).await
     }
 
     /// With the fetched kubeconfig (its CA, its client certificate): `/readyz` must say `ok`.
@@ -172,51 +157,41 @@ impl HarvesterApi {
     ) -> Result<String, ActionError> {
         let client = super::harvester_client(kubeconfig.to_owned()).await?;
         let what = format!("the Harvester API at {server} to be ready (authenticated /readyz)");
-        context
-            .wait(&what, None, async {
-                let mut pause = PROBE_FIRST;
-                let mut tries = 0_u32;
-                loop {
-                    tries += 1;
-                    let request = crate::actions::support::readyz_request()?;
-                    let note = match client.request_text(request).await {
-                        Ok(text) if text.trim() == "ok" => {
-                            return Ok("ready (authenticated /readyz: ok)".to_owned());
-                        }
-                        Ok(text) => format!("/readyz said `{}`", text.trim()),
-                        Err(kube::Error::Api(status))
-                            if status.code == 401 || status.code == 403 =>
-                        {
-                            return Err(ActionError::new(
-                                ErrorKind::PermissionDenied,
-                                format!(
-                                    "{server} refused the kubeconfig read from the first node (HTTP {} to an authenticated /readyz): {}. Check that {RKE2_KUBECONFIG} belongs to this cluster, then run the step again",
-                                    status.code, status.message
-                                ),
-                            ));
-                        }
-                        Err(error) => {
-                            let chain = crate::cli::up::error_chain(&error);
-                            if chain.contains("certificate") {
-                                return Err(ActionError::new(
-                                    ErrorKind::Conflict,
-                                    format!(
-                                        "{server} does not present a certificate the kubeconfig's CA accepts for that address: {chain}"
-                                    ),
-                                ));
-                            }
-                            chain
-                        }
-                    };
-                    context.set_substate(format!(
-                        "{server} not ready yet (try {tries}: {note}); next try in {}",
-                        humantime::format_duration(pause)
-                    ));
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(PROBE_CAP);
+        let polling = poll_readyz(
+            &client,
+            server,
+            "not ready yet",
+            context,
+            |answer| match answer {
+                Ok(text) if text.trim() == "ok" => {
+                    Readyz::Done("ready (authenticated /readyz: ok)".to_owned())
                 }
-            })
-            .await
+                Ok(text) => Readyz::Again(format!("/readyz said `{}`", text.trim())),
+                Err(kube::Error::Api(status)) if status.code == 401 || status.code == 403 => {
+                    Readyz::Failed(ActionError::new(
+                        ErrorKind::PermissionDenied,
+                        format!(
+                            "{server} refused the kubeconfig read from the first node (HTTP {} to an authenticated /readyz): {}. Check that {RKE2_KUBECONFIG} belongs to this cluster, then run the step again",
+                            status.code, status.message
+                        ),
+                    ))
+                }
+                Err(error) => {
+                    let chain = crate::errors::error_chain(&error);
+                    if chain.contains("certificate") {
+                        Readyz::Failed(ActionError::new(
+                            ErrorKind::Conflict,
+                            format!(
+                                "{server} does not present a certificate the kubeconfig's CA accepts for that address: {chain}"
+                            ),
+                        ))
+                    } else {
+                        Readyz::Again(chain)
+                    }
+                }
+            },
+        );
+        context.wait(&what, None, polling).await
     }
 
     /// Reads the kubeconfig over SSH.
@@ -294,11 +269,7 @@ fn classify_ssh(error: SshError, node: &str) -> ActionError {
 }
 
 impl genesis_engine::Action for HarvesterApi {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: ApiParams = params(step)?;
             Ok(PlanOutcome::DependsOnEarlier {
@@ -315,11 +286,7 @@ impl genesis_engine::Action for HarvesterApi {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params: ApiParams = params(step)?;
             let server = Self::server(&params);
@@ -431,3 +398,43 @@ pub(crate) const KIND: Definition = Definition {
         )
     }),
 };
+
+/// What one `/readyz` answer means to a probe.
+enum Readyz {
+    /// Done: what to report.
+    Done(String),
+    /// Failed for good.
+    Failed(ActionError),
+    /// Not yet: why, for the sub-state.
+    Again(String),
+}
+
+/// Asks `server`'s `/readyz` through `client` with a capped backoff until `judge` says done or
+/// failed; each try that is not is said in the step's sub-state (`{server} {pending} (try N:
+/// …); next try in …`). A probe, not a watch: `/readyz` is not an object to watch.
+async fn poll_readyz(
+    client: &kube::Client,
+    server: &str,
+    pending: &str,
+    context: &RunContext,
+    judge: impl Fn(Result<String, kube::Error>) -> Readyz,
+) -> Result<String, ActionError> {
+    let mut pause = PROBE_FIRST;
+    let mut tries = 0_u32;
+    loop {
+        tries += 1;
+        let request = crate::actions::support::readyz_request()?;
+        match judge(client.request_text(request).await) {
+            Readyz::Done(text) => return Ok(text),
+            Readyz::Failed(error) => return Err(error),
+            Readyz::Again(note) => {
+                context.set_substate(format!(
+                    "{server} {pending} (try {tries}: {note}); next try in {}",
+                    humantime::format_duration(pause)
+                ));
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(PROBE_CAP);
+            }
+        }
+    }
+}

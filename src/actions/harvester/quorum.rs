@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
 };
 use k8s_openapi::api::core::v1::Node;
 use kube::api::Api;
@@ -293,11 +293,7 @@ fn assess(
 }
 
 impl genesis_engine::Action for HarvesterQuorum {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: QuorumParams = params(step)?;
             let from_api = HarvesterOutputs::from_needs(
@@ -331,11 +327,7 @@ impl genesis_engine::Action for HarvesterQuorum {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params: QuorumParams = params(step)?;
             let stall = params.stall(step)?;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
 };
 use kube::api::{Api, DynamicObject};
 use serde::Deserialize;
@@ -143,11 +143,7 @@ impl VmImage {
 }
 
 impl genesis_engine::Action for VmImage {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: ImageParams = params(step)?;
             params.check(step)?;
@@ -199,11 +195,7 @@ impl genesis_engine::Action for VmImage {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params: ImageParams = params(step)?;
             params.check(step)?;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, Planned, Ran, RunContext, StepSpec,
 };
 use kube::api::{ApiResource, GroupVersionKind};
 use serde::Deserialize;
@@ -116,11 +116,7 @@ impl VmNetwork {
 }
 
 impl genesis_engine::Action for VmNetwork {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params = NetworkParams::of(step)?;
             let Some(client) = self.harvester.plan_client(&context.needs).await? else {
@@ -134,11 +130,7 @@ impl genesis_engine::Action for VmNetwork {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params = NetworkParams::of(step)?;
             let client = self.harvester.client(step, context.needs()).await?;

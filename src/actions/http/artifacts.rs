@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -211,11 +211,7 @@ async fn check_one(
     if head_refused {
         // The server refuses HEAD: ask with GET and read the headers (and the body only if it
         // is to be hashed or counted, below).
-        response = client
-            .get(url)
-            .send()
-            .await
-            .map_err(|error| transport(url, role, &error))?;
+        response = get(client, url, role).await?;
     }
     status_ok(url, role, file, response.status())?;
     // From the header: on a HEAD response the body is empty, whatever its length says.
@@ -242,11 +238,7 @@ async fn check_one(
 
     // Stream the body: count it and hash it, chunk by chunk.
     if !head_refused {
-        response = client
-            .get(url)
-            .send()
-            .await
-            .map_err(|error| transport(url, role, &error))?;
+        response = get(client, url, role).await?;
         status_ok(url, role, file, response.status())?;
     }
     let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
@@ -363,6 +355,19 @@ fn certificate_problem(error: &reqwest::Error) -> Option<String> {
 
 /// A request that did not get an answer: worth retrying. An untrusted certificate is not: it
 /// says what to trust instead.
+/// `GET url`, its transport failure said as a problem of the artifact.
+async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    role: &str,
+) -> Result<reqwest::Response, Problem> {
+    client
+        .get(url)
+        .send()
+        .await
+        .map_err(|error| transport(url, role, &error))
+}
+
 fn transport(url: &str, role: &str, error: &reqwest::Error) -> Problem {
     if let Some(problem) = certificate_problem(error) {
         return Problem {
@@ -403,11 +408,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl genesis_engine::Action for HttpArtifacts {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: ArtifactsParams = params(step)?;
             self.check(&params, false).await?;
@@ -436,11 +437,7 @@ impl genesis_engine::Action for HttpArtifacts {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params: ArtifactsParams = params(step)?;
             context.set_substate(format!(

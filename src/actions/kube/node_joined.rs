@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
 };
 use k8s_openapi::api::core::v1::Node;
 use kube::api::Api;
@@ -82,11 +82,7 @@ impl NodeJoined {
 }
 
 impl genesis_engine::Action for NodeJoined {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: JoinParams = params(step)?;
             let client = match params.cluster.as_str() {
@@ -136,11 +132,7 @@ impl genesis_engine::Action for NodeJoined {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params: JoinParams = params(step)?;
             let client = match params.cluster.as_str() {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
 };
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams};
@@ -68,11 +68,7 @@ impl Reachable {
 }
 
 impl genesis_engine::Action for Reachable {
-    fn plan<'a>(
-        &'a self,
-        _step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, _step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let outputs = self.check().await?;
             let version = outputs
@@ -88,11 +84,7 @@ impl genesis_engine::Action for Reachable {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        _step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, _step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             context.set_substate(format!(
                 "asking the {} API server",

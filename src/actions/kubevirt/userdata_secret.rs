@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -125,11 +125,7 @@ fn check_node_name(
 }
 
 impl genesis_engine::Action for UserdataSecret {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: UserdataParams = params(step)?;
             let body = self.body(step, &params)?;
@@ -159,11 +155,7 @@ impl genesis_engine::Action for UserdataSecret {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params: UserdataParams = params(step)?;
             let body = self.body(step, &params)?;

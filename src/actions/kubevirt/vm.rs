@@ -27,7 +27,7 @@ mod manifest;
 use std::sync::Arc;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
 };
 use kube::api::{Api, DynamicObject};
 use serde::Deserialize;
@@ -267,11 +267,7 @@ impl VirtualMachine {
 }
 
 impl genesis_engine::Action for VirtualMachine {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: VmParams = params(step)?;
             let Some(client) = self.harvester.plan_client(&context.needs).await? else {
@@ -323,11 +319,7 @@ impl genesis_engine::Action for VirtualMachine {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params: VmParams = params(step)?;
             let client = self.harvester.client(step, context.needs()).await?;

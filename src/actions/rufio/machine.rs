@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, Planned, Ran, RunContext, StepSpec,
 };
 use kube::api::{Api, DynamicObject};
 use serde::Deserialize;
@@ -150,11 +150,7 @@ fn contactable(machine: &DynamicObject) -> (Option<bool>, String) {
 }
 
 impl genesis_engine::Action for RufioMachine {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: MachineParams = params(step)?;
             let client = self.client.for_step().await?;
@@ -162,11 +158,7 @@ impl genesis_engine::Action for RufioMachine {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params: MachineParams = params(step)?;
             let client = self.client.for_step().await?;

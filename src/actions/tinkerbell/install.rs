@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use genesis_engine::{
-    ActionError, BoxFuture, ErrorKind, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
 };
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use serde::Deserialize;
@@ -260,11 +260,7 @@ impl Install {
 }
 
 impl genesis_engine::Action for Install {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: InstallParams = params(step)?;
             let client = self.client.for_step().await?;
@@ -307,11 +303,7 @@ impl genesis_engine::Action for Install {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let params: InstallParams = params(step)?;
             let client = self.client.for_step().await?;

@@ -13,7 +13,7 @@ pub mod template;
 use std::sync::Arc;
 
 use genesis_engine::{
-    Action, ActionError, BoxFuture, Outputs, PlanContext, PlanOutcome, RunContext, StepSpec,
+    Action, ActionError, Outputs, PlanContext, Planned, Ran, RunContext, StepSpec,
 };
 use kube::api::{ApiResource, GroupVersionKind};
 
@@ -79,11 +79,7 @@ impl<T: SingleObject> OneObject<T> {
 }
 
 impl<T: SingleObject> Action for OneObject<T> {
-    fn plan<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        _context: &'a PlanContext,
-    ) -> BoxFuture<'a, Result<PlanOutcome, ActionError>> {
+    fn plan<'a>(&'a self, step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let (object, _) = self.0.object(step)?;
             let client = self.0.client().for_step().await?;
@@ -91,11 +87,7 @@ impl<T: SingleObject> Action for OneObject<T> {
         })
     }
 
-    fn run<'a>(
-        &'a self,
-        step: &'a StepSpec,
-        context: &'a RunContext,
-    ) -> BoxFuture<'a, Result<Outputs, ActionError>> {
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
         Box::pin(async move {
             let (object, outputs) = self.0.object(step)?;
             let client = self.0.client().for_step().await?;

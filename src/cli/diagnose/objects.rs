@@ -64,8 +64,9 @@ pub(crate) async fn collect_remote(
         .await
     } else {
         Err(format!(
-            "no Harvester kubeconfig at {}: step 9 (harvester-api) has not run",
-            kubeconfig.display()
+            "no Harvester kubeconfig at {}: {} has not run",
+            kubeconfig.display(),
+            crate::actions::harvester::ApiStep::of(&inputs.graph)
         ))
     };
     match harvester {
