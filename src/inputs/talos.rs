@@ -154,7 +154,7 @@ impl MachineConfig {
             if short != vm {
                 problems.push((
                     format!(
-                        "{source} names the node `{hostname}`, but step 17 waits for Node `{vm}`; a hostname in the machine config wins over the VM's NoCloud hostname"
+                        "{source} names the node `{hostname}`, but the `kube.node-joined` step waits for Node `{vm}`; a hostname in the machine config wins over the VM's NoCloud hostname"
                     ),
                     format!("set it to `{vm}`, or remove it so that Talos takes `{vm}` from the NoCloud meta-data genesis supplies"),
                 ));
@@ -341,7 +341,11 @@ mod tests {
     fn a_hostname_other_than_the_vms_is_caught() {
         let problems = MachineConfig::parse(CP).expect("parses").problems("cp-3");
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].0.contains("step 17 waits for Node `cp-3`"));
+        assert!(
+            problems[0]
+                .0
+                .contains("the `kube.node-joined` step waits for Node `cp-3`")
+        );
         let hostname_config = format!(
             "{}---\napiVersion: v1alpha1\nkind: HostnameConfig\nhostname: talos-abc-def\n",
             CP.replace("  network:\n    hostname: cp-2\n", "")

@@ -274,7 +274,7 @@ impl genesis_engine::Action for HarvesterApi {
             let params: ApiParams = params(step)?;
             Ok(PlanOutcome::DependsOnEarlier {
                 what: format!(
-                    "the Harvester cluster that step 8 creates: probe {}/readyz anonymously (TLS and HTTP answer), read {RKE2_KUBECONFIG} as {}@{}:{} into {}{}, then wait for /readyz with it",
+                    "the Harvester cluster the first node's install creates: probe {}/readyz anonymously (TLS and HTTP answer), read {RKE2_KUBECONFIG} as {}@{}:{} into {}{}, then wait for /readyz with it",
                     Self::server(&params),
                     params.ssh_user,
                     params.first_node_ip,

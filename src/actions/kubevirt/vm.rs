@@ -253,7 +253,7 @@ impl VirtualMachine {
                 ActionError::new(
                     ErrorKind::InvalidParams,
                     format!(
-                        "step `{}`: the VM manifest would not join as Node `{}`, which step 17 waits for: {why}",
+                        "step `{}`: the VM manifest would not join as Node `{}`, which the `kube.node-joined` step waits for: {why}",
                         step.id, params.name
                     ),
                 )
@@ -279,7 +279,7 @@ impl genesis_engine::Action for VirtualMachine {
             let Some(body) = Self::body(&client, step, &params).await? else {
                 return Ok(PlanOutcome::DependsOnEarlier {
                     what: format!(
-                        "the StorageClass of image {} that Harvester sets once step 14 (vm-image) imported it; then apply VirtualMachine {}/{}",
+                        "the StorageClass of image {} that Harvester sets once the `harvester.vm-image` step imported it; then apply VirtualMachine {}/{}",
                         params.image, params.namespace, params.name
                     ),
                 });
@@ -327,7 +327,7 @@ impl genesis_engine::Action for VirtualMachine {
                 ActionError::new(
                     ErrorKind::NotFound,
                     format!(
-                        "image {} has no StorageClass: Harvester sets it when it imports the image, which step 14 (vm-image) waits for; run that step first",
+                        "image {} has no StorageClass: Harvester sets it when it imports the image, which the `harvester.vm-image` step waits for; run that step first",
                         params.image
                     ),
                 )

@@ -104,7 +104,7 @@ pub(super) fn manifest_userdata_secret(vm: &Value) -> Option<&str> {
     nocloud(vm)?.pointer("/secretRef/name")?.as_str()
 }
 
-/// Whether Talos in the operator's VM will name its node `name` (what step 17 waits for), given
+/// Whether Talos in the operator's VM will name its node `name` (what the `kube.node-joined` step waits for), given
 /// the machine config it boots with. KubeVirt writes the VMI's `hostname` (else its name) as
 /// `local-hostname` (kubevirt `pkg/cloud-init/cloud-init.go`); Talos applies it only with network
 /// data (talos `platform/nocloud/nocloud.go`), and a hostname in the machine config wins.
@@ -135,7 +135,7 @@ pub(super) fn manifest_node_name(
     });
     if !network_data {
         return Err(format!(
-            "its cloudInitNoCloud volume has no network data, so Talos ignores the meta-data hostname and names the node talos-xxx-yyy; add `networkDataSecretRef: {{name: {}}}` (step 15 writes `{NETWORKDATA_KEY}` there) or set the hostname in the machine config",
+            "its cloudInitNoCloud volume has no network data, so Talos ignores the meta-data hostname and names the node talos-xxx-yyy; add `networkDataSecretRef: {{name: {}}}` (the `kubevirt.userdata-secret` step writes `{NETWORKDATA_KEY}` there) or set the hostname in the machine config",
             userdata_secret_name(name)
         ));
     }
