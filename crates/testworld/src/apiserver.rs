@@ -2,15 +2,14 @@
 //! `genesis-apiserver` binary built out of `tests/apiserver/`.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
 use crate::Error;
 use crate::gobuild::{GoProgram, Sources};
+use crate::process::{Started, start_until_ready};
 
 /// Kubernetes release the Go program is built from; part of the cache key.
 pub const KUBERNETES_VERSION: &str = "v1.37.2";
@@ -155,16 +154,8 @@ impl ApiServer {
             what: format!("create {}", data_dir.display()),
             source,
         })?;
-        let log_path = data_dir.join("apiserver.log");
         // Appended to: a restarted server keeps the earlier log.
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|source| Error::Io {
-                what: format!("create {}", log_path.display()),
-                source,
-            })?;
+        let log_path = data_dir.join("apiserver.log");
         let mut command = Command::new(bin);
         command
             .arg(format!("--data-dir={}", data_dir.display()))
@@ -184,55 +175,11 @@ impl ApiServer {
             command.arg(format!("--crds={}", crds.display()));
         }
         let started = Instant::now();
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| Error::Io {
-                what: format!("spawn {}", bin.display()),
-                source,
-            })?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| Error::Setup("no stdin pipe".into()))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| Error::Setup("no stdout pipe".into()))?;
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(READY_TIMEOUT, async {
-            while let Some(line) = lines.next_line().await? {
-                if let Ok(ready) = serde_json::from_str::<ReadyLine>(&line) {
-                    return Ok(Some(ready));
-                }
-            }
-            Ok::<_, std::io::Error>(None)
-        })
-        .await;
-        let ready = match ready {
-            Ok(Ok(Some(ready))) => ready,
-            Ok(Ok(None)) | Ok(Err(_)) => {
-                let _ = child.wait().await;
-                return Err(Error::ServerFailed {
-                    name: name.into(),
-                    log: tail(&log_path, 40),
-                });
-            }
-            Err(_) => {
-                return Err(Error::ServerFailed {
-                    name: name.into(),
-                    log: format!(
-                        "not ready within {READY_TIMEOUT:?}\n{}",
-                        tail(&log_path, 40)
-                    ),
-                });
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let Started {
+            child,
+            stdin,
+            ready,
+        } = start_until_ready::<ReadyLine>(command, bin, &log_path, name, READY_TIMEOUT).await?;
         Ok(Self {
             name: name.into(),
             ready,

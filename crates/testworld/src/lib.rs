@@ -15,6 +15,7 @@
 pub mod apiserver;
 pub mod gobuild;
 pub mod lab;
+mod process;
 pub mod redfish;
 pub mod sshd;
 pub mod talos;

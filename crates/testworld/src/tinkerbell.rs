@@ -4,16 +4,14 @@
 //! API server. The same program's `agent` subcommand is the simulated machines' agent.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
 use crate::Error;
-use crate::apiserver::tail;
 use crate::gobuild::{GoProgram, Sources};
+use crate::process::{Started, start_until_ready};
 
 /// The upstream release the Go program requires; part of the cache key.
 pub const TINKERBELL_VERSION: &str = "v0.25.0";
@@ -82,16 +80,9 @@ impl TinkerbellControllers {
             source,
         })?;
         let log_path = dir.join("tinkerbell.log");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|source| Error::Io {
-                what: format!("create {}", log_path.display()),
-                source,
-            })?;
         let started = Instant::now();
-        let mut child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .arg(format!("--kubeconfig={}", kubeconfig.display()))
             // A BMC that does not answer fails a connection in 5 s (upstream default: 60 s).
             .arg("--bmc-connect-timeout=5s")
@@ -99,54 +90,19 @@ impl TinkerbellControllers {
             // (rufio/internal/controller/machine.go requeues with it, not with an error);
             // cmd/tinkerbell uses 30 min. 2 s lets a test's BMC outage end within seconds.
             .arg("--power-check-interval=2s")
-            .arg("--exit-on-stdin-eof")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| Error::Io {
-                what: format!("spawn {}", bin.display()),
-                source,
-            })?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| Error::Setup("no stdin pipe".into()))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| Error::Setup("no stdout pipe".into()))?;
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(READY_TIMEOUT, async {
-            while let Some(line) = lines.next_line().await? {
-                if let Ok(ready) = serde_json::from_str::<ControllersReady>(&line) {
-                    return Ok(Some(ready));
-                }
-            }
-            Ok::<_, std::io::Error>(None)
-        })
-        .await;
-        let ready = match ready {
-            Ok(Ok(Some(ready))) => ready,
-            Ok(Ok(None)) | Ok(Err(_)) => {
-                let _ = child.wait().await;
-                return Err(Error::ServerFailed {
-                    name: "tinkerbell controllers".into(),
-                    log: tail(&log_path, 40),
-                });
-            }
-            Err(_) => {
-                return Err(Error::ServerFailed {
-                    name: "tinkerbell controllers".into(),
-                    log: format!(
-                        "not ready within {READY_TIMEOUT:?}\n{}",
-                        tail(&log_path, 40)
-                    ),
-                });
-            }
-        };
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .arg("--exit-on-stdin-eof");
+        let Started {
+            child,
+            stdin,
+            ready,
+        } = start_until_ready::<ControllersReady>(
+            command,
+            bin,
+            &log_path,
+            "tinkerbell controllers",
+            READY_TIMEOUT,
+        )
+        .await?;
         Ok(Self {
             ready,
             program: bin.to_path_buf(),
