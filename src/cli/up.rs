@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use genesis_engine::{Event, EventSender, RunOptions, RunOutcome, Scrubber, Selection, select};
+use genesis_engine::{
+    Event, EventSender, LockLoss, RunOptions, RunOutcome, Scrubber, Selection, select,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::common::Common;
@@ -107,16 +109,13 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
 
     // A lost lock (a Lease another run took, or one not renewed in time) is an event, and
     // the run stops as if interrupted: it could not journal anything more.
-    let lost = acquired.loss.clone().map(|loss| {
+    let watcher = acquired.loss.clone().map(|loss| {
         let events = events.clone();
         let cancel = cancel.clone();
         runtime.spawn(async move {
             let reason = loss.lost().await;
-            events.emit(Event::LockLost {
-                reason: reason.clone(),
-            });
+            events.emit(Event::LockLost { reason });
             cancel.cancel();
-            reason
         })
     });
     let result = runtime.block_on(async {
@@ -131,15 +130,12 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         )
         .await
     });
-    let lost = lost.and_then(|watcher| {
-        if watcher.is_finished() {
-            runtime.block_on(watcher).ok()
-        } else {
-            watcher.abort();
-            let _ = runtime.block_on(watcher);
-            None
-        }
-    });
+    // The watcher holds an event sender: it must end before the renderer can.
+    if let Some(watcher) = watcher {
+        watcher.abort();
+        let _ = runtime.block_on(watcher);
+    }
+    let lost = acquired.loss.as_ref().and_then(LockLoss::reason);
     drop(events);
     let _ = renderer.join();
     drop(journal);

@@ -8,6 +8,7 @@ use genesis_engine::{ActionError, JournalState, PlanOutcome, Registry, StepState
 use tokio_util::sync::CancellationToken;
 
 use crate::actions::catalog::{self, Preview, Target};
+use crate::errors::error_chain;
 use crate::inputs::Inputs;
 
 use super::model::{Observation, Observed, Plan};
@@ -19,10 +20,6 @@ pub fn platform_target(
     options: &crate::actions::ClusterOptions,
 ) -> crate::clients::kube::KubeTarget {
     options.platform_target(&inputs.lab)
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    crate::errors::error_chain(error)
 }
 
 /// Live mode: reach the Platform cluster (bounded by `timeout`), then ask every pending step
@@ -38,11 +35,14 @@ pub async fn observe(
     timeout: Duration,
 ) {
     let probe = async {
-        let client = platform.connect().await.map_err(|error| chain(&error))?;
+        let client = platform
+            .connect()
+            .await
+            .map_err(|error| error_chain(&error))?;
         client
             .apiserver_version()
             .await
-            .map_err(|error| chain(&error))
+            .map_err(|error| error_chain(&error))
     };
     let reached = match tokio::time::timeout(timeout, probe).await {
         Ok(Ok(_)) => Ok(()),

@@ -79,6 +79,11 @@ impl LockLoss {
         self.reason.borrow().is_some()
     }
 
+    /// Why the lock was lost, if it was.
+    pub fn reason(&self) -> Option<String> {
+        self.reason.borrow().clone()
+    }
+
     /// Why the lock was lost, once it is.
     pub async fn lost(&self) -> String {
         let mut receiver = self.reason.subscribe();
