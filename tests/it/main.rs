@@ -36,6 +36,7 @@ mod preflight_platform_api;
 mod preflight_stack;
 mod provision_bmc;
 mod provision_install;
+mod recorded_plan;
 mod resume_after_kill;
 mod secrets_age;
 mod state_kubernetes;

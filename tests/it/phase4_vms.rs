@@ -19,11 +19,13 @@ use genesis_engine::journal::RecordKind;
 use genesis_engine::{Journal, Scrubber};
 use genesis_harness::loopback::{repo, text, write_private};
 use genesis_testworld::{World, WorldOptions};
-use k8s_openapi::api::core::v1::{Node, Secret};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
-use serde_json::{Value, json};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use serde_json::Value;
 
 mod checks;
+mod objects;
+mod reruns;
+mod run;
 
 const LIMIT: Duration = Duration::from_secs(120);
 const PHASE_4: [&str; 5] = [
@@ -325,509 +327,20 @@ async fn phase_4() {
     genesis_harness::loopback::ready_harvester_nodes(&world).await;
     let setup = Setup::new(&world);
     setup.record_earlier_phases_done();
-
-    // The live plan before the run: the plan halves observe Harvester (server-side dry runs).
-    let plan_before = setup.genesis(&["plan", "-o", "json"]).await;
-    let (stdout_plan_before, stderr_plan_before) = text(&plan_before);
-    assert_eq!(plan_before.status.code(), Some(0), "{stderr_plan_before}");
-    let planned: Value = serde_json::from_str(&stdout_plan_before).expect("plan JSON");
-    let observed = |id: &str| -> Value {
-        planned["phases"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|phase| phase["steps"].as_array().into_iter().flatten())
-            .find(|step| step["id"] == id)
-            .unwrap_or_else(|| panic!("step {id} in the plan"))["observed"]
-            .clone()
-    };
-    for (id, outcome, says) in [
-        (
-            "vm-network",
-            "will-change",
-            "NetworkAttachmentDefinition default/platform: create",
-        ),
-        (
-            "vm-image",
-            "will-change",
-            "VirtualMachineImage default/talos-nocloud: create",
-        ),
-        (
-            "vm-userdata/cp-2",
-            "will-change",
-            "Secret default/cp-2-userdata: create",
-        ),
-        (
-            "vm/cp-3",
-            "depends-on-earlier",
-            "StorageClass of image talos-nocloud",
-        ),
-    ] {
-        let found = observed(id);
-        assert_eq!(found["outcome"], outcome, "{id}: {found}");
-        let summary = found["summary"].as_str().unwrap_or_default();
-        assert!(summary.contains(says), "{id}: {summary}");
-    }
-    assert!(
-        observed("vm-userdata/cp-3")["summary"]
-            .as_str()
-            .is_some_and(|summary| summary.contains("value not shown")),
-        "the plan names the secret, not its value"
-    );
-
-    // The run, and the Harvester API server killed and restarted while step 14 waits.
-    let run_started = Instant::now();
-    let child = setup
-        .command(&["up"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start genesis");
-    let events = world
-        .simulator
-        .as_ref()
-        .expect("simulator")
-        .event_log()
-        .clone();
-    events
-        .wait_for(
-            "the image import to start",
-            Duration::from_secs(30),
-            |event| event.kind == "image.initialized",
-        )
-        .await
-        .expect("genesis applied the image and the import started");
-    let restart_at = SystemTime::now();
-    let restart_began = Instant::now();
-    world
-        .harvester
-        .server
-        .restart()
-        .await
-        .expect("the Harvester API server restarts");
-    let restart_took = restart_began.elapsed();
-    let output = child.wait_with_output().await.expect("genesis ends");
-    let run_took = run_started.elapsed();
-    let (stdout, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-
-    // The wait spanned the restart: the import ended, and step 14 finished, after it.
-    let imported = events
-        .snapshot()
-        .into_iter()
-        .find(|event| event.kind == "image.imported")
-        .expect("the image was imported");
-    assert!(
-        imported.system_time > restart_at,
-        "the import ended after the restart began"
-    );
-    let journal = setup.journal();
-    let at_ms =
-        |time: SystemTime| time.duration_since(UNIX_EPOCH).expect("clock").as_millis() as u64;
-    let succeeded = |step: &str| -> Value {
-        journal
-            .iter()
-            .find(|record| record["record"] == "step_succeeded" && record["step"] == step)
-            .unwrap_or_else(|| panic!("{step} succeeded in the journal"))
-            .clone()
-    };
-    assert!(
-        succeeded("vm-image")["at"].as_u64().expect("at") > at_ms(restart_at),
-        "step 14 was waiting when the server went down"
-    );
-    for step in [
-        "vm-network",
-        "vm-userdata/cp-2",
-        "vm-userdata/cp-3",
-        "vm/cp-2",
-        "vm/cp-3",
-        "platform-join/cp-2",
-        "platform-join/cp-3",
-    ] {
-        succeeded(step);
-    }
-    assert!(
-        !journal
-            .iter()
-            .any(|record| record["record"] == "step_failed"),
-        "no attempt failed, the restart included"
-    );
-    assert_eq!(
-        succeeded("vm-image")["outputs"]["storage_class"],
-        "longhorn-talos-nocloud"
-    );
-    assert_eq!(
-        succeeded("vm/cp-2")["outputs"]["printable_status"],
-        "Running"
-    );
-
-    // Step 13: the network as Harvester writes a VLAN network.
-    let harvester = world.harvester.client.clone();
-    let network = get(&harvester, &nad(), "platform").await;
-    let labels = network.metadata.labels.clone().unwrap_or_default();
-    for (key, value) in [
-        ("network.harvesterhci.io/clusternetwork", "mgmt"),
-        ("network.harvesterhci.io/type", "L2VlanNetwork"),
-        ("network.harvesterhci.io/vlan-id", "30"),
-        ("app.kubernetes.io/managed-by", "genesis"),
-    ] {
-        assert_eq!(labels.get(key).map(String::as_str), Some(value), "{key}");
-    }
-    let config: Value =
-        serde_json::from_str(network.data["spec"]["config"].as_str().expect("config"))
-            .expect("JSON");
-    assert_eq!(
-        config,
-        json!({"cniVersion": "0.3.1", "name": "platform", "type": "bridge", "bridge": "mgmt-br",
-               "promiscMode": true, "vlan": 30, "ipam": {}})
-    );
-    assert!(managed_by_genesis(&network));
-
-    // Step 14: the image, downloaded from the lab's URL, imported.
-    let talos_image = get(&harvester, &image(), "talos-nocloud").await;
-    let spec = &talos_image.data["spec"];
-    assert_eq!(spec["sourceType"], "download");
-    assert_eq!(
-        spec["url"],
-        "http://10.10.10.10:8080/talos/nocloud-amd64.qcow2"
-    );
-    assert_eq!(
-        spec["displayName"],
-        "Talos (nocloud) for Platform control-plane VMs"
-    );
-    assert_eq!(talos_image.data["status"]["progress"], 100);
-    assert!(managed_by_genesis(&talos_image));
-
-    // Step 15: one Secret per VM, key `userdata` the Talos machine configuration, key
-    // `networkdata` DHCP on the VM's MAC (so that Talos takes the VM's name as its hostname).
-    let secrets: Api<Secret> = Api::namespaced(harvester.clone(), "default");
-    for (vm_name, config, _) in setup
-        .talos
-        .iter()
-        .filter(|(_, config, _)| !config.is_empty())
-    {
-        let secret = secrets
-            .get(&format!("{vm_name}-userdata"))
-            .await
-            .expect("user-data Secret");
-        assert_eq!(secret.type_.as_deref(), Some("Opaque"));
-        let data = secret.data.clone().unwrap_or_default();
-        assert_eq!(
-            data.keys().collect::<Vec<_>>(),
-            vec!["networkdata", "userdata"]
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&data["userdata"].0),
-            config.as_str()
-        );
-        let mac = if vm_name == "cp-2" { "02" } else { "03" };
-        assert_eq!(
-            String::from_utf8_lossy(&data["networkdata"].0),
-            format!(
-                "version: 2\nethernets:\n  eth0:\n    match:\n      macaddress: \"52:54:00:0a:1e:{mac}\"\n    dhcp4: true\n"
-            )
-        );
-    }
-
-    // Step 16: the VMs, field by field.
-    for (index, vm_name) in ["cp-2", "cp-3"].into_iter().enumerate() {
-        let machine = get(&harvester, &vm(), vm_name).await;
-        assert!(managed_by_genesis(&machine));
-        let spec = &machine.data["spec"];
-        assert_eq!(spec["runStrategy"], "Always");
-        assert!(
-            spec.get("running").is_none(),
-            "the deprecated field is not set"
-        );
-        let template = &spec["template"]["spec"];
-        assert_eq!(template["hostname"], vm_name);
-        assert_eq!(template["domain"]["cpu"]["cores"], 4);
-        assert_eq!(
-            template["domain"]["resources"]["limits"],
-            json!({"cpu": "4", "memory": "16Gi"})
-        );
-        assert_eq!(template["evictionStrategy"], "LiveMigrateIfPossible");
-        assert_eq!(
-            template["affinity"],
-            json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
-                "labelSelector": {"matchLabels": {"genesis.dev/role": "platform-control-plane"}},
-                "topologyKey": "kubernetes.io/hostname"}]}})
-        );
-        assert_eq!(
-            machine.metadata.labels.clone().unwrap_or_default()["harvesterhci.io/creator"],
-            "genesis"
-        );
-        let mac = format!("52:54:00:0a:1e:0{}", index + 2);
-        assert_eq!(
-            template["domain"]["devices"]["interfaces"],
-            json!([{"name": "platform", "bridge": {}, "model": "virtio", "macAddress": mac}])
-        );
-        assert_eq!(
-            template["networks"],
-            json!([{"name": "platform", "multus": {"networkName": "default/platform"}}])
-        );
-        assert_eq!(
-            template["volumes"],
-            json!([
-                {"name": "rootdisk", "persistentVolumeClaim": {"claimName": format!("{vm_name}-rootdisk")}},
-                {"name": "cloudinitdisk", "cloudInitNoCloud": {
-                    "secretRef": {"name": format!("{vm_name}-userdata")},
-                    "networkDataSecretRef": {"name": format!("{vm_name}-userdata")}}},
-            ])
-        );
-        let disks = &template["domain"]["devices"]["disks"];
-        assert_eq!(disks[0]["name"], "rootdisk");
-        assert_eq!(disks[0]["bootOrder"], 1);
-        assert_eq!(disks[1]["name"], "cloudinitdisk");
-        assert_eq!(
-            spec["template"]["metadata"]["labels"]["harvesterhci.io/vmName"],
-            vm_name
-        );
-        let annotations = machine.metadata.annotations.clone().unwrap_or_default();
-        let claims: Value = serde_json::from_str(
-            annotations
-                .get("harvesterhci.io/volumeClaimTemplates")
-                .expect("volumeClaimTemplates"),
-        )
-        .expect("JSON");
-        assert_eq!(
-            claims,
-            json!([{
-                "metadata": {"name": format!("{vm_name}-rootdisk"),
-                             "annotations": {"harvesterhci.io/imageId": "default/talos-nocloud"}},
-                "spec": {"accessModes": ["ReadWriteMany"], "volumeMode": "Block",
-                         "storageClassName": "longhorn-talos-nocloud",
-                         "resources": {"requests": {"storage": "40Gi"}}},
-            }])
-        );
-        assert_eq!(machine.data["status"]["printableStatus"], "Running");
-    }
-
-    // The simulated scheduler kept them apart: two VMIs on two hosts.
-    let vmis: Api<DynamicObject> = Api::namespaced_with(
-        harvester.clone(),
-        "default",
-        &resource(
-            "kubevirt.io",
-            "v1",
-            "VirtualMachineInstance",
-            "virtualmachineinstances",
-        ),
-    );
-    let mut hosts = Vec::new();
-    for vm_name in ["cp-2", "cp-3"] {
-        let vmi = vmis.get(vm_name).await.expect("VMI");
-        hosts.push(
-            vmi.data["status"]["nodeName"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        );
-    }
-    assert!(
-        hosts.iter().all(|host| host.starts_with("ms-02-")) && hosts[0] != hosts[1],
-        "distinct hosts: {hosts:?}"
-    );
-
-    // Step 17: cp-2 and cp-3 are Ready control-plane nodes of the Platform cluster.
-    let nodes: Api<Node> = Api::all(world.platform.client.clone());
-    for name in ["cp-2", "cp-3"] {
-        let node = nodes.get(name).await.expect("joined node");
-        assert!(
-            node.metadata
-                .labels
-                .unwrap_or_default()
-                .contains_key("node-role.kubernetes.io/control-plane")
-        );
-        let ready = node
-            .status
-            .and_then(|status| status.conditions)
-            .unwrap_or_default()
-            .into_iter()
-            .any(|condition| condition.type_ == "Ready" && condition.status == "True");
-        assert!(ready, "{name} Ready");
-    }
-
-    // Re-run: everything is done, nothing is started.
-    let versions = |objects: Vec<DynamicObject>| -> Vec<(String, String)> {
-        objects
-            .into_iter()
-            .map(|object| {
-                (
-                    object.metadata.name.unwrap_or_default(),
-                    object.metadata.resource_version.unwrap_or_default(),
-                )
-            })
-            .collect()
-    };
-    let snapshot = || async {
-        let mut all = Vec::new();
-        for resource in [nad(), image(), vm()] {
-            let list = Api::<DynamicObject>::all_with(harvester.clone(), &resource)
-                .list(&ListParams::default())
-                .await
-                .expect("list");
-            all.push(versions(list.items));
-        }
-        let secrets = secrets
-            .list(&ListParams::default().labels("app.kubernetes.io/managed-by=genesis"))
-            .await
-            .expect("list Secrets");
-        all.push(
-            secrets
-                .items
-                .into_iter()
-                .map(|secret| {
-                    (
-                        secret.metadata.name.unwrap_or_default(),
-                        secret.metadata.resource_version.unwrap_or_default(),
-                    )
-                })
-                .collect(),
-        );
-        all
-    };
-    let before = snapshot().await;
-    assert_eq!(
-        before.iter().map(Vec::len).collect::<Vec<_>>(),
-        vec![1, 1, 2, 2],
-        "one network, one image, two VMs, two Secrets: {before:?}"
-    );
-    let records_before = setup.journal().len();
-    let again = setup.genesis(&["up"]).await;
-    let (stdout_again, stderr_again) = text(&again);
-    assert_eq!(again.status.code(), Some(0), "{stderr_again}");
-    let started_again = setup.journal()[records_before..]
-        .iter()
-        .filter(|record| {
-            record["record"] == "step_started" && record["step"].as_str().is_some_and(is_phase_4)
-        })
-        .count();
-    assert_eq!(started_again, 0, "a second run starts no phase-4 step");
-    assert_eq!(snapshot().await, before, "nothing rewritten");
-
-    // Forced: every phase-4 step runs again; the applies change nothing.
-    let mut only = Vec::new();
-    for id in PHASE_4 {
-        only.extend(["--only", id]);
-    }
-    let forced = setup.genesis(&[&["up"], only.as_slice()].concat()).await;
-    let (stdout_forced, stderr_forced) = text(&forced);
-    assert_eq!(forced.status.code(), Some(0), "{stderr_forced}");
-    assert_eq!(snapshot().await, before, "a forced re-run rewrites nothing");
-
-    // The operator's GitOps manifest (both VMs in one YAML stream) instead of the built VM:
-    // applied unchanged, waited for the same way.
-    let phases = gitops_phases(&setup);
-    let phases_arg = phases.path().join("phases");
-    let gitops = setup
-        .genesis(&[
-            "--phases",
-            phases_arg.to_str().expect("utf-8"),
-            "up",
-            "--only",
-            "vm",
-        ])
-        .await;
-    let (stdout_gitops, stderr_gitops) = text(&gitops);
-    assert_eq!(
-        gitops.status.code(),
-        Some(0),
-        "{stdout_gitops}\n{stderr_gitops}"
-    );
-    for vm_name in ["cp-2", "cp-3"] {
-        let machine = get(&harvester, &vm(), vm_name).await;
-        let labels = machine.metadata.labels.clone().unwrap_or_default();
-        assert_eq!(
-            labels.get("example.org/source").map(String::as_str),
-            Some("gitops")
-        );
-        let template = &machine.data["spec"]["template"]["spec"];
-        assert_eq!(template["domain"]["memory"]["guest"], "8Gi");
-        assert_eq!(template["domain"]["cpu"]["cores"], 2);
-        assert_eq!(machine.data["spec"]["runStrategy"], "Always");
-        assert_eq!(machine.data["status"]["printableStatus"], "Running");
-        assert!(managed_by_genesis(&machine));
-    }
-    let journal = setup.journal();
-    let last_vm = journal
-        .iter()
-        .rev()
-        .find(|record| record["record"] == "step_succeeded" && record["step"] == "vm/cp-3")
-        .expect("vm/cp-3 succeeded again");
-    assert_eq!(last_vm["outputs"]["source"], "manifest");
-
-    // An image Harvester cannot download (the simulator's `image_import_fails` fault): step 14
-    // fails for good, saying what to do, and is not retried.
-    let broken = tempfile::tempdir().expect("temp dir");
-    let broken_phases = phases_copy(broken.path(), |text| {
-        text.replace("name: ${lab.vm_images.0.name}", "name: broken-image")
-    });
-    let records_before = setup.journal().len();
-    let failing = setup
-        .genesis(&[
-            "--phases",
-            broken_phases.to_str().expect("utf-8"),
-            "up",
-            "--only",
-            "vm-image",
-        ])
-        .await;
-    let (stdout_failing, stderr_failing) = text(&failing);
-    assert_eq!(
-        failing.status.code(),
-        Some(1),
-        "{stdout_failing}\n{stderr_failing}"
-    );
-    let journal = setup.journal();
-    let failure = journal[records_before..]
-        .iter()
-        .find(|record| record["record"] == "step_failed" && record["step"] == "vm-image")
-        .unwrap_or_else(|| panic!("step 14 failed in the journal: {journal:?}"))
-        .to_string();
-    assert!(
-        failure.contains("gave up importing")
-            && failure.contains("delete virtualmachineimage broken-image"),
-        "{failure}"
-    );
-    assert!(failure.contains("\"permanent\""), "{failure}");
-    assert!(
-        !journal[records_before..]
-            .iter()
-            .any(|record| record["record"] == "step_retrying"),
-        "a permanent failure is not retried"
-    );
-    let failed_attempts = events
-        .snapshot()
-        .iter()
-        .filter(|event| event.kind == "image.failed" && event.object == "default/broken-image")
-        .count();
-    assert_eq!(
-        failed_attempts, 3,
-        "Harvester's three attempts, then genesis stopped"
-    );
+    let mut outputs = Outputs::default();
+    run::plan_before_the_run(&setup, &mut outputs).await;
+    let timing = run::run_across_a_restart(&mut world, &setup, &mut outputs).await;
+    objects::read_back(&world, &setup).await;
+    reruns::second_and_forced_runs(&world, &setup, &mut outputs).await;
+    reruns::gitops_manifest(&world, &setup, &mut outputs).await;
+    reruns::an_image_that_cannot_be_downloaded(&world, &setup, &mut outputs).await;
 
     // The plan (whatever it can observe) shows no secret either.
     let plan = setup.genesis(&["plan"]).await;
-    let (stdout_plan, stderr_plan) = text(&plan);
+    outputs.add("plan", &plan);
 
     // The Talos machine configurations reach no output and no state file.
-    let mut places = vec![
-        ("stdout".to_owned(), stdout),
-        ("stderr".to_owned(), stderr),
-        ("stdout (2nd run)".to_owned(), stdout_again),
-        ("stderr (2nd run)".to_owned(), stderr_again),
-        ("stdout (forced)".to_owned(), stdout_forced),
-        ("stderr (forced)".to_owned(), stderr_forced),
-        ("stdout (plan)".to_owned(), stdout_plan),
-        ("stdout (plan before)".to_owned(), stdout_plan_before),
-        ("stderr (plan before)".to_owned(), stderr_plan_before),
-        ("stdout (gitops)".to_owned(), stdout_gitops),
-        ("stdout (failing image)".to_owned(), stdout_failing),
-        ("stderr (failing image)".to_owned(), stderr_failing),
-        ("stderr (gitops)".to_owned(), stderr_gitops),
-        ("stderr (plan)".to_owned(), stderr_plan),
-    ];
+    let mut places = outputs.0;
     let mut stack = vec![setup.state.clone()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("state dir") {
@@ -871,8 +384,29 @@ async fn phase_4() {
         }
     }
     eprintln!(
-        "world {world_up:?}, phase 4 {run_took:?} (API server restart {restart_took:?}), total {:?}",
+        "world {world_up:?}, phase 4 {:?} (API server restart {:?}), total {:?}",
+        timing.run,
+        timing.restart,
         started.elapsed()
     );
     world.shutdown().await;
+}
+
+/// Every output of the test's `genesis` runs, by where it came from, for the leak check.
+#[derive(Default)]
+struct Outputs(Vec<(String, String)>);
+
+impl Outputs {
+    /// Keeps `output`'s stdout and stderr as `stdout (label)`/`stderr (label)` and returns them.
+    fn add(&mut self, label: &str, output: &Output) -> (String, String) {
+        let (stdout, stderr) = text(output);
+        let suffix = if label.is_empty() {
+            String::new()
+        } else {
+            format!(" ({label})")
+        };
+        self.0.push((format!("stdout{suffix}"), stdout.clone()));
+        self.0.push((format!("stderr{suffix}"), stderr.clone()));
+        (stdout, stderr)
+    }
 }

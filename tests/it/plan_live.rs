@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 
 use genesis::actions::rufio::machine_resource;
 use genesis::actions::tinkerbell::{hardware_resource, template_resource};
+use genesis_harness::recorded::{Recorder, fixture, write_kubeconfig};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
@@ -24,7 +25,7 @@ fn repo() -> &'static Path {
 }
 
 /// A private (0600) secrets file: `secrets.example` with `edit` applied.
-fn secrets_file(dir: &Path, name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+pub(crate) fn secrets_file(dir: &Path, name: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
     let text = std::fs::read_to_string(repo().join("secrets.example")).expect("secrets.example");
     let path = dir.join(name);
     std::fs::write(&path, edit(text)).expect("write secrets");
@@ -32,7 +33,7 @@ fn secrets_file(dir: &Path, name: &str, edit: impl FnOnce(String) -> String) -> 
     path
 }
 
-fn genesis(secrets: &Path, state: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
+pub(crate) fn genesis(secrets: &Path, state: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_genesis"))
         .arg("--secrets")
         .arg(secrets)
@@ -50,7 +51,7 @@ fn genesis(secrets: &Path, state: &Path, kubeconfig: &Path, args: &[&str]) -> Ou
         .expect("run genesis")
 }
 
-fn ok(output: &Output) -> String {
+pub(crate) fn ok(output: &Output) -> String {
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -61,7 +62,7 @@ fn ok(output: &Output) -> String {
 }
 
 /// Every step of a JSON plan by id.
-fn steps(plan: &Value) -> std::collections::BTreeMap<String, Value> {
+pub(crate) fn steps(plan: &Value) -> std::collections::BTreeMap<String, Value> {
     plan["phases"]
         .as_array()
         .expect("phases")
@@ -97,7 +98,10 @@ fn plan(secrets: &Path, state: &Path, kubeconfig: &Path) -> Planned {
     }
 }
 
-fn observed<'a>(steps: &'a std::collections::BTreeMap<String, Value>, id: &str) -> &'a Value {
+pub(crate) fn observed<'a>(
+    steps: &'a std::collections::BTreeMap<String, Value>,
+    id: &str,
+) -> &'a Value {
     &steps.get(id).unwrap_or_else(|| panic!("step {id}"))["observed"]
 }
 
@@ -139,7 +143,7 @@ async fn versions(client: &kube::Client) -> Vec<(String, String)> {
 }
 
 /// Every secret value of the file, and their base64 forms (how a Secret carries them).
-fn secret_values(extra: &[&str]) -> Vec<String> {
+pub(crate) fn secret_values(extra: &[&str]) -> Vec<String> {
     use base64::Engine as _;
     let mut values: Vec<String> = [
         "fake-amt-password-1!",
@@ -158,6 +162,29 @@ fn secret_values(extra: &[&str]) -> Vec<String> {
         .collect();
     values.extend(encoded);
     values
+}
+
+/// Runs `genesis plan -o json` through a recorder in front of the real API server and checks
+/// the recording `name` (tests/fixtures/recorded/) that the fast tier replays
+/// (`recorded_plan`): it must be what the real server answers today.
+async fn record(client: &kube::Client, secrets: &Path, state: &Path, name: &str) {
+    let recorder = Recorder::start(client.clone()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    write_kubeconfig(&kubeconfig, recorder.address);
+    let output = tokio::task::spawn_blocking({
+        let (secrets, state) = (secrets.to_owned(), state.to_owned());
+        move || genesis(&secrets, &state, &kubeconfig, &["plan", "-o", "json"])
+    })
+    .await
+    .expect("genesis plan");
+    ok(&output);
+    let about = format!(
+        "`genesis plan -o json` on the shipped lab and secrets.example, recorded against the test \
+         world's kube-apiserver by tests/it/plan_live.rs ({name}); replayed by \
+         tests/it/recorded_plan.rs. Record again: GENESIS_RECORD=1 cargo test --test it plan_live"
+    );
+    recorder.finish(&about).assert_matches_file(&fixture(name));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,6 +217,7 @@ async fn plan_observes_the_platform_cluster_with_server_side_dry_runs() {
     let plan_state = tempfile::tempdir().expect("plan state");
 
     // 1. Nothing exists yet: steps 5, 6 and 7 create their objects.
+    record(&client, &secrets, plan_state.path(), "plan-fresh").await;
     let before = plan(&secrets, plan_state.path(), &kubeconfig);
     let all = steps(&before.json);
     let template = observed(&all, "install-template");
@@ -247,6 +275,7 @@ async fn plan_observes_the_platform_cluster_with_server_side_dry_runs() {
     );
     ok(&output);
     let applied = versions(&client).await;
+    record(&client, &secrets, plan_state.path(), "plan-applied").await;
     let after = plan(&secrets, plan_state.path(), &kubeconfig);
     let all = steps(&after.json);
     for id in ["install-template"]
@@ -303,6 +332,7 @@ async fn plan_observes_the_platform_cluster_with_server_side_dry_runs() {
         .await
         .expect("edit the Hardware");
     let edited_versions = versions(&client).await;
+    record(&client, &secrets, plan_state.path(), "plan-edited").await;
     let edited = plan(&secrets, plan_state.path(), &kubeconfig);
     let all = steps(&edited.json);
     let hardware = observed(&all, "hardware/ms-02-2");

@@ -5,7 +5,7 @@
 //! Full runs on a lab moved onto loopback: [`loopback`]; worlds of `exec` phase files for the
 //! engine's end-to-end tests: [`exec`]; reaction latency from the simulator's and genesis'
 //! events: [`latency`]; request counts from an API server's own metrics: [`apimetrics`];
-//! random kill moments: [`kill_moments`]. Runs against a test world's Platform cluster with
+//! random kill moments: [`kill_moments`]; recorded API answers for the fast tier: [`recorded`]. Runs against a test world's Platform cluster with
 //! the shipped lab: [`genesis`].
 //!
 //! The binary under test: Cargo names it only to genesis' own integration tests and benches
@@ -16,6 +16,7 @@ pub mod exec;
 pub mod kill_moments;
 pub mod latency;
 pub mod loopback;
+pub mod recorded;
 
 use std::path::Path;
 use std::process::{Command, Output};
