@@ -413,18 +413,14 @@ pub fn render_summary(plan: &Plan) -> String {
     let mut kinds = Vec::new();
     if steps.unobserved > 0 {
         kinds.push(format!(
-            "{} {} objects not observed{}",
+            "{} {} objects (not observed{})",
             steps.unobserved,
             if steps.unobserved == 1 {
                 "writes"
             } else {
                 "write"
             },
-            if plan.mode == "live" {
-                ""
-            } else {
-                " (offline)"
-            }
+            if plan.mode == "live" { "" } else { " offline" }
         ));
     }
     if steps.check > 0 {
@@ -435,9 +431,9 @@ pub fn render_summary(plan: &Plan) -> String {
     }
     let mut line = format!("{} to run", count(steps.to_run, "step"));
     if !kinds.is_empty() {
-        let _ = write!(line, " ({})", kinds.join(", "));
+        let _ = write!(line, ": {}", kinds.join(", "));
     }
-    let _ = write!(line, ", {} done (left alone)", steps.done);
+    let _ = write!(line, "; {} done (left alone)", steps.done);
     work.push(line);
     let _ = writeln!(out, "Plan: {}.", work.join("; "));
     if summary.machines_erased.is_empty() && summary.machines_power_cycled.is_empty() {
@@ -602,7 +598,7 @@ mod tests {
         let text = render_summary(&plan);
         assert_eq!(
             text,
-            "Plan: 4 steps to run (3 write objects not observed (offline), 1 read-only), 1 done (left alone).\n\
+            "Plan: 4 steps to run: 3 write objects (not observed offline), 1 read-only; 1 done (left alone).\n\
              !! 2 machines will be erased: b (/dev/sda, /dev/sdb), c (/dev/sda, /dev/sdb).\n\
              !! 2 machines will be power-cycled: b, c.\n"
         );
@@ -676,7 +672,7 @@ mod tests {
         assert!(plan.phases[0].steps[2].effects.is_empty());
         assert!(
             render_summary(&plan)
-                .starts_with("Plan: 3 objects to create, 1 to change, 1 to delete, 2 unchanged (observed); 6 steps to run (1 writes objects not observed), 0 done (left alone).\n"),
+                .starts_with("Plan: 3 objects to create, 1 to change, 1 to delete, 2 unchanged (observed); 6 steps to run: 1 writes objects (not observed); 0 done (left alone).\n"),
             "{}",
             render_summary(&plan)
         );

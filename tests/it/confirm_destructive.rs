@@ -201,7 +201,7 @@ fn the_plan_names_every_disk_each_install_erases_and_counts_the_machines() {
             "{id} is not destructive:\n{plan}"
         );
     }
-    assert!(plan.contains("\nPlan: 25 steps to run ("), "{plan}");
+    assert!(plan.contains("\nPlan: 25 steps to run: "), "{plan}");
     assert!(
         plan.contains(
             "!! 3 machines will be erased: ms-02-1 (/dev/nvme0n1, /dev/nvme1n1), ms-02-2 (/dev/nvme0n1, /dev/nvme1n1), ms-02-3 (/dev/nvme0n1, /dev/nvme1n1)."
