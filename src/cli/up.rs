@@ -97,6 +97,19 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         Some(path) => Some(check_saved_plan(path, common, &inputs)?),
         None => None,
     };
+    // A saved plan is its own selection: exactly the steps it said would run (none of them is
+    // done: the journal was just compared with the plan's).
+    let selection = match &saved {
+        Some(saved) if saved.run.is_empty() => {
+            crate::errln!("the saved plan has no step to run; nothing to do");
+            return Ok(());
+        }
+        Some(saved) => Selection {
+            only: saved.run.clone(),
+            ..Selection::default()
+        },
+        None => selection,
+    };
     let resolved = select::resolve(&inputs.graph, &selection)
         .map_err(|error| CliError::input(error.to_string()))?;
     // Before the lock and before anything is written: what the run would destroy, confirmed.

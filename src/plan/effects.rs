@@ -218,8 +218,13 @@ impl Destruction {
         if !cycled.is_empty() {
             let _ = writeln!(
                 out,
-                "{MARKER} POWER-CYCLES {} through their BMCs: {}",
+                "{MARKER} POWER-CYCLES {} through {}: {}",
                 count(cycled.len(), "machine"),
+                if cycled.len() == 1 {
+                    "its BMC"
+                } else {
+                    "their BMCs"
+                },
                 cycled.join(", ")
             );
         }

@@ -359,6 +359,90 @@ fn up_without_a_terminal_or_yes_refuses_before_writing_anything() {
         stderr.contains("confirmed by --yes (or GENESIS_YES)"),
         "{stderr}"
     );
+
+    // A saved plan is its own selection, and `-o json` output is not a saved plan.
+    let plain = inputs.dir.path().join("plain.json");
+    std::fs::write(
+        &plain,
+        ok(&inputs.run(None, &["plan", "--offline", "-o", "json"])),
+    )
+    .expect("write");
+    let plain_arg = plain.to_str().expect("utf-8");
+    let output = inputs.run(None, &["up", "--plan", plain_arg, "--only", "bmc"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot be combined with --from, --only or --skip"),
+        "{stderr}"
+    );
+    let output = inputs.run(None, &["up", "--plan", plain_arg]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is not a saved plan (`genesis plan --out FILE` writes one)"),
+        "{stderr}"
+    );
+}
+
+/// `genesis ARGS` on a pseudo-terminal (util-linux `script`), with `answer` typed in.
+fn on_a_terminal(inputs: &Inputs, args: &[&str], answer: &str) -> Output {
+    let mut words = vec![
+        GENESIS.to_owned(),
+        "--secrets".to_owned(),
+        inputs.secrets.display().to_string(),
+        "--state-dir".to_owned(),
+        inputs.state.display().to_string(),
+    ];
+    words.extend(args.iter().map(|arg| (*arg).to_owned()));
+    let line = shlex::try_join(words.iter().map(String::as_str)).expect("quotable");
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(ROOT)
+        .env("NO_COLOR", "1")
+        .env_remove("GENESIS_YES")
+        .env_remove("CI")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(answer.as_bytes())
+        .expect("type the answer");
+    child.wait_with_output().expect("script ends")
+}
+
+#[test]
+fn on_a_terminal_only_the_labs_name_goes_on() {
+    let inputs = Inputs::shipped();
+    let up = ["up", "--only", "create-cluster/ms-02-1"];
+    let output = on_a_terminal(&inputs, &up, "yes\n");
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("Type the lab's name (reference-lab) to go on"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ms-02-1: install disk /dev/nvme0n1, data disk /dev/nvme1n1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("not confirmed (the answer was not `reference-lab`); nothing was done"),
+        "{stdout}"
+    );
+    assert!(!inputs.state.exists(), "nothing written");
+
+    // The name goes on (the install is then skipped: the Hardware it needs was left out).
+    let output = on_a_terminal(&inputs, &up, "reference-lab\n");
+    let (stdout, _) = text(&output);
+    assert_ne!(output.status.code(), Some(2), "{stdout}");
+    assert!(!stdout.contains("not confirmed"), "{stdout}");
+    assert!(inputs.state.exists(), "the run went on and journaled");
 }
 
 async fn world() -> World {
