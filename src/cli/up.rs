@@ -98,18 +98,22 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         None => None,
     };
     // A saved plan is its own selection: exactly the steps it said would run (none of them is
-    // done: the journal was just compared with the plan's).
+    // done: the journal was just compared with the plan's). When those are all the steps not
+    // done, that is the default selection, whose report says "done in an earlier run" of the
+    // others rather than "excluded".
     let selection = match &saved {
-        Some(saved) if saved.run.is_empty() => {
+        Some((saved, _)) if saved.run.is_empty() => {
             crate::errln!("the saved plan has no step to run; nothing to do");
             return Ok(());
         }
-        Some(saved) => Selection {
+        Some((_, true)) => Selection::default(),
+        Some((saved, false)) => Selection {
             only: saved.run.clone(),
             ..Selection::default()
         },
         None => selection,
     };
+    let saved = saved.map(|(saved, _)| saved);
     let resolved = select::resolve(&inputs.graph, &selection)
         .map_err(|error| CliError::input(error.to_string()))?;
     // Before the lock and before anything is written: what the run would destroy, confirmed.
@@ -277,12 +281,13 @@ fn destruction(
 }
 
 /// Reads a saved plan and checks it against the inputs, the journal and (for a live plan) the
-/// Platform cluster now; every difference is named.
+/// Platform cluster now; every difference is named. With the plan, whether its steps are all
+/// the steps that are not done.
 fn check_saved_plan(
     path: &std::path::Path,
     common: &Common,
     inputs: &crate::inputs::Inputs,
-) -> Result<saved::Fingerprints, CliError> {
+) -> Result<(saved::Fingerprints, bool), CliError> {
     let error = |error: saved::SavedPlanError| super::plan::saved_error(&error);
     let saved = saved::read(path).map_err(error)?;
     let offline = saved.mode != "live";
@@ -292,7 +297,15 @@ fn check_saved_plan(
         .map_err(error)?;
     let differences = saved::differences(&saved, &now);
     if differences.is_empty() {
-        return Ok(saved);
+        let not_done: Vec<&str> = plan
+            .phases
+            .iter()
+            .flat_map(|phase| &phase.steps)
+            .filter(|step| step.state != "done")
+            .map(|step| step.id.as_str())
+            .collect();
+        let everything = saved.run.iter().map(String::as_str).eq(not_done);
+        return Ok((saved, everything));
     }
     let mut refused = CliError::input(format!(
         "the saved plan {} no longer holds ({} since it was made); nothing was done",
