@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use serde_json::Value;
 
 pub(crate) use super::definition::{Build, Definition, ParamType, display};
-pub use super::definition::{NameRule, ParamTypeError, Params, Preview, Target};
+pub use super::definition::{Effect, NameRule, ParamTypeError, Params, Preview, Target};
 
 /// One built-in kind, as `validate` and the plan read it.
 pub struct Kind {
@@ -18,6 +18,8 @@ pub struct Kind {
     pub summary: &'static str,
     pub target: Target,
     pub preview: Preview,
+    /// What running it does to a machine beyond the objects it writes.
+    pub effects: &'static [Effect],
     pub required: &'static [&'static str],
     pub optional: &'static [&'static str],
     /// Offline description of what the step would do, from its resolved parameters.
@@ -39,6 +41,7 @@ impl Kind {
             summary: definition.summary,
             target: definition.target,
             preview: definition.preview,
+            effects: definition.effects,
             required: shape.required.leak(),
             optional: shape.optional.leak(),
             describe: definition.describe,

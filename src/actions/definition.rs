@@ -28,6 +28,27 @@ pub enum Preview {
     CannotPreview,
 }
 
+/// What running a step does to a machine beyond the objects it writes: the effects an operator
+/// must agree to before `genesis up` (docs/actions.md, "Effects", says which kind has which and
+/// why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Effect {
+    /// Overwrites the machine's disks: the lab's `install_disk` and `data_disk`.
+    ErasesDisks,
+    /// Powers the machine off and on through its BMC (with a one-time PXE boot).
+    PowerCycles,
+}
+
+impl Effect {
+    /// The word the plan JSON uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ErasesDisks => "erases-disks",
+            Self::PowerCycles => "power-cycles",
+        }
+    }
+}
+
 /// Where a kind acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -43,6 +64,8 @@ pub(crate) struct Definition {
     pub summary: &'static str,
     pub target: Target,
     pub preview: Preview,
+    /// What running it does to a machine beyond the objects it writes; empty for most kinds.
+    pub effects: &'static [Effect],
     /// The type the action reads its parameters into.
     pub params: ParamType,
     /// The parameters that become namespaces or object names, for `validate`'s name rules.

@@ -5,6 +5,7 @@
 pub mod args;
 pub mod common;
 pub mod completions;
+pub mod confirm;
 pub mod diagnose;
 pub mod error;
 pub mod graph;

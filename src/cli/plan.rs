@@ -5,13 +5,16 @@
 //! server-side dry run of the apply. Unreachable, or with `--offline`, the plan is built from
 //! the inputs and the journal alone.
 
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use genesis_engine::Scrubber;
 
-use super::common::Common;
+use super::common::{ColorChoice, Common};
 use super::error::{CliError, CliResult};
+use crate::inputs::Inputs;
 use crate::plan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -32,6 +35,10 @@ pub struct PlanArgs {
     /// plan falls back to offline (cluster) or says the step was not observed.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10s", value_name = "DURATION")]
     pub observe_timeout: Duration,
+    /// Also save the plan to FILE (JSON, mode 0600) with fingerprints of its inputs and of
+    /// what it observed; `genesis up --plan FILE` applies exactly it (docs/runbook.md).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 impl PlanArgs {
@@ -41,16 +48,101 @@ impl PlanArgs {
             output,
             offline: false,
             observe_timeout: Duration::from_secs(10),
+            out: None,
         }
     }
 }
 
 pub fn run(args: PlanArgs, common: &Common) -> CliResult {
     let inputs = common.load_inputs()?;
+    let plan = make(common, &inputs, args.offline, args.observe_timeout)?;
+    // The plan halves never render a secret value; this is the guard in case one slips in.
+    let scrubber = Scrubber::new(inputs.secrets.values().map(|value| value.expose()));
+    if let Some(out) = &args.out {
+        let key = plan::saved::PlanKey::load_or_create(&common.state_dir)
+            .map_err(|error| saved_error(&error))?;
+        let fingerprints = plan::saved::Fingerprints::of(&inputs, &plan, steps_to_run(&plan), &key)
+            .map_err(|error| saved_error(&error))?;
+        let document = plan::saved::document(&plan, &fingerprints);
+        let text = serde_json::to_string_pretty(&document).map_err(|error| {
+            CliError::failed(format!("cannot encode the plan as JSON: {error}"))
+        })? + "\n";
+        plan::saved::write(out, &scrubber.scrub(&text)).map_err(|error| saved_error(&error))?;
+        crate::errln!(
+            "saved the plan to {}; `genesis up --plan {}` applies exactly it, and refuses if its inputs or what it observed change",
+            out.display(),
+            out.display()
+        );
+    }
+    let text = match args.output {
+        PlanFormat::Text => plan::render_text(&plan),
+        PlanFormat::Json => {
+            serde_json::to_string_pretty(&plan).map_err(|error| {
+                CliError::failed(format!("cannot encode the plan as JSON: {error}"))
+            })? + "\n"
+        }
+    };
+    match args.output {
+        // JSON escapes its own control characters; text is sanitized for the terminal.
+        PlanFormat::Json => crate::ui::term::write_out(scrubber.scrub(&text).as_bytes(), false),
+        PlanFormat::Text => {
+            let text = scrubber.scrub(&text);
+            let text = crate::ui::term::text(&text);
+            if stdout_color(common) {
+                crate::ui::term::write_out(plan::colorize(&text).as_bytes(), false);
+            } else {
+                crate::ui::term::write_out(text.as_bytes(), false);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the plan on stdout gets colour: `--color`, else only on a terminal without
+/// `NO_COLOR` or `TERM=dumb`.
+fn stdout_color(common: &Common) -> bool {
+    match common.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && std::env::var("TERM").map_or(true, |term| term != "dumb")
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// A saved plan that cannot be written, read or checked.
+pub(crate) fn saved_error(error: &plan::saved::SavedPlanError) -> CliError {
+    if error.is_input() {
+        CliError::input(crate::errors::error_chain(error))
+    } else {
+        CliError::from_error(error)
+    }
+}
+
+/// The ids of the steps a plan says `genesis up` runs, in order.
+pub(crate) fn steps_to_run(plan: &plan::Plan) -> Vec<String> {
+    plan.phases
+        .iter()
+        .flat_map(|phase| &phase.steps)
+        .filter(|step| step.state != "done")
+        .map(|step| step.id.clone())
+        .collect()
+}
+
+/// The plan as `genesis plan` makes it: from the inputs and the journal, observed on the
+/// Platform cluster unless `offline`, with its summary.
+pub(crate) fn make(
+    common: &Common,
+    inputs: &Inputs,
+    offline: bool,
+    observe_timeout: Duration,
+) -> Result<plan::Plan, CliError> {
     // The journal says what is done already; reading it changes nothing. It comes from the
     // selected state backend (`--state`), except that `--offline` contacts no cluster.
     let state = super::state::options(common);
-    let journal = if args.offline && state.kind() == crate::state::StateKind::Kubernetes {
+    let journal = if offline && state.kind() == crate::state::StateKind::Kubernetes {
         crate::errln!(
             "note: --offline: the journal is kept in the Platform cluster (--state kubernetes) and was not read; every step shows as pending"
         );
@@ -61,7 +153,7 @@ pub fn run(args: PlanArgs, common: &Common) -> CliResult {
             .map_err(|error| CliError::journal(&error))?
     };
     let states = journal.states(&inputs.graph);
-    let mut plan = plan::build(&inputs, &|step| {
+    let mut plan = plan::build(inputs, &|step| {
         inputs
             .graph
             .position(&step.id)
@@ -71,7 +163,7 @@ pub fn run(args: PlanArgs, common: &Common) -> CliResult {
     });
     // With --harvester-context the run reaches Harvester through the operator's context.
     let harvester = crate::actions::harvester::OperatorContext::new(
-        plan::platform_target(&inputs, &common.cluster_options()).kubeconfig,
+        plan::platform_target(inputs, &common.cluster_options()).kubeconfig,
         common.harvester_context.clone(),
     );
     if let Some(how) = harvester.describe() {
@@ -87,7 +179,7 @@ pub fn run(args: PlanArgs, common: &Common) -> CliResult {
             }
         }
     }
-    if !args.offline {
+    if !offline {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -96,15 +188,15 @@ pub fn run(args: PlanArgs, common: &Common) -> CliResult {
                 CliError::failed(format!("could not start the async runtime: {error}"))
             })?;
         let options = common.cluster_options();
-        let registry = crate::actions::registry(&inputs, &options);
-        let target = plan::platform_target(&inputs, &options);
+        let registry = crate::actions::registry(inputs, &options);
+        let target = plan::platform_target(inputs, &options);
         runtime.block_on(plan::observe(
             &mut plan,
-            &inputs,
+            inputs,
             &journal,
             &registry,
             &target,
-            args.observe_timeout,
+            observe_timeout,
         ));
         runtime.shutdown_timeout(Duration::from_millis(200));
         if let Some(observation) = &plan.observation
@@ -116,20 +208,6 @@ pub fn run(args: PlanArgs, common: &Common) -> CliResult {
             );
         }
     }
-    let text = match args.output {
-        PlanFormat::Text => plan::render_text(&plan),
-        PlanFormat::Json => {
-            serde_json::to_string_pretty(&plan).map_err(|error| {
-                CliError::failed(format!("cannot encode the plan as JSON: {error}"))
-            })? + "\n"
-        }
-    };
-    // The plan halves never render a secret value; this is the guard in case one slips in.
-    let scrubber = Scrubber::new(inputs.secrets.values().map(|value| value.expose()));
-    match args.output {
-        // JSON escapes its own control characters; text is sanitized for the terminal.
-        PlanFormat::Json => crate::ui::term::write_out(scrubber.scrub(&text).as_bytes(), false),
-        PlanFormat::Text => crate::out!("{}", scrubber.scrub(&text)),
-    }
-    Ok(())
+    plan::summarize(&mut plan);
+    Ok(plan)
 }

@@ -1,17 +1,19 @@
 //! `genesis up`: run the phases to completion, resuming from the journal.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use genesis_engine::{
-    Event, EventSender, LockLoss, RunOptions, RunOutcome, Scrubber, Selection, select,
+    Event, EventSender, LockLoss, RunOptions, RunOutcome, Scrubber, Selection, StepState, select,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::common::Common;
 use super::error::{CliError, CliResult, exit};
 use crate::errors::error_chain;
+use crate::plan::{Destruction, saved};
 use crate::ui::{self, OutputFormat, Terminal, runlog::RunLog};
 
 #[derive(Debug, Args)]
@@ -40,9 +42,27 @@ pub struct UpArgs {
     /// `text`: progress and a final table on stderr; `json`: one event per line on stdout.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Erase disks and power-cycle machines without asking (for scripts; GENESIS_YES=1 does
+    /// the same; see docs/runbook.md).
+    #[arg(
+        long,
+        short = 'y',
+        env = "GENESIS_YES",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub yes: bool,
+    /// Apply a plan saved by `genesis plan --out FILE`: exactly its steps; refused (exit 2) if
+    /// its inputs or what it observed changed since.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
 }
 
 pub fn run(args: UpArgs, common: &Common) -> CliResult {
+    if args.plan.is_some() && (args.dry_run || args.verify) {
+        return Err(CliError::input(
+            "--plan applies a saved plan as it is; it cannot be combined with --dry-run or --verify",
+        ));
+    }
     if args.dry_run {
         let output = match args.output {
             OutputFormat::Text => super::plan::PlanFormat::Text,
@@ -68,8 +88,50 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         only: args.only.clone(),
         skip: args.skip.clone(),
     };
+    if args.plan.is_some() && !selection.is_everything() {
+        return Err(CliError::input(
+            "--plan runs exactly the saved plan's steps; it cannot be combined with --from, --only or --skip",
+        ));
+    }
+    let saved = match &args.plan {
+        Some(path) => Some(check_saved_plan(path, common, &inputs)?),
+        None => None,
+    };
+    // A saved plan is its own selection: exactly the steps it said would run (none of them is
+    // done: the journal was just compared with the plan's). When those are all the steps not
+    // done, that is the default selection, whose report says "done in an earlier run" of the
+    // others rather than "excluded".
+    let selection = match &saved {
+        Some((saved, _)) if saved.run.is_empty() => {
+            crate::errln!("the saved plan has no step to run; nothing to do");
+            return Ok(());
+        }
+        Some((_, true)) => Selection::default(),
+        Some((saved, false)) => Selection {
+            only: saved.run.clone(),
+            ..Selection::default()
+        },
+        None => selection,
+    };
+    let saved = saved.map(|(saved, _)| saved);
     let resolved = select::resolve(&inputs.graph, &selection)
         .map_err(|error| CliError::input(error.to_string()))?;
+    // Before the lock and before anything is written: what the run would destroy, confirmed.
+    let confirmed = if has_effects(&inputs) {
+        let journal = super::state::backend(common)?
+            .load_journal()
+            .map_err(|error| CliError::journal(&error))?;
+        let destruction = destruction(&inputs, &resolved, &journal, args.verify);
+        super::confirm::confirm(
+            &destruction,
+            &inputs.lab.name,
+            args.yes,
+            common.stderr_color(),
+        )?;
+        Some(destruction)
+    } else {
+        None
+    };
     let scrubber = Arc::new(Scrubber::new(
         inputs.secrets.values().map(|value| value.expose()),
     ));
@@ -88,6 +150,38 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         crate::errln!(
             "warning: the journal's last record was torn by a crash while writing; it was cut off"
         );
+    }
+    // Another run may have changed the journal between the question and the lock.
+    if let Some(confirmed) = &confirmed {
+        let now = destruction(&inputs, &resolved, &prior, args.verify);
+        if let Some(step) = now
+            .steps
+            .iter()
+            .find(|step| !confirmed.steps.contains(step))
+        {
+            return Err(CliError::input(format!(
+                "the journal changed while genesis asked: step {} ({}) would now run too; nothing was done",
+                step.number, step.id
+            ))
+            .with_hint("run `genesis up` again to see and confirm what it would do now"));
+        }
+    }
+    if let (Some(path), Some(saved)) = (&args.plan, &saved) {
+        let states = prior.states(&inputs.graph);
+        for (position, state) in states.iter().enumerate() {
+            let id = inputs.graph.step(position).id.to_string();
+            let now = state.label().replace(' ', "-");
+            if saved.states.get(&id).is_some_and(|before| *before != now) {
+                return Err(CliError::input(format!(
+                    "the saved plan {} no longer holds: step `{id}` is `{now}` in the journal now; nothing was done",
+                    path.display()
+                ))
+                .with_hint(format!(
+                    "make and review a new plan: `genesis plan --out {}`",
+                    path.display()
+                )));
+            }
+        }
     }
 
     let mut options = RunOptions::new(&inputs.graph);
@@ -161,6 +255,70 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         },
         Err(error) => Err(CliError::failed(error_chain(&error)).with_hint(DIAGNOSE_HINT)),
     }
+}
+
+/// Whether any step of the run is of a kind with effects on machines (else nothing to confirm
+/// and no journal to read before the lock).
+fn has_effects(inputs: &crate::inputs::Inputs) -> bool {
+    inputs.graph.steps().iter().any(|step| {
+        crate::actions::catalog::find(&step.kind).is_some_and(|kind| !kind.effects.is_empty())
+    })
+}
+
+/// The destructive steps this run would start: selected, and not done (or forced by the
+/// selection; or done but re-checked by `--verify`, which may run them again).
+fn destruction(
+    inputs: &crate::inputs::Inputs,
+    resolved: &select::Resolved,
+    journal: &genesis_engine::JournalState,
+    verify: bool,
+) -> Destruction {
+    let states = journal.states(&inputs.graph);
+    Destruction::of(inputs, &|position| {
+        resolved.excluded[position].is_none()
+            && (resolved.forced[position] || verify || states[position] != StepState::Done)
+    })
+}
+
+/// Reads a saved plan and checks it against the inputs, the journal and (for a live plan) the
+/// Platform cluster now; every difference is named. With the plan, whether its steps are all
+/// the steps that are not done.
+fn check_saved_plan(
+    path: &std::path::Path,
+    common: &Common,
+    inputs: &crate::inputs::Inputs,
+) -> Result<(saved::Fingerprints, bool), CliError> {
+    let error = |error: saved::SavedPlanError| super::plan::saved_error(&error);
+    let saved = saved::read(path).map_err(error)?;
+    let offline = saved.mode != "live";
+    let plan = super::plan::make(common, inputs, offline, Duration::from_secs(10))?;
+    let key = saved::PlanKey::load(&common.state_dir).map_err(error)?;
+    let now = saved::Fingerprints::of(inputs, &plan, super::plan::steps_to_run(&plan), &key)
+        .map_err(error)?;
+    let differences = saved::differences(&saved, &now);
+    if differences.is_empty() {
+        let not_done: Vec<&str> = plan
+            .phases
+            .iter()
+            .flat_map(|phase| &phase.steps)
+            .filter(|step| step.state != "done")
+            .map(|step| step.id.as_str())
+            .collect();
+        let everything = saved.run.iter().map(String::as_str).eq(not_done);
+        return Ok((saved, everything));
+    }
+    let mut refused = CliError::input(format!(
+        "the saved plan {} no longer holds ({} since it was made); nothing was done",
+        path.display(),
+        crate::plan::count(differences.len(), "change")
+    ));
+    for difference in &differences {
+        refused = refused.with_note(difference);
+    }
+    Err(refused.with_hint(format!(
+        "make and review a new plan: `genesis plan --out {}`",
+        path.display()
+    )))
 }
 
 /// After a failed run: where to look next.

@@ -3,12 +3,15 @@
 //! The JSON form (`genesis plan -o json`) is a stable interface, documented in
 //! `docs/plan-json.md`; fields are only ever added.
 
+mod effects;
 mod model;
 mod observe;
 mod render;
+pub mod saved;
 #[cfg(test)]
 mod tests;
 
+pub use effects::*;
 pub use model::*;
 pub use observe::*;
 pub use render::*;

@@ -9,6 +9,8 @@ use serde::Serialize;
 use crate::actions::catalog::{self, Params, Preview, Target};
 use crate::inputs::Inputs;
 
+use super::effects::{self, Disk, Summary};
+
 pub const SCHEMA: &str = "genesis.plan/v1";
 
 #[derive(Debug, Serialize)]
@@ -23,6 +25,9 @@ pub struct Plan {
     /// One chain of steps per inventory item (machine or VM) that steps fan out over.
     pub branches: Vec<Branch>,
     pub totals: Totals,
+    /// What `genesis up` would do, counted: objects (live), steps, machines erased and
+    /// power-cycled. Set by [`super::summarize`].
+    pub summary: Summary,
     /// Absent with `--offline`; else whether the Platform cluster could be observed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observation: Option<Observation>,
@@ -57,6 +62,11 @@ pub struct StepPlan {
     pub actions: Vec<String>,
     pub timeout_seconds: u64,
     pub attempts: u32,
+    /// What running it does to a machine beyond the objects it writes: `erases-disks`,
+    /// `power-cycles`. Empty when done, when observed to change nothing, or for kinds without.
+    pub effects: Vec<&'static str>,
+    /// The disks it erases, as the lab file names them (with `erases-disks`).
+    pub erases: Vec<Disk>,
     /// Live mode only: what the step's plan half observed on the cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<Observed>,
@@ -150,6 +160,11 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             targets.insert(target_label(target));
         }
         let actions = kind.map_or_else(Vec::new, |kind| (kind.describe)(&Params(&step.params)));
+        let (step_effects, erases) = if state == "done" {
+            (Vec::new(), Vec::new())
+        } else {
+            effects::for_plan_step(&inputs.lab, step)
+        };
         *by_state.entry(state.clone()).or_insert(0) += 1;
         *by_preview.entry(preview).or_insert(0) += 1;
         if let Some(item) = &step.item {
@@ -171,6 +186,8 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             actions,
             timeout_seconds: step.timeout.as_secs(),
             attempts: step.retry.attempts,
+            effects: step_effects,
+            erases,
             observed: None,
         };
         if let Some(phase) = phases.iter_mut().find(|phase| phase.number == step.phase) {
@@ -197,7 +214,7 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             endpoints.pxe.base_url.value
         ));
     }
-    Plan {
+    let mut plan = Plan {
         schema: SCHEMA,
         lab: inputs.lab.name.clone(),
         mode: "offline",
@@ -213,6 +230,9 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             .into_iter()
             .map(|(item, steps)| Branch { item, steps })
             .collect(),
+        summary: Summary::default(),
         observation: None,
-    }
+    };
+    effects::summarize(&mut plan);
+    plan
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::effects::{self, MARKER, disk_list, paint};
 use super::model::Plan;
 
 fn preview_text(preview: &str) -> &'static str {
@@ -16,7 +17,8 @@ fn preview_text(preview: &str) -> &'static str {
     }
 }
 
-/// The plan for people: phases, steps with number, id, kind, needs and actions.
+/// The plan for people: phases, steps with number, id, kind, needs and actions. Lines that
+/// name a destructive effect start with the `!!` mark ([`colorize`] paints them).
 pub fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
     if plan.mode == "live" {
@@ -56,6 +58,16 @@ pub fn render_text(plan: &Plan) -> String {
             let _ = writeln!(out, "{indent}{}", step.name);
             if !step.needs.is_empty() {
                 let _ = writeln!(out, "{indent}needs: {}", step.needs.join(", "));
+            }
+            let machine = step.item.as_deref().unwrap_or("the machine");
+            if step.effects.contains(&"erases-disks") {
+                let line = format!("{MARKER} ERASES {machine}: {}", disk_list(&step.erases));
+                let _ = writeln!(out, "{indent}{line}");
+            }
+            if step.effects.contains(&"power-cycles") {
+                let line =
+                    format!("{MARKER} POWER-CYCLES {machine} (BMC: off, one-time PXE boot, on)");
+                let _ = writeln!(out, "{indent}{line}");
             }
             if let Some(observed) = &step.observed {
                 if observed.outcome == "not-observed" {
@@ -110,5 +122,38 @@ pub fn render_text(plan: &Plan) -> String {
         plan.totals.phases,
         states.join(", ")
     );
+    let _ = write!(out, "{}", effects::render_summary(plan));
     out
+}
+
+/// Paints red every line that starts (after its indentation) with the `!!` mark. Call it on
+/// text that is already sanitized for the terminal: the colour codes it adds are its own.
+pub fn colorize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let rest = body.trim_start();
+        if rest.starts_with(MARKER) {
+            out.push_str(&body[..body.len() - rest.len()]);
+            out.push_str(&paint(rest));
+            out.push_str(&line[body.len()..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod colour_tests {
+    use super::colorize;
+
+    #[test]
+    fn only_marked_lines_are_painted_keeping_their_indentation() {
+        let text = "  8  install  [pending]\n      !! ERASES a: install disk /dev/sda\n      - apply\n!! 1 machine will be erased: a.";
+        assert_eq!(
+            colorize(text),
+            "  8  install  [pending]\n      \u{1b}[1;31m!! ERASES a: install disk /dev/sda\u{1b}[0m\n      - apply\n\u{1b}[1;31m!! 1 machine will be erased: a.\u{1b}[0m"
+        );
+    }
 }

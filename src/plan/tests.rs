@@ -23,6 +23,8 @@ fn step(id: &str, preview: &'static str, observed: Option<Observed>) -> StepPlan
         actions: vec!["apply Hardware".to_owned()],
         timeout_seconds: 60,
         attempts: 3,
+        effects: Vec::new(),
+        erases: Vec::new(),
         observed,
     }
 }
@@ -46,6 +48,7 @@ fn plan(steps: Vec<StepPlan>) -> Plan {
             by_state: BTreeMap::new(),
             by_preview: BTreeMap::new(),
         },
+        summary: Summary::default(),
         observation: None,
     }
 }

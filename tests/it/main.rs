@@ -17,6 +17,7 @@ pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 mod bootstrap_e2e;
 mod chaos_sigkill;
 mod cli_reference;
+mod confirm_destructive;
 mod diagnose;
 mod docs_commands;
 mod engine_exec;

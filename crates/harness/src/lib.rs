@@ -26,7 +26,8 @@ use kube::api::{Api, ObjectMeta, PostParams};
 
 /// Runs the `genesis` binary `bin` with the shipped lab and fake secrets (`secrets.example`,
 /// copied to a 0600 file as genesis wants a private secrets file), against `kubeconfig`'s
-/// `default` context, with state in `state`.
+/// `default` context, with state in `state`, and `GENESIS_YES=1` (the confirmation before
+/// erasing disks answered, as a script would).
 pub fn genesis(bin: impl AsRef<Path>, state: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
     genesis_with(bin, state, kubeconfig, None, args)
 }
@@ -61,6 +62,7 @@ pub fn genesis_with(
         .args(args)
         .current_dir(loopback::repo())
         .env("NO_COLOR", "1")
+        .env("GENESIS_YES", "1")
         .env_remove("KUBECONFIG")
         .output()
         .expect("run genesis")

@@ -237,7 +237,9 @@ impl LoopbackLab {
 
     /// `genesis` with this lab's flags (`--lab`, `--phases`, `--secrets`, `--state-dir`,
     /// `--context default`, `--kubeconfig`), run from the repository root, without colour and
-    /// without `KUBECONFIG`; add the subcommand and its arguments.
+    /// without `KUBECONFIG`; add the subcommand and its arguments. `GENESIS_YES=1` answers
+    /// `genesis up`'s question before it erases (simulated) disks, as a script would; a test
+    /// of the question itself removes it.
     pub fn command(&self) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(&self.bin);
         command
@@ -253,6 +255,7 @@ impl LoopbackLab {
             .arg(&self.platform_kubeconfig)
             .current_dir(repo())
             .env("NO_COLOR", "1")
+            .env("GENESIS_YES", "1")
             .env_remove("KUBECONFIG")
             .kill_on_drop(true);
         command

@@ -757,7 +757,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__plan)
-            opts="-o -h --output --offline --observe-timeout --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
+            opts="-o -h --output --offline --observe-timeout --out --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -772,6 +772,10 @@ _genesis() {
                     return 0
                     ;;
                 --observe-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1637,7 +1641,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__up)
-            opts="-j -o -h --dry-run --parallelism --from --only --skip --verify --timeout --output --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
+            opts="-j -o -y -h --dry-run --parallelism --from --only --skip --verify --timeout --output --yes --plan --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1673,6 +1677,10 @@ _genesis() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --lab)

@@ -71,6 +71,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand validate" -s h -l help -
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -s o -l output -d 'Output format: text for people, json for machines (see docs/plan-json.md)' -r -f -a "text\t''
 json\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l observe-timeout -d 'Bound on reaching the Platform cluster and on each step\'s observation; past it the plan falls back to offline (cluster) or says the step was not observed' -r
+complete -c genesis -n "__fish_genesis_using_subcommand plan" -l out -d 'Also save the plan to FILE (JSON, mode 0600) with fingerprints of its inputs and of what it observed; `genesis up --plan FILE` applies exactly it (docs/runbook.md)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
@@ -111,6 +112,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand up" -l skip -d 'Never st
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l timeout -d 'Deadline for the whole run, e.g. `90m`; step timeouts sit inside it' -r
 complete -c genesis -n "__fish_genesis_using_subcommand up" -s o -l output -d '`text`: progress and a final table on stderr; `json`: one event per line on stdout' -r -f -a "text\t'Progress and the final table on stderr'
 json\t'One JSON event per line on stdout'"
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l plan -d 'Apply a plan saved by `genesis plan --out FILE`: exactly its steps; refused (exit 2) if its inputs or what it observed changed since' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
@@ -127,6 +129,7 @@ always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l dry-run -d 'Show what would happen instead (same as `genesis plan`)'
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l verify -d 'Ask each done step whether its result still holds; drifted steps run again'
+complete -c genesis -n "__fish_genesis_using_subcommand up" -s y -l yes -d 'Erase disks and power-cycle machines without asking (for scripts; GENESIS_YES=1 does the same; see docs/runbook.md)'
 complete -c genesis -n "__fish_genesis_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c genesis -n "__fish_genesis_using_subcommand status" -s o -l output -d '`text`: a table on stdout; `json`: the same rows as a JSON document' -r -f -a "text\t'Progress and the final table on stderr'
 json\t'One JSON event per line on stdout'"

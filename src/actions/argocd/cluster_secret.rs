@@ -441,6 +441,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "the Argo CD cluster Secret for Harvester, and proof that its credentials work",
     target: Target::Platform,
     preview: Preview::DependsOnEarlier,
+    effects: &[],
     params: ParamType::of::<ClusterSecretParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

@@ -147,6 +147,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "Argo CD installed and running",
     target: Target::Platform,
     preview: Preview::Check,
+    effects: &[],
     params: ParamType::of::<ArgocdParams>(),
     names: &[("namespace", NameRule::Namespace)],
     describe: |p| {

@@ -360,6 +360,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "the Harvester API answers at the VIP; its kubeconfig fetched over SSH",
     target: Target::Harvester,
     preview: Preview::Check,
+    effects: &[],
     params: ParamType::of::<ApiParams>(),
     names: &[("first_node", NameRule::Object)],
     describe: |p| {

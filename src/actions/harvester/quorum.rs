@@ -396,6 +396,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "Harvester nodes Ready and promoted to a control-plane quorum",
     target: Target::Harvester,
     preview: Preview::Check,
+    effects: &[],
     params: ParamType::of::<QuorumParams>(),
     names: &[],
     describe: |p| {

@@ -255,6 +255,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "a VM boot image downloaded by Harvester",
     target: Target::Harvester,
     preview: Preview::Apply,
+    effects: &[],
     params: ParamType::of::<ImageParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

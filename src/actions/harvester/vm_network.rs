@@ -152,6 +152,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "a VLAN network for VMs on Harvester",
     target: Target::Harvester,
     preview: Preview::Apply,
+    effects: &[],
     params: ParamType::of::<NetworkParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

@@ -457,6 +457,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "the install's disk image and the VM images answer over HTTP(S) with the expected size and checksum",
     target: Target::Http,
     preview: Preview::Check,
+    effects: &[],
     params: ParamType::of::<ArtifactsParams>(),
     names: &[],
     describe: |p| {

@@ -173,6 +173,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "a node joined a cluster, Ready, with a role",
     target: Target::Platform,
     preview: Preview::Check,
+    effects: &[],
     params: ParamType::of::<JoinParams>(),
     names: &[("node", NameRule::Object)],
     describe: |p| {

@@ -101,6 +101,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "a cluster's API answers and is healthy",
     target: Target::Platform,
     preview: Preview::Check,
+    effects: &[],
     params: ParamType::of::<ReachableParams>(),
     names: &[],
     describe: |p| {

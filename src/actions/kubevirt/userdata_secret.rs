@@ -178,6 +178,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "a VM's cloud-init NoCloud user data, as a Secret",
     target: Target::Harvester,
     preview: Preview::Apply,
+    effects: &[],
     params: ParamType::of::<UserdataParams>(),
     names: &[("namespace", NameRule::Namespace), ("vm", NameRule::Object)],
     describe: |p| {

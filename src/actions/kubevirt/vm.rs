@@ -382,6 +382,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "a KubeVirt VirtualMachine, running",
     target: Target::Harvester,
     preview: Preview::Apply,
+    effects: &[],
     params: ParamType::of::<VmParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

@@ -321,6 +321,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "run a local command; success by exit code",
     target: Target::Local,
     preview: Preview::CannotPreview,
+    effects: &[],
     params: ParamType::of::<ExecParams>(),
     names: &[],
     describe: |p| {

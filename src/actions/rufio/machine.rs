@@ -229,6 +229,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "a BMC registered with Rufio and contactable",
     target: Target::Platform,
     preview: Preview::Apply,
+    effects: &[],
     params: ParamType::of::<MachineParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

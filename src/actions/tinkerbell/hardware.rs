@@ -210,6 +210,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "a Hardware with the machine's Harvester install configuration",
     target: Target::Platform,
     preview: Preview::Apply,
+    effects: &[],
     params: ParamType::of::<HardwareParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{MANAGED_BY, workflow_resource};
 use crate::actions::catalog::NameRule;
-use crate::actions::catalog::{Build, Definition, ParamType, Preview, Target};
+use crate::actions::catalog::{Build, Definition, Effect, ParamType, Preview, Target};
 use crate::actions::support::params;
 use crate::actions::watch::{self, Check, conditions};
 use crate::clients::kube::apply::Object;
@@ -394,6 +394,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "PXE-boot a machine into the Harvester installer and wait for the install",
     target: Target::Platform,
     preview: Preview::Apply,
+    effects: &[Effect::ErasesDisks, Effect::PowerCycles],
     params: ParamType::of::<InstallParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

@@ -157,6 +157,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "Tinkerbell and Rufio CRDs established and controllers available",
     target: Target::Platform,
     preview: Preview::Check,
+    effects: &[],
     params: ParamType::of::<StackParams>(),
     names: &[("namespace", NameRule::Namespace)],
     describe: |p| {

@@ -154,6 +154,7 @@ pub(crate) const KIND: Definition = Definition {
     summary: "the Harvester install Template",
     target: Target::Platform,
     preview: Preview::Apply,
+    effects: &[],
     params: ParamType::of::<TemplateParams>(),
     names: &[
         ("namespace", NameRule::Namespace),
