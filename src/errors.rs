@@ -1,24 +1,11 @@
 //! How an error reads in one line: its message and every cause not already said.
 //!
-//! The one place that turns a chain of `source()`s into text, for the command line's messages,
+//! The one place that turns a chain of `source()`s into text (`genesis_engine::error_chain`), for the command line's messages,
 //! the plan's notes and the actions' errors alike.
 
-/// An error and its causes, as one line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        // Some errors repeat their cause in their own message (kube's kubeconfig errors do);
-        // a cause already said is not said again.
-        let said = inner.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        cause = inner.source();
-    }
-    text
-}
+/// An error and its causes, as one line (the engine's, so that a step's error and a command's
+/// read the same).
+pub use genesis_engine::error_chain;
 
 #[cfg(test)]
 mod tests {

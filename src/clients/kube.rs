@@ -26,8 +26,10 @@ use thiserror::Error;
 use tokio::sync::OnceCell;
 
 pub mod apply;
+mod errors;
 mod named_context;
 
+pub use errors::{CallError, classify, kind_of};
 pub use named_context::{NamedContextError, with_named_context};
 
 /// The environment variable kubectl reads: a list of kubeconfig files.
@@ -261,6 +263,40 @@ impl KubeTarget {
         }
     }
 
+    /// For messages: `https://host:6443 (context `x` of <file>)`, the server of the context's
+    /// cluster when the kubeconfig names one.
+    pub fn describe_server(&self) -> String {
+        match self.server() {
+            Some(server) => format!("{server} ({})", self.describe()),
+            None => self.describe(),
+        }
+    }
+
+    /// The server address of the context's cluster, as the kubeconfig states it.
+    pub fn server(&self) -> Option<String> {
+        let kubeconfig = self.kubeconfig().ok()?;
+        let context = self
+            .context
+            .clone()
+            .or_else(|| kubeconfig.current_context.clone())?;
+        let cluster = kubeconfig
+            .contexts
+            .iter()
+            .find(|named| named.name == context)?
+            .context
+            .as_ref()?
+            .cluster
+            .clone();
+        kubeconfig
+            .clusters
+            .iter()
+            .find(|named| named.name == cluster)?
+            .cluster
+            .as_ref()?
+            .server
+            .clone()
+    }
+
     /// The merged kubeconfig this target reads.
     pub fn kubeconfig(&self) -> Result<Kubeconfig, KubeClientError> {
         let source = self.source()?;
@@ -369,23 +405,6 @@ impl LazyClient {
             )
         })
     }
-}
-
-/// The one place that maps Kubernetes client errors onto the engine's error kinds, and so onto
-/// transient (retried) and permanent failures.
-pub fn classify(error: kube::Error, message: String) -> ActionError {
-    let kind = match &error {
-        kube::Error::Api(status) if status.code == 401 || status.code == 403 => {
-            ErrorKind::PermissionDenied
-        }
-        kube::Error::Api(status) if status.code == 404 => ErrorKind::NotFound,
-        kube::Error::Api(status) if status.code == 409 => ErrorKind::Conflict,
-        kube::Error::Api(status) if status.code == 400 || status.code == 422 => {
-            ErrorKind::InvalidParams
-        }
-        _ => ErrorKind::Unreachable,
-    };
-    ActionError::with_source(kind, message, error)
 }
 
 #[cfg(test)]

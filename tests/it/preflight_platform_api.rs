@@ -110,10 +110,75 @@ async fn platform_api_step_checks_the_real_api_server() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
+    // The message names the server, the context and the file, says the cause once, and says
+    // what to check.
+    let expected = format!(
+        "the platform API server at https://127.0.0.1:9 (context `default` of {}) did not answer as a Kubernetes API server: client error (Connect): tcp connect error: Connection refused (os error 111); is the cluster up, and is that its address?",
+        dead_config.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains("ServiceError"), "{stderr}");
+
+    // Something that answers HTTP but is not a Kubernetes API server is called that, without
+    // its page.
+    let foreign = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = foreign.local_addr().expect("address");
+    let page = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        while let Ok((mut stream, _)) = foreign.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let body = "<!DOCTYPE HTML>\n<html><body><h1>Error response</h1><p>File not found</p></body></html>\n";
+            let _ = stream
+                .write_all(
+                    format!(
+                        "HTTP/1.1 404 File not found\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                )
+                .await;
+        }
+    });
+    let foreign_config = dead.path().join("foreign.kubeconfig");
+    std::fs::write(
+        &foreign_config,
+        text.replace(&url, &format!("http://{address}")),
+    )
+    .expect("write");
+    let foreign_state = tempfile::tempdir().expect("state");
+    let output = tokio::task::spawn_blocking({
+        let (state, config) = (foreign_state.path().to_owned(), foreign_config.clone());
+        move || {
+            genesis(
+                &state,
+                &[
+                    "up",
+                    "--only",
+                    "platform-api",
+                    "--kubeconfig",
+                    config.to_str().expect("utf-8"),
+                    "--context",
+                    "default",
+                ],
+            )
+        }
+    })
+    .await
+    .expect("genesis");
+    page.abort();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("the platform API server did not answer"),
+        stderr.contains(&format!(
+            "the platform API server at http://{address} (context `default` of {}) did not answer as a Kubernetes API server: HTTP 404 from something that is not a Kubernetes API server (its answer begins `<!DOCTYPE HTML>`); check the server address",
+            foreign_config.display()
+        )),
         "{stderr}"
     );
+    assert!(!stderr.contains("File not found"), "{stderr}");
 
     world.shutdown().await;
 }

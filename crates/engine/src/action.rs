@@ -124,6 +124,8 @@ pub struct ActionError {
     message: String,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// What to do, said after the cause.
+    hint: Option<String>,
 }
 
 impl ActionError {
@@ -132,6 +134,7 @@ impl ActionError {
             kind,
             message: message.into(),
             source: None,
+            hint: None,
         }
     }
 
@@ -144,7 +147,15 @@ impl ActionError {
             kind,
             message: message.into(),
             source: Some(Box::new(source)),
+            hint: None,
         }
+    }
+
+    /// Adds what to do, which the full message says after the cause.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -157,18 +168,35 @@ impl ActionError {
 
     /// The message followed by its chain of causes, for the journal and the report.
     pub fn full_message(&self) -> String {
-        let mut text = self.message.clone();
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = self
+        let cause = self
             .source
             .as_deref()
             .map(|source| source as &(dyn std::error::Error + 'static));
-        while let Some(error) = cause {
-            text.push_str(": ");
-            text.push_str(&error.to_string());
-            cause = error.source();
+        let text = chain_after(self.message.clone(), cause);
+        match &self.hint {
+            Some(hint) => format!("{text}; {hint}"),
+            None => text,
         }
-        text
     }
+}
+
+/// An error and its chain of causes in one line, `error: cause: cause`. A cause whose text was
+/// already said (layers that repeat their cause in their own message, or two layers with the
+/// same message, as hyper's `client error (Connect)` twice) is not said again.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    chain_after(error.to_string(), error.source())
+}
+
+fn chain_after(mut text: String, mut cause: Option<&(dyn std::error::Error + 'static)>) -> String {
+    while let Some(error) = cause {
+        let said = error.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = error.source();
+    }
+    text
 }
 
 /// What a plan half may look at.
@@ -429,5 +457,31 @@ mod tests {
         );
         assert_eq!(error.to_string(), "could not start `x`");
         assert_eq!(error.full_message(), "could not start `x`: disk on fire");
+        let hinted = error.with_hint("free some space");
+        assert_eq!(
+            hinted.full_message(),
+            "could not start `x`: disk on fire; free some space"
+        );
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("client error (Connect)")]
+    struct Layer(#[source] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("client error (Connect)")]
+    struct Outer(#[source] Layer);
+
+    #[test]
+    fn a_cause_already_said_is_not_said_again() {
+        let error = ActionError::with_source(
+            ErrorKind::Unreachable,
+            "the platform API server did not answer",
+            Outer(Layer(std::io::Error::other("connection refused"))),
+        );
+        assert_eq!(
+            error.full_message(),
+            "the platform API server did not answer: client error (Connect): connection refused"
+        );
     }
 }

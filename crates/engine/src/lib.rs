@@ -30,7 +30,7 @@ mod scheduler_tests_control;
 
 pub use action::{
     Action, ActionError, BoxFuture, Checked, ErrorClass, ErrorKind, Outputs, PlanContext,
-    PlanOutcome, Planned, Ran, RunContext,
+    PlanOutcome, Planned, Ran, RunContext, error_chain,
 };
 pub use events::{Event, EventSender, SkipReason, Stats};
 pub use graph::{Graph, GraphError, find_cycles};

@@ -25,13 +25,23 @@ impl Reachable {
 
     /// Version, `/readyz` and a namespace list: what every later step relies on.
     async fn check(&self) -> Result<Outputs, ActionError> {
-        let cluster = &self.client.target().cluster;
+        let target = self.client.target();
+        let cluster = &target.cluster;
         let client = self.client.for_step().await?;
         let version = client.apiserver_version().await.map_err(|error| {
-            classify(
+            let foreign = matches!(&error, kube::Error::Api(_));
+            let error = classify(
                 error,
-                format!("the {cluster} API server did not answer; is the cluster up and the kubeconfig's server address right?"),
-            )
+                format!(
+                    "the {cluster} API server at {} did not answer as a Kubernetes API server",
+                    target.describe_server()
+                ),
+            );
+            if foreign {
+                error
+            } else {
+                error.with_hint("is the cluster up, and is that its address?")
+            }
         })?;
         let request = crate::actions::support::readyz_request()?;
         let ready = client.request_text(request).await.map_err(|error| {
