@@ -5,10 +5,12 @@
 
 mod model;
 mod observe;
+mod projection;
 mod render;
 #[cfg(test)]
 mod tests;
 
 pub use model::*;
 pub use observe::*;
+pub use projection::{Milestone, Projection, about_minutes};
 pub use render::*;

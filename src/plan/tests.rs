@@ -47,6 +47,7 @@ fn plan(steps: Vec<StepPlan>) -> Plan {
             by_preview: BTreeMap::new(),
         },
         observation: None,
+        projection: None,
     }
 }
 

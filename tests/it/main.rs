@@ -20,6 +20,7 @@ mod cli_reference;
 mod diagnose;
 mod docs_commands;
 mod engine_exec;
+mod hardware_clock;
 mod harness;
 mod harvester_steps;
 mod hostile_inputs;

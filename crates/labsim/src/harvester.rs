@@ -63,11 +63,24 @@ pub async fn installed(shared: &Arc<Shared>, node: String) -> Result<(), Error> 
                 "write rke2 kubeconfig",
                 write_kubeconfig(&writer, &writer_node).await,
             );
+            // The first node's API answers at the VIP: the joining nodes' first boot can go on.
+            writer.cluster_up.send_replace(Some(writer_node));
         });
     } else {
-        // Joining nodes need the cluster (the VIP) to exist.
+        // A joining node's first boot waits for the cluster at the VIP: rancherd fetches
+        // `/cacerts` and the agent install script from `server_url` and retries every 15 s until
+        // they answer (rancher/rancherd pkg/rancherd/rancher.go `Run`, pkg/join/join.go), so a
+        // join install may finish before the first node's cluster exists (docs/actions.md, "Why
+        // the join installs start with the first one"). `node_register` then counts from the
+        // moment the first node's API answers.
         let mut cluster = shared.cluster_up.subscribe();
         let _ = cluster.wait_for(|up| up.is_some()).await;
+        shared.record(
+            "harvester",
+            "node.join_waited",
+            &node,
+            "the first node's API answers at the VIP",
+        );
     }
     tokio::time::sleep(
         shared
@@ -112,9 +125,6 @@ pub async fn installed(shared: &Arc<Shared>, node: String) -> Result<(), Error> 
         &node,
         if first { "cluster-init" } else { "join" },
     );
-    if first {
-        shared.cluster_up.send_replace(Some(node.clone()));
-    }
     tokio::time::sleep(shared.scenario.scaled(shared.scenario.harvester.node_ready)).await;
     set_node_ready(&nodes, &node).await?;
     shared.record("harvester", "node.ready", &node, "");
