@@ -56,6 +56,9 @@ pub struct PhaseInfo {
     pub number: u32,
     pub name: String,
     pub description: Option<String>,
+    /// What the operator has once the phase is done, for the projected clock (`milestone:`;
+    /// absent: the phase's name).
+    pub milestone: Option<String>,
     pub file: PathBuf,
 }
 
@@ -248,6 +251,7 @@ pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Di
             number: loaded.file.phase.value,
             name: loaded.file.name,
             description: loaded.file.description,
+            milestone: loaded.file.milestone,
             file: loaded.path,
         })
         .collect();

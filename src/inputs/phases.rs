@@ -11,6 +11,10 @@ pub struct PhaseFile {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// What the operator has once this phase is done ("Platform HA"), named by the projected
+    /// clock of `genesis plan`; absent: the phase's name.
+    #[serde(default)]
+    pub milestone: Option<String>,
     pub steps: Vec<StepTemplate>,
 }
 
@@ -29,6 +33,10 @@ pub struct StepTemplate {
     #[serde(default)]
     pub params: Option<Spanned<serde_json::Value>>,
     pub timeout: Spanned<String>,
+    /// What the step takes on real hardware (`25m`), for the projected clock; cited in
+    /// docs/benchmarks.md. Optional: a step without one counts as taking no time.
+    #[serde(default)]
+    pub estimate: Option<Spanned<String>>,
     #[serde(default)]
     pub retry: Option<RetryTemplate>,
 }

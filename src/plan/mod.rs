@@ -6,6 +6,7 @@
 mod effects;
 mod model;
 mod observe;
+mod projection;
 mod render;
 pub mod saved;
 #[cfg(test)]
@@ -14,4 +15,5 @@ mod tests;
 pub use effects::*;
 pub use model::*;
 pub use observe::*;
+pub use projection::{Milestone, Projection, about_minutes};
 pub use render::*;

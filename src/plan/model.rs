@@ -31,6 +31,9 @@ pub struct Plan {
     /// Absent with `--offline`; else whether the Platform cluster could be observed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observation: Option<Observation>,
+    /// Time on hardware from the steps' estimates (absent when no step has one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projection: Option<super::Projection>,
 }
 
 #[derive(Debug, Serialize)]
@@ -232,6 +235,7 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             .collect(),
         summary: Summary::default(),
         observation: None,
+        projection: super::projection::project(inputs, state_of),
     };
     effects::summarize(&mut plan);
     plan

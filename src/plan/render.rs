@@ -109,6 +109,9 @@ pub fn render_text(plan: &Plan) -> String {
             let _ = writeln!(out, "  - {fact}");
         }
     }
+    if let Some(projection) = &plan.projection {
+        out.push_str(&super::projection::render_text(projection));
+    }
     let states: Vec<String> = plan
         .totals
         .by_state

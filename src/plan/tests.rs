@@ -50,6 +50,7 @@ fn plan(steps: Vec<StepPlan>) -> Plan {
         },
         summary: Summary::default(),
         observation: None,
+        projection: None,
     }
 }
 

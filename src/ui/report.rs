@@ -2,6 +2,7 @@
 
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
+use genesis_engine::report::Projected;
 use genesis_engine::{Report, RunOutcome, StepResult};
 
 use super::render::short_duration;
@@ -25,6 +26,29 @@ fn table_detail(detail: &str) -> String {
     }
     let cut: String = first.chars().take(DETAIL_WIDTH - 1).collect();
     format!("{cut}…")
+}
+
+/// The run's steps on real hardware: their projected critical path from the phase files'
+/// estimates (docs/benchmarks.md, "The projected hardware clock").
+fn projected_line(projected: &Projected) -> String {
+    let path: Vec<String> = projected
+        .critical_path
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let mut line = format!(
+        "on hardware these steps would take about {} (projected from the phase files' estimates), critical path: {}",
+        crate::plan::about_minutes(projected.critical_path_ms),
+        path.join(" → ")
+    );
+    if !projected.unestimated.is_empty() {
+        line.push_str(&format!(
+            "; {} step(s) without an estimate counted as 0",
+            projected.unestimated.len()
+        ));
+    }
+    line.push('\n');
+    line
 }
 
 /// The table, the critical path and a one-line verdict.
@@ -78,6 +102,9 @@ pub fn render(report: &Report, outcome: RunOutcome) -> String {
             path.join(" → ")
         ));
     }
+    if let Some(projected) = &report.projected {
+        out.push_str(&projected_line(projected));
+    }
     let counts = format!(
         "{} succeeded, {} failed, {} skipped, {} interrupted",
         report.count(StepResult::Succeeded),
@@ -130,12 +157,22 @@ mod tests {
             critical_path: vec![StepId::from("a")],
             critical_path_ms: 1500,
             wall_ms: 1600,
+            projected: Some(Projected {
+                critical_path: vec![StepId::from("a")],
+                critical_path_ms: 47 * 60 * 1000 + 20_000,
+                estimated: 1,
+                unestimated: vec![StepId::from("b")],
+            }),
         };
         let text = render(&report, RunOutcome::Failed);
         assert!(text.contains("succeeded"), "{text}");
         assert!(text.contains("needs `a`, which failed"), "{text}");
         assert!(
             text.contains("critical path (1.5s of 1.6s wall): a"),
+            "{text}"
+        );
+        assert!(
+            text.contains("on hardware these steps would take about 47 min (projected from the phase files' estimates), critical path: a; 1 step(s) without an estimate counted as 0"),
             "{text}"
         );
         assert!(
@@ -161,6 +198,7 @@ mod tests {
                 detail: Some(long.clone()),
             }],
             critical_path: vec![],
+            projected: None,
             critical_path_ms: 0,
             wall_ms: 10,
         };

@@ -62,8 +62,9 @@ fn kills_wanted() -> usize {
 
 /// A lower bound of the simulated run's length: the chain every run must wait through, from
 /// the scenario's durations (the first BMC answering, the first install, its kubeconfig, a
-/// joining install, that node registering and turning Ready, the two promotions one after the
-/// other, and with phase 4 a VM starting and its node joining and turning Ready).
+/// joining node registering and turning Ready — its install runs alongside the first one's, and
+/// its first boot waits for the first node's API —, the two promotions one after the other, and
+/// with phase 4 a VM starting and its node joining and turning Ready).
 fn critical_lower_bound(scenario: &labsim::Scenario, phase_4: bool) -> Duration {
     let install = |scenario: &labsim::Scenario| {
         let tasks = scenario.scaled(scenario.rufio.task) * 3;
@@ -80,7 +81,6 @@ fn critical_lower_bound(scenario: &labsim::Scenario, phase_4: bool) -> Duration 
     let mut bound = scenario.scaled(scenario.rufio.contact)
         + install(scenario)
         + scenario.scaled(scenario.harvester.kubeconfig)
-        + install(scenario)
         + scenario.scaled(scenario.harvester.node_register)
         + scenario.scaled(scenario.harvester.node_ready)
         + scenario.scaled(scenario.harvester.promote) * 2;

@@ -21,6 +21,7 @@ mod confirm_destructive;
 mod diagnose;
 mod docs_commands;
 mod engine_exec;
+mod hardware_clock;
 mod harness;
 mod harvester_steps;
 mod hostile_inputs;

@@ -149,17 +149,25 @@ fn plan_json_has_the_documented_shape_and_one_branch_per_machine() {
         ]);
         assert_eq!(branch["steps"], expected);
     }
-    // The join installs wait for the first node's cluster to answer at the VIP.
-    let join = steps
-        .iter()
-        .find(|step| step["id"] == "join-cluster/ms-02-2")
-        .expect("join step");
-    assert!(
-        join["needs"]
+    // The join installs run alongside the first one (their first boot waits for the VIP); the
+    // quorum waits for both the first node's API and the joins (docs/actions.md).
+    let needs = |id: &str| {
+        steps
+            .iter()
+            .find(|step| step["id"] == id)
+            .unwrap_or_else(|| panic!("no step {id}"))["needs"]
             .as_array()
             .expect("needs")
-            .contains(&Value::from("harvester-api"))
-    );
+            .clone()
+    };
+    assert!(!needs("join-cluster/ms-02-2").contains(&Value::from("harvester-api")));
+    for need in [
+        "harvester-api",
+        "join-cluster/ms-02-2",
+        "join-cluster/ms-02-3",
+    ] {
+        assert!(needs("quorum").contains(&Value::from(need)), "{need}");
+    }
 }
 
 #[test]

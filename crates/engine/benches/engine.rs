@@ -66,6 +66,7 @@ fn steps(count: usize) -> Vec<StepSpec> {
                 needs,
                 timeout: Duration::from_secs(60),
                 retry: RetryPolicy::default(),
+                estimate: None,
             }
         })
         .collect()

@@ -113,6 +113,7 @@ mod tests {
             needs: vec![],
             timeout: Duration::from_secs(1),
             retry: RetryPolicy::default(),
+            estimate: None,
         }
     }
 

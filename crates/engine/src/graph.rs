@@ -312,6 +312,7 @@ mod tests {
             needs: needs.iter().map(|need| StepId::from(*need)).collect(),
             timeout: Duration::from_secs(1),
             retry: RetryPolicy::default(),
+            estimate: None,
         }
     }
 

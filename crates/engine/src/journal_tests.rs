@@ -19,6 +19,7 @@ fn step(id: &str, phase: u32, needs: &[&str], params: serde_json::Value) -> Step
         needs: needs.iter().map(|need| StepId::from(*need)).collect(),
         timeout: Duration::from_secs(1),
         retry: RetryPolicy::default(),
+        estimate: None,
     }
 }
 

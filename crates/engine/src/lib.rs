@@ -4,6 +4,7 @@
 //! terminal: actions are registered by kind, and progress leaves as a stream of events.
 
 pub mod action;
+pub mod critical;
 pub mod driver;
 pub mod events;
 pub mod fingerprint;
@@ -32,6 +33,7 @@ pub use action::{
     Action, ActionError, BoxFuture, Checked, ErrorClass, ErrorKind, Outputs, PlanContext,
     PlanOutcome, Planned, Ran, RunContext, error_chain,
 };
+pub use critical::Schedule;
 pub use events::{Event, EventSender, SkipReason, Stats};
 pub use graph::{Graph, GraphError, find_cycles};
 pub use journal::{Journal, JournalError, JournalState, StepState};

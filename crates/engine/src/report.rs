@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::critical::Schedule;
 use crate::graph::Graph;
 use crate::step::StepId;
 
@@ -62,6 +63,9 @@ pub struct Report {
     pub critical_path: Vec<StepId>,
     pub critical_path_ms: u64,
     pub wall_ms: u64,
+    /// The same steps on real hardware, from their estimates; absent when none has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projected: Option<Projected>,
 }
 
 impl Report {
@@ -77,50 +81,53 @@ impl Report {
 /// (steps that did not run weigh nothing). Predecessors are explicit needs and, through the
 /// phase barrier, every step of an earlier phase.
 pub fn critical_path(graph: &Graph, durations: &[Duration]) -> (Vec<usize>, Duration) {
-    let count = graph.len();
-    let mut finish = vec![Duration::ZERO; count];
-    let mut previous: Vec<Option<usize>> = vec![None; count];
-    // The heaviest finish among all steps of phases before the current one, and so far.
-    let mut barrier: (Duration, Option<usize>) = (Duration::ZERO, None);
-    let mut best_so_far: (Duration, Option<usize>) = (Duration::ZERO, None);
-    let mut current_phase = None;
+    Schedule::of(graph, durations).critical_path()
+}
+
+/// What the steps of a run would take on real hardware, from their estimates (`StepSpec::estimate`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Projected {
+    /// The longest chain of the run's steps, weighted by their estimates.
+    pub critical_path: Vec<StepId>,
+    pub critical_path_ms: u64,
+    /// How many of the run's steps had an estimate.
+    pub estimated: usize,
+    /// The run's steps without one (they count as taking no time).
+    pub unestimated: Vec<StepId>,
+}
+
+/// The projected hardware time of the steps in `ran` (by position), or `None` when none of them
+/// has an estimate.
+pub fn projected(graph: &Graph, ran: &[bool]) -> Option<Projected> {
+    let mut durations = vec![Duration::ZERO; graph.len()];
+    let mut estimated = 0;
+    let mut unestimated = Vec::new();
     for &position in graph.order() {
-        let phase = graph.step(position).phase;
-        if current_phase != Some(phase) {
-            barrier = best_so_far;
-            current_phase = Some(phase);
+        if !ran.get(position).copied().unwrap_or(false) {
+            continue;
         }
-        let mut start = barrier;
-        for need in graph.needs_of(position) {
-            if start.1.is_none() || finish[need] > start.0 {
-                start = (finish[need], Some(need));
+        let step = graph.step(position);
+        match step.estimate {
+            Some(estimate) => {
+                durations[position] = estimate;
+                estimated += 1;
             }
-        }
-        let duration = durations.get(position).copied().unwrap_or_default();
-        finish[position] = start.0 + duration;
-        previous[position] = start.1;
-        if best_so_far.1.is_none() || finish[position] > best_so_far.0 {
-            best_so_far = (finish[position], Some(position));
+            None => unestimated.push(step.id.clone()),
         }
     }
-    let Some(mut last) =
-        (0..count).max_by_key(|&position| (finish[position], std::cmp::Reverse(position)))
-    else {
-        return (Vec::new(), Duration::ZERO);
-    };
-    let total = finish[last];
-    let mut path = vec![last];
-    while let Some(before) = previous[last] {
-        path.push(before);
-        last = before;
+    if estimated == 0 {
+        return None;
     }
-    path.reverse();
-    // Leading steps that took no time add nothing to read.
-    let first_real = path
-        .iter()
-        .position(|&position| durations.get(position).copied().unwrap_or_default() > Duration::ZERO)
-        .unwrap_or(path.len());
-    (path.split_off(first_real), total)
+    let (path, total) = critical_path(graph, &durations);
+    Some(Projected {
+        critical_path: path
+            .into_iter()
+            .map(|position| graph.step(position).id.clone())
+            .collect(),
+        critical_path_ms: u64::try_from(total.as_millis()).unwrap_or(u64::MAX),
+        estimated,
+        unestimated,
+    })
 }
 
 #[cfg(test)]
@@ -141,6 +148,7 @@ mod tests {
             needs: needs.iter().map(|need| StepId::from(*need)).collect(),
             timeout: Duration::from_secs(1),
             retry: RetryPolicy::default(),
+            estimate: None,
         }
     }
 
@@ -166,5 +174,35 @@ mod tests {
         let ids: Vec<&str> = path.iter().map(|&p| graph.step(p).id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "d"]);
         assert_eq!(total, Duration::from_secs(8));
+    }
+
+    // Only the steps that ran count, each by its estimate.
+    #[test]
+    fn projects_the_steps_that_ran_from_their_estimates() {
+        let mut steps = vec![
+            step("a", 2, &[]),
+            step("b", 2, &["a"]),
+            step("c", 2, &[]),
+            step("d", 3, &[]),
+        ];
+        for (step, minutes) in steps.iter_mut().zip([Some(10), Some(20), Some(25), None]) {
+            step.estimate = minutes.map(|m| Duration::from_secs(m * 60));
+        }
+        let graph = Graph::build(steps).expect("graph");
+        let ran = |ids: &[&str]| -> Vec<bool> {
+            (0..graph.len())
+                .map(|p| ids.contains(&graph.step(p).id.as_str()))
+                .collect()
+        };
+        let all = projected(&graph, &ran(&["a", "b", "c", "d"])).expect("estimates");
+        assert_eq!(all.critical_path, [StepId::from("a"), StepId::from("b")]);
+        assert_eq!(all.critical_path_ms, 30 * 60 * 1000);
+        assert_eq!(all.estimated, 3);
+        assert_eq!(all.unestimated, [StepId::from("d")]);
+        // A resumed run that only ran c: its 25 minutes.
+        let resumed = projected(&graph, &ran(&["c", "d"])).expect("estimates");
+        assert_eq!(resumed.critical_path, [StepId::from("c")]);
+        assert_eq!(resumed.critical_path_ms, 25 * 60 * 1000);
+        assert_eq!(projected(&graph, &ran(&["d"])), None);
     }
 }

@@ -525,6 +525,14 @@ impl<'g> Scheduler<'g> {
                 .collect(),
             critical_path_ms: u64::try_from(critical.as_millis()).unwrap_or(u64::MAX),
             wall_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
+            projected: report::projected(
+                self.graph,
+                &self
+                    .rows
+                    .iter()
+                    .map(|row| row.duration.is_some())
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
 }

@@ -161,6 +161,7 @@ pub(crate) fn step(id: &str, phase: u32, needs: &[&str], params: serde_json::Val
             initial_backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(20),
         },
+        estimate: None,
     }
 }
 

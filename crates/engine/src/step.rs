@@ -93,6 +93,15 @@ pub struct StepSpec {
     #[serde(with = "duration_millis")]
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// What the step is expected to take on real hardware (for the projected clock, see
+    /// [`crate::critical`]); `None` when nobody has estimated it. Not part of the fingerprint:
+    /// a better estimate never re-plans a step.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "optional_millis"
+    )]
+    pub estimate: Option<Duration>,
 }
 
 mod duration_millis {
@@ -106,5 +115,29 @@ mod duration_millis {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
         u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}
+
+mod optional_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => {
+                serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+            }
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Option::<u64>::deserialize(deserializer).map(|millis| millis.map(Duration::from_millis))
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use crate::util::now_rfc3339;
@@ -45,9 +45,17 @@ pub async fn installed(shared: &Arc<Shared>, node: String) -> Result<(), Error> 
         );
         return Ok(());
     }
+    // The node's Harvester configuration says whether it creates the cluster or joins it: a
+    // join install may finish first, as join installs run alongside the first one.
+    let mode = install_mode(shared, &node).await;
     let first = {
         let mut nodes = shared.harvester_nodes.lock().await;
-        nodes.first.get_or_insert_with(|| node.clone()) == &node
+        match mode.as_deref() {
+            Some("create") => nodes.first.get_or_insert_with(|| node.clone()) == &node,
+            Some(_) => false,
+            // A hand-made Hardware without a configuration: the first to finish creates.
+            None => nodes.first.get_or_insert_with(|| node.clone()) == &node,
+        }
     };
     if first {
         let writer = shared.clone();
@@ -63,11 +71,24 @@ pub async fn installed(shared: &Arc<Shared>, node: String) -> Result<(), Error> 
                 "write rke2 kubeconfig",
                 write_kubeconfig(&writer, &writer_node).await,
             );
+            // The first node's API answers at the VIP: the joining nodes' first boot can go on.
+            writer.cluster_up.send_replace(Some(writer_node));
         });
     } else {
-        // Joining nodes need the cluster (the VIP) to exist.
+        // A joining node's first boot waits for the cluster at the VIP: rancherd fetches
+        // `/cacerts` and the agent install script from `server_url` and retries every 15 s until
+        // they answer (rancher/rancherd pkg/rancherd/rancher.go `Run`, pkg/join/join.go), so a
+        // join install may finish before the first node's cluster exists (docs/actions.md, "Why
+        // the join installs start with the first one"). `node_register` then counts from the
+        // moment the first node's API answers.
         let mut cluster = shared.cluster_up.subscribe();
         let _ = cluster.wait_for(|up| up.is_some()).await;
+        shared.record(
+            "harvester",
+            "node.join_waited",
+            &node,
+            "the first node's API answers at the VIP",
+        );
     }
     tokio::time::sleep(
         shared
@@ -112,15 +133,33 @@ pub async fn installed(shared: &Arc<Shared>, node: String) -> Result<(), Error> 
         &node,
         if first { "cluster-init" } else { "join" },
     );
-    if first {
-        shared.cluster_up.send_replace(Some(node.clone()));
-    }
     tokio::time::sleep(shared.scenario.scaled(shared.scenario.harvester.node_ready)).await;
     set_node_ready(&nodes, &node).await?;
     shared.record("harvester", "node.ready", &node, "");
     shared.harvester_nodes.lock().await.ready.push(node);
     promote_if_due(shared).await;
     Ok(())
+}
+
+/// `install.mode` (`create`, `join`) of the Harvester configuration in the node's Hardware
+/// `userData`, if there is one.
+async fn install_mode(shared: &Shared, node: &str) -> Option<String> {
+    let hardware: Api<DynamicObject> =
+        Api::all_with(shared.world.platform.clone(), &crate::resources::hardware());
+    let list = retry_transient!(hardware.list(&ListParams::default())).ok()?;
+    let user_data = list
+        .items
+        .iter()
+        .find(|item| item.metadata.name.as_deref() == Some(node))?
+        .data
+        .pointer("/spec/userData")?
+        .as_str()?
+        .to_owned();
+    let config: serde_json::Value = serde_saphyr::from_str(&user_data).ok()?;
+    config
+        .pointer("/install/mode")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
 }
 
 /// Sets `Ready=True` (with heartbeat) and basic node info on a Node.

@@ -52,12 +52,15 @@ pub struct Tinkerbell {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Harvester {
-    /// After a node's workflow succeeds: reboot into Harvester, rke2 up,
-    /// the Node registered on the Harvester API.
+    /// The first node: after its workflow succeeds, reboot into Harvester, rke2 up, the Node
+    /// registered on the Harvester API. A joining node: from the moment the first node's API
+    /// answers (`kubeconfig` after the first node's workflow; a join install that finished
+    /// earlier waits for it, as rancherd retries the join) to its Node registered.
     pub node_register: SimDuration,
     /// Node registered to `Ready=True`.
     pub node_ready: SimDuration,
-    /// After the first node's workflow succeeds: `/etc/rancher/rke2/rke2.yaml` written.
+    /// After the first node's workflow succeeds: `/etc/rancher/rke2/rke2.yaml` written and the
+    /// cluster's API answering at the VIP (joining nodes go on from here).
     pub kubeconfig: SimDuration,
     /// A promote job (agent to control plane).
     pub promote: SimDuration,

@@ -35,6 +35,35 @@ use kubeconfig::{rewrite_kubeconfig, write_private};
 const PROBE_FIRST: Duration = Duration::from_millis(500);
 const PROBE_CAP: Duration = Duration::from_secs(15);
 
+/// How long one SSH session waits on the node for the kubeconfig before it gives up and genesis
+/// opens the next one: below the SSH client's 60 s inactivity timeout (`clients::ssh`), since
+/// the waiting session sends nothing.
+const WAIT_PER_SESSION_SECONDS: u32 = 45;
+/// The exit status of the waiting command when the file did not appear in time (EX_TEMPFAIL).
+const NOT_YET: u32 = 75;
+
+/// The remote command of step 9: wait on the node until RKE2 has written a non-empty
+/// kubeconfig, checking twice a second (a local `test -s`, no network, one SSH session), then
+/// print it; exit `NOT_YET` after `WAIT_PER_SESSION_SECONDS`. Only POSIX `sh`, `test`, `date`,
+/// `sleep` and `cat`: Harvester's OS image is not known to ship inotify-tools (docs/actions.md,
+/// `harvester.api`). `sleep 0.5` falls back to `sleep 1` where fractions are not accepted.
+fn wait_and_read_command() -> String {
+    format!(
+        "sudo sh -c '{}'",
+        wait_script(RKE2_KUBECONFIG, WAIT_PER_SESSION_SECONDS)
+    )
+}
+
+/// The waiting shell script for `path` (no single quotes, as the caller quotes it).
+fn wait_script(path: &str, seconds: u32) -> String {
+    format!(
+        "f={path}; end=$(( $(date +%s) + {seconds} )); \
+         while [ ! -s \"$f\" ]; do \
+         if [ \"$(date +%s)\" -ge \"$end\" ]; then echo \"$f not written yet\" >&2; exit {NOT_YET}; fi; \
+         sleep 0.5 2>/dev/null || sleep 1; done; cat \"$f\""
+    )
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ApiParams {
@@ -206,35 +235,55 @@ impl HarvesterApi {
             user: params.ssh_user.clone(),
             known_hosts: ssh::known_hosts_path(&self.state_dir),
         };
-        let command = format!("sudo cat {RKE2_KUBECONFIG}");
+        let command = wait_and_read_command();
         let key = params.ssh_key.value(&self.secrets)?;
-        context.set_substate(format!(
-            "reading {RKE2_KUBECONFIG} on {} ({}@{}:{})",
-            params.first_node, params.ssh_user, params.first_node_ip, params.ssh_port
-        ));
-        let output = target
-            .run(key, &command)
-            .await
-            .map_err(|error| classify_ssh(error, &params.first_node))?;
-        if let HostKey::Learned { fingerprint } = &output.host_key {
-            let line = format!(
-                "first SSH contact with {} ({}:{}): host key {fingerprint} recorded in {}",
+        let mut sessions = 0_u32;
+        let output = loop {
+            sessions += 1;
+            context.set_substate(format!(
+                "waiting on {} ({}@{}:{}) for RKE2 to write {RKE2_KUBECONFIG}{}",
                 params.first_node,
+                params.ssh_user,
                 params.first_node_ip,
                 params.ssh_port,
-                target.known_hosts.display()
-            );
-            context.set_substate(line.clone());
-            context.output(Stream::Stderr, line.clone());
-            tracing::info!("{line}");
-        }
+                if sessions > 1 {
+                    format!(
+                        " (SSH session {sessions}, {} s each)",
+                        WAIT_PER_SESSION_SECONDS
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+            let output = target
+                .run(key, &command)
+                .await
+                .map_err(|error| classify_ssh(error, &params.first_node))?;
+            // The first session records the host key; say so whatever the command found.
+            if let HostKey::Learned { fingerprint } = &output.host_key {
+                let line = format!(
+                    "first SSH contact with {} ({}:{}): host key {fingerprint} recorded in {}",
+                    params.first_node,
+                    params.first_node_ip,
+                    params.ssh_port,
+                    target.known_hosts.display()
+                );
+                context.set_substate(line.clone());
+                context.output(Stream::Stderr, line.clone());
+                tracing::info!("{line}");
+            }
+            // Not written within this session's wait: the next session waits on.
+            if output.exit_status != Some(NOT_YET) {
+                break output;
+            }
+        };
         match output.exit_status {
             Some(0) => {}
             status => {
                 return Err(ActionError::new(
                     ErrorKind::CommandFailed,
                     format!(
-                        "`{command}` on {} ended with {}: {} (RKE2 writes the file once the cluster is initialised)",
+                        "reading {RKE2_KUBECONFIG} (`{command}`) on {} ended with {}: {}",
                         params.first_node,
                         status.map_or("no exit status".to_owned(), |code| format!(
                             "exit status {code}"
@@ -437,5 +486,60 @@ async fn poll_readyz(
                 pause = (pause * 2).min(PROBE_CAP);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use std::process::Command;
+    use std::time::Instant;
+
+    use super::*;
+
+    fn run(script: &str) -> (std::process::Output, Duration) {
+        let started = Instant::now();
+        let output = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("run sh");
+        (output, started.elapsed())
+    }
+
+    // The file appears while the command waits: it is printed within about half a second.
+    #[test]
+    fn the_waiting_command_prints_the_file_soon_after_it_appears() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("rke2.yaml");
+        let writer_path = path.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(800));
+            std::fs::write(writer_path, "apiVersion: v1\n").expect("write");
+        });
+        let (output, took) = run(&wait_script(&path.display().to_string(), 20));
+        writer.join().expect("writer");
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "apiVersion: v1\n");
+        assert!(took >= Duration::from_millis(800), "{took:?}");
+        assert!(took < Duration::from_millis(2500), "{took:?}");
+    }
+
+    // Not written within the session's wait: the NOT_YET status, so genesis opens another.
+    #[test]
+    fn the_waiting_command_gives_up_with_its_own_status() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("never.yaml");
+        let (output, took) = run(&wait_script(&path.display().to_string(), 1));
+        assert_eq!(output.status.code(), Some(NOT_YET as i32), "{output:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("not written yet"),
+            "{output:?}"
+        );
+        assert!(took < Duration::from_secs(4), "{took:?}");
+        // An empty file is not a kubeconfig yet either.
+        std::fs::write(&path, "").expect("write");
+        let (output, _) = run(&wait_script(&path.display().to_string(), 1));
+        assert_eq!(output.status.code(), Some(NOT_YET as i32), "{output:?}");
+        assert!(wait_and_read_command().starts_with("sudo sh -c 'f=/etc/rancher/rke2/rke2.yaml;"));
     }
 }

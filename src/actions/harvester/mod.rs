@@ -400,6 +400,7 @@ pub(crate) fn test_step(kind: &str, params: Value) -> StepSpec {
         needs: vec![],
         timeout: std::time::Duration::from_secs(5),
         retry: genesis_engine::RetryPolicy::default(),
+        estimate: None,
     }
 }
 

@@ -359,6 +359,7 @@ mod tests {
             needs: vec![],
             timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
+            estimate: None,
         }
     }
 

@@ -242,6 +242,7 @@ impl Instance<'_> {
             needs: self.needs(),
             timeout: entry.timeout,
             retry: entry.retry.clone(),
+            estimate: entry.estimate,
         })
     }
 

@@ -27,6 +27,7 @@ pub(crate) struct Checked<'a> {
     pub(crate) template: &'a StepTemplate,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    pub(crate) estimate: Option<Duration>,
 }
 
 /// Checks the templates of every phase; returns the ones fit for expansion, in file order.
@@ -128,6 +129,33 @@ pub(crate) fn check_templates<'a>(
                 MAX_STEP_TIMEOUT,
                 out,
             );
+            // `None` inside: written but not a duration (reported); outer `None`: not written.
+            let estimate = template.estimate.as_ref().map(|value| {
+                duration(
+                    path,
+                    &format!("{field}.estimate"),
+                    value,
+                    MAX_STEP_TIMEOUT,
+                    out,
+                )
+            });
+            if let (Some(timeout), Some(Some(estimate)), Some(value)) =
+                (timeout, estimate, template.estimate.as_ref())
+                && estimate > timeout
+            {
+                out.push(
+                    Diagnostic::new(
+                        path,
+                        at(value),
+                        format!("{field}.estimate"),
+                        format!(
+                            "the estimate `{}` is longer than the step's timeout `{}`: the step would always time out",
+                            value.value, template.timeout.value
+                        ),
+                    )
+                    .help("raise the timeout, or correct the estimate"),
+                );
+            }
             let retry = match &template.retry {
                 None => Some(RetryPolicy::default()),
                 Some(retry) => {
@@ -201,13 +229,18 @@ pub(crate) fn check_templates<'a>(
                     }
                 }
             };
-            if let (Some(timeout), Some(retry)) = (timeout, retry) {
+            if let (Some(timeout), Some(retry), Some(estimate)) = (
+                timeout,
+                retry,
+                estimate.map_or(Some(None), |parsed| parsed.map(Some)),
+            ) {
                 checked.push(Checked {
                     path,
                     phase,
                     template,
                     timeout,
                     retry,
+                    estimate,
                 });
             }
         }

@@ -66,6 +66,7 @@ fn plan(mode: &'static str, steps: Vec<StepPlan>) -> Plan {
         },
         summary: Summary::default(),
         observation: None,
+        projection: None,
     }
 }
 

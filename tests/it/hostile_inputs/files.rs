@@ -139,6 +139,22 @@ pub(super) fn cases() -> Vec<Case> {
             expect: &["steps[6].timeout: `-5s` is not a duration"],
         },
         Case {
+            name: "estimate longer than the step's timeout",
+            setup: replace(PHASE3, "    estimate: 12m\n", "    estimate: 31m\n"),
+            args: VALIDATE,
+            code: 2,
+            expect: &[
+                "steps[6].estimate: the estimate `31m` is longer than the step's timeout `30m`",
+            ],
+        },
+        Case {
+            name: "estimate that is not a duration",
+            setup: replace(PHASE3, "    estimate: 12m\n", "    estimate: soon\n"),
+            args: VALIDATE,
+            code: 2,
+            expect: &["steps[6].estimate: `soon` is not a duration"],
+        },
+        Case {
             name: "retry backoff of two hours",
             setup: replace(
                 PHASE3,
