@@ -32,21 +32,25 @@ pub struct PlanArgs {
     /// plan falls back to offline (cluster) or says the step was not observed.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10s", value_name = "DURATION")]
     pub observe_timeout: Duration,
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
 }
 
 impl PlanArgs {
-    /// `genesis up --dry-run`: the default plan in the given format.
-    pub fn with_output(output: PlanFormat) -> Self {
+    /// `genesis up --dry-run`: the default plan in the given format, of the selected steps.
+    pub fn with_output(output: PlanFormat, select: super::select::SelectArgs) -> Self {
         Self {
             output,
             offline: false,
             observe_timeout: Duration::from_secs(10),
+            select,
         }
     }
 }
 
 pub fn run(args: PlanArgs, common: &Common) -> CliResult {
     let inputs = common.load_inputs()?;
+    let selected = args.select.resolve(&inputs.graph)?;
     // The journal says what is done already; reading it changes nothing. It comes from the
     // selected state backend (`--state`), except that `--offline` contacts no cluster.
     let state = super::state::options(common);
@@ -69,6 +73,7 @@ pub fn run(args: PlanArgs, common: &Common) -> CliResult {
             .map_or("pending", genesis_engine::StepState::label)
             .replace(' ', "-")
     });
+    plan::apply_selection(&mut plan, &inputs.graph, &selected, args.select.selection());
     // With --harvester-context the run reaches Harvester through the operator's context.
     let harvester = crate::actions::harvester::OperatorContext::new(
         plan::platform_target(&inputs, &common.cluster_options()).kubeconfig,

@@ -4,9 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use genesis_engine::{
-    Event, EventSender, LockLoss, RunOptions, RunOutcome, Scrubber, Selection, select,
-};
+use genesis_engine::{Event, EventSender, LockLoss, RunOptions, RunOutcome, Scrubber};
 use tokio_util::sync::CancellationToken;
 
 use super::common::Common;
@@ -22,15 +20,8 @@ pub struct UpArgs {
     /// Steps running at once.
     #[arg(long, short = 'j', default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
-    /// Start at this step (id or number): it and everything after it run, even if done.
-    #[arg(long, value_name = "STEP")]
-    pub from: Option<String>,
-    /// Run only this step (repeatable), even if done.
-    #[arg(long, value_name = "STEP")]
-    pub only: Vec<String>,
-    /// Never start this step (repeatable).
-    #[arg(long, value_name = "STEP")]
-    pub skip: Vec<String>,
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
     /// Ask each done step whether its result still holds; drifted steps run again.
     #[arg(long)]
     pub verify: bool,
@@ -48,7 +39,10 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
             OutputFormat::Text => super::plan::PlanFormat::Text,
             OutputFormat::Json => super::plan::PlanFormat::Json,
         };
-        return super::plan::run(super::plan::PlanArgs::with_output(output), common);
+        return super::plan::run(
+            super::plan::PlanArgs::with_output(output, args.select),
+            common,
+        );
     }
     // Signals first, so that a Ctrl-C at any moment of the run is a clean interruption.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -63,13 +57,7 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         Err(error) => crate::errln!("warning: Ctrl-C will not stop the run cleanly: {error}"),
     }
     let inputs = common.load_inputs()?;
-    let selection = Selection {
-        from: args.from.clone(),
-        only: args.only.clone(),
-        skip: args.skip.clone(),
-    };
-    let resolved = select::resolve(&inputs.graph, &selection)
-        .map_err(|error| CliError::input(error.to_string()))?;
+    let resolved = args.select.resolve(&inputs.graph)?;
     let scrubber = Arc::new(Scrubber::new(
         inputs.secrets.values().map(|value| value.expose()),
     ));

@@ -6,9 +6,11 @@
 mod model;
 mod observe;
 mod render;
+mod selection;
 #[cfg(test)]
 mod tests;
 
 pub use model::*;
 pub use observe::*;
 pub use render::*;
+pub use selection::*;

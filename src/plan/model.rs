@@ -26,6 +26,9 @@ pub struct Plan {
     /// Absent with `--offline`; else whether the Platform cluster could be observed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observation: Option<Observation>,
+    /// The `--from`/`--only`/`--skip`/`--machine` given; absent when every step is selected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<genesis_engine::Selection>,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,6 +63,12 @@ pub struct StepPlan {
     /// Live mode only: what the step's plan half observed on the cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<Observed>,
+    /// Whether the selection (`--only`, `--machine`, …) covers this step; always true without
+    /// one.
+    pub selected: bool,
+    /// The flag that left the step out, when it is not selected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded_by: Option<&'static str>,
 }
 
 /// What a writing step would change, observed on the live cluster (live mode only).
@@ -99,6 +108,9 @@ pub struct Totals {
     pub steps: usize,
     pub by_state: BTreeMap<String, usize>,
     pub by_preview: BTreeMap<&'static str, usize>,
+    /// With a selection: how many steps it covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected: Option<usize>,
 }
 
 fn preview_label(preview: Preview) -> &'static str {
@@ -172,6 +184,8 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             timeout_seconds: step.timeout.as_secs(),
             attempts: step.retry.attempts,
             observed: None,
+            selected: true,
+            excluded_by: None,
         };
         if let Some(phase) = phases.iter_mut().find(|phase| phase.number == step.phase) {
             phase.steps.push(plan);
@@ -207,6 +221,7 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             steps: graph.len(),
             by_state,
             by_preview,
+            selected: None,
         },
         phases,
         branches: branches
@@ -214,5 +229,6 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             .map(|(item, steps)| Branch { item, steps })
             .collect(),
         observation: None,
+        selection: None,
     }
 }

@@ -24,6 +24,8 @@ fn step(id: &str, preview: &'static str, observed: Option<Observed>) -> StepPlan
         timeout_seconds: 60,
         attempts: 3,
         observed,
+        selected: true,
+        excluded_by: None,
     }
 }
 
@@ -45,8 +47,10 @@ fn plan(steps: Vec<StepPlan>) -> Plan {
             steps: 1,
             by_state: BTreeMap::new(),
             by_preview: BTreeMap::new(),
+            selected: None,
         },
         observation: None,
+        selection: None,
     }
 }
 
