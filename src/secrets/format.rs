@@ -77,18 +77,18 @@ impl SecretFormat {
             Self::Line | Self::HarvesterToken => {
                 if text.contains(['\n', '\r']) {
                     Err(
-                        "spans several lines; a block scalar (`|`) keeps the final newline, so \
-                         quote the value instead",
+                        "on several lines (a block scalar `|` keeps the final newline, so quote \
+                         the value instead)",
                     )
                 } else if text.trim() != text {
-                    Err("starts or ends with white space")
+                    Err("surrounded by white space")
                 } else if self == Self::HarvesterToken
                     && !text.chars().all(|c| (' '..='~').contains(&c))
                 {
                     Err(
-                        "holds a character Harvester refuses in a token: only ASCII letters, \
-                         digits, space and the punctuation ! \" # $ % & ' ( ) * + , - . / : ; < \
-                         = > ? @ [ \\ ] ^ _ ` { | } ~",
+                        "not a token Harvester accepts: it holds a character other than ASCII \
+                         letters, digits, space and the punctuation ! \" # $ % & ' ( ) * + , - . \
+                         / : ; < = > ? @ [ \\ ] ^ _ ` { | } ~",
                     )
                 } else {
                     Ok(())

@@ -285,7 +285,8 @@ fn every_value_keeps_its_line_and_column() {
     )
     .expect("parses");
     assert_eq!(secrets.position("harvester.token"), (3, 10));
-    assert_eq!(secrets.position("ssh.private_key").0, 5);
+    // A block scalar is placed at its first line of content.
+    assert_eq!(secrets.position("ssh.private_key").0, 6);
     assert_eq!(secrets.position("nope"), (0, 0));
 }
 

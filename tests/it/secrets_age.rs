@@ -546,7 +546,7 @@ fn check_lists_names_with_ok_missing_or_malformed_never_values() {
     );
 
     // Remove the token and give a BMC password a trailing newline (a block scalar): one
-    // missing, one malformed; the fake SSH key of secrets.example is malformed too.
+    // missing, one malformed; an SSH key that does not load is malformed too.
     let original = std::fs::read_to_string(&plaintext).expect("read");
     let broken = original
         .replace("  token: \"fake-harvester-cluster-token\"\n", "")
@@ -557,9 +557,15 @@ fn check_lists_names_with_ok_missing_or_malformed_never_values() {
     assert_ne!(broken, original);
     write_private(&plaintext, &broken);
     let example = lab.path("example.yaml");
+    let example_text = std::fs::read_to_string(repo().join("secrets.example")).expect("example");
+    let key_body = example_text
+        .lines()
+        .skip_while(|line| !line.contains("BEGIN OPENSSH PRIVATE KEY"))
+        .nth(1)
+        .expect("the example key's first line");
     write_private(
         &example,
-        &std::fs::read_to_string(repo().join("secrets.example")).expect("example"),
+        &example_text.replacen(key_body, "    FAKE-KEY", 1),
     );
     let output = lab.genesis(&["--secrets", plaintext_arg, "secrets", "check"], &[]);
     assert_eq!(output.status.code(), Some(2));
