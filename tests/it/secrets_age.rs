@@ -515,6 +515,37 @@ fn edit_re_encrypts_what_the_editor_wrote_and_wipes_the_temporary_file() {
         assert!(decrypt(&encrypted, key).contains(ROTATED));
     }
 
+    // An edit that empties the Harvester token is saved, with the warning `validate` gives,
+    // and `validate` then refuses it at its line.
+    let emptier = lab.path("empty token.sh");
+    std::fs::write(
+        &emptier,
+        "#!/bin/sh
+sed -i 's/^  token: .*/  token: \"\"/' \"$1\"\n",
+    )
+    .expect("script");
+    std::fs::set_permissions(&emptier, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let output = lab.genesis(
+        &["--secrets", plaintext_arg, "secrets", "edit"],
+        &[("EDITOR", &format!("'{}'", emptier.display()))],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "warning: {}:21:10: harvester.token: the value is empty",
+            encrypted.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    let output = lab.genesis(&["--secrets", plaintext_arg, "validate"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("secrets.yaml.age:21:10: harvester.token: the value is empty"),
+        "{}",
+        stderr(&output)
+    );
+
     lab.assert_no_leak(&secrets, &[ROTATED]);
 }
 
