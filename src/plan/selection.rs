@@ -23,4 +23,24 @@ pub fn apply_selection(plan: &mut Plan, graph: &Graph, resolved: &Resolved, sele
     }
     plan.totals.selected = Some(count);
     plan.selection = Some(selection);
+    // Only what the selected steps would reach is worth saying it was not observed.
+    let reached: std::collections::HashSet<&str> = plan
+        .phases
+        .iter()
+        .flat_map(|phase| &phase.steps)
+        .filter(|step| step.selected && step.state != "done")
+        .map(|step| step.target)
+        .collect();
+    plan.unobserved.retain(|fact| {
+        let target = if fact.starts_with("the Platform cluster") {
+            "platform"
+        } else if fact.starts_with("the Harvester cluster") {
+            "harvester"
+        } else if fact.starts_with("the PXE artifact server") {
+            "http"
+        } else {
+            return true;
+        };
+        reached.contains(target)
+    });
 }

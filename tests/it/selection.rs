@@ -100,6 +100,9 @@ fn up_dry_run_only_shows_that_step_and_one_line_per_left_out_phase() {
         text.contains("1 of 25 steps selected: 1 pending."),
         "{text}"
     );
+    // Only what the selected step reaches is listed as not observed.
+    assert!(text.contains("  - the Harvester cluster at "), "{text}");
+    assert!(!text.contains("the PXE artifact server"), "{text}");
     // Not one line per left-out step.
     assert_eq!(text.matches("not selected").count(), 3, "{text}");
 }
