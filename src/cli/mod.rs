@@ -3,6 +3,7 @@
 //! file and returns a [`CliResult`].
 
 pub mod args;
+pub mod candidates;
 pub mod common;
 pub mod completions;
 pub mod diagnose;

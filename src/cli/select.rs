@@ -15,21 +15,21 @@ use super::error::CliError;
 pub struct SelectArgs {
     /// Start at this step (id, number or glob): it and everything after it, run again even if
     /// done.
-    #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(super::completions::steps))]
+    #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(super::candidates::steps))]
     pub from: Option<String>,
     /// Only this step (id, number, fan-out template or glob such as `vm/cp-*`); repeatable;
     /// run again even if done.
-    #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(super::completions::steps))]
+    #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(super::candidates::steps))]
     pub only: Vec<String>,
     /// Never this step (id, number, template or glob); repeatable.
-    #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(super::completions::steps))]
+    #[arg(long, value_name = "STEP", add = ArgValueCandidates::new(super::candidates::steps))]
     pub skip: Vec<String>,
     /// Only this machine's or VM's branch: every step fanned out for it and the steps that
     /// need them (not another machine's); repeatable, combines with --only.
     #[arg(
         long = "machine",
         value_name = "NAME",
-        add = ArgValueCandidates::new(super::completions::machines)
+        add = ArgValueCandidates::new(super::candidates::machines)
     )]
     pub machines: Vec<String>,
 }

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 pub use diagnostics::{Diagnostic, Diagnostics};
 use expand::LoadedPhase;
 use lab::Lab;
+pub use secret_values::SecretUse;
 
 use crate::secrets::{SecretFormat, Secrets, SecretsError};
 
@@ -183,16 +184,6 @@ pub fn load_graph(paths: &InputPaths) -> Option<Graph> {
 /// A secrets-file problem as a diagnostic: the file, what is wrong, what to do.
 pub fn secrets_diagnostic(error: &SecretsError) -> Diagnostic {
     Diagnostic::new(error.path(), error.position(), "", error.detail()).help(error.help())
-}
-
-/// One use of a secret by a step's parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretUse {
-    pub name: String,
-    pub step: String,
-    /// The parameter's key path, e.g. `params.password`.
-    pub param: String,
-    pub format: SecretFormat,
 }
 
 /// What `genesis secrets check` reports.

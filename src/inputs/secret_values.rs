@@ -10,8 +10,17 @@ use std::path::Path;
 
 use crate::secrets::{SecretFormat, Secrets};
 
-use super::SecretUse;
 use super::diagnostics::Diagnostic;
+
+/// One use of a secret by a step's parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretUse {
+    pub name: String,
+    pub step: String,
+    /// The parameter's key path, e.g. `params.password`.
+    pub param: String,
+    pub format: SecretFormat,
+}
 
 /// What is wrong with one referenced secret, if anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
