@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build --quiet --locked --bin genesis
-bin=target/debug/genesis
+bin="${CARGO_TARGET_DIR:-target}/debug/genesis"
 out=docs/reference
 mkdir -p "$out/completions" "$out/man"
 "$bin" completions bash >"$out/completions/genesis.bash"

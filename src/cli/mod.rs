@@ -3,6 +3,7 @@
 //! file and returns a [`CliResult`].
 
 pub mod args;
+pub mod candidates;
 pub mod common;
 pub mod completions;
 pub mod confirm;
@@ -13,6 +14,7 @@ pub mod man;
 pub mod plan;
 pub mod reset;
 pub mod secrets;
+pub mod select;
 pub mod state;
 pub mod status;
 pub mod unlock;
@@ -29,6 +31,8 @@ pub use error::{CliError, CliResult, exit};
 
 /// Parses the command line and runs the subcommand.
 pub fn main() -> ExitCode {
+    // `COMPLETE=SHELL genesis …`: answer the shell's completion request and exit.
+    completions::complete_from_env();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate::run(args, &cli.common),

@@ -39,23 +39,34 @@ pub struct PlanArgs {
     /// what it observed; `genesis up --plan FILE` applies exactly it (docs/runbook.md).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
 }
 
 impl PlanArgs {
-    /// `genesis up --dry-run`: the default plan in the given format.
-    pub fn with_output(output: PlanFormat) -> Self {
+    /// `genesis up --dry-run`: the default plan in the given format, of the selected steps.
+    pub fn with_output(output: PlanFormat, select: super::select::SelectArgs) -> Self {
         Self {
             output,
             offline: false,
             observe_timeout: Duration::from_secs(10),
             out: None,
+            select,
         }
     }
 }
 
 pub fn run(args: PlanArgs, common: &Common) -> CliResult {
     let inputs = common.load_inputs()?;
-    let plan = make(common, &inputs, args.offline, args.observe_timeout)?;
+    let selected = args.select.resolve(&inputs.graph)?;
+    let selecting = (&selected, args.select.selection());
+    let plan = make(
+        common,
+        &inputs,
+        Some(selecting),
+        args.offline,
+        args.observe_timeout,
+    )?;
     // The plan halves never render a secret value; this is the guard in case one slips in.
     let scrubber = Scrubber::new(inputs.secrets.values().map(|value| value.expose()));
     if let Some(out) = &args.out {
@@ -126,7 +137,7 @@ pub(crate) fn steps_to_run(plan: &plan::Plan) -> Vec<String> {
     plan.phases
         .iter()
         .flat_map(|phase| &phase.steps)
-        .filter(|step| step.state != "done")
+        .filter(|step| step.selected && step.state != "done")
         .map(|step| step.id.clone())
         .collect()
 }
@@ -136,6 +147,7 @@ pub(crate) fn steps_to_run(plan: &plan::Plan) -> Vec<String> {
 pub(crate) fn make(
     common: &Common,
     inputs: &Inputs,
+    selection: Option<(&genesis_engine::select::Resolved, genesis_engine::Selection)>,
     offline: bool,
     observe_timeout: Duration,
 ) -> Result<plan::Plan, CliError> {
@@ -161,6 +173,20 @@ pub(crate) fn make(
             .map_or("pending", genesis_engine::StepState::label)
             .replace(' ', "-")
     });
+    if let Some((resolved, selection)) = selection {
+        plan::apply_selection(&mut plan, &inputs.graph, resolved, selection);
+        // The projection is of what this selection runs: a step it leaves out takes no time.
+        plan.projection = plan::project(inputs, &|step| {
+            let position = inputs.graph.position(&step.id);
+            match position {
+                Some(position) if resolved.excluded[position].is_none() => states
+                    .get(position)
+                    .map_or("pending", genesis_engine::StepState::label)
+                    .replace(' ', "-"),
+                _ => "done".to_owned(),
+            }
+        });
+    }
     // With --harvester-context the run reaches Harvester through the operator's context.
     let harvester = crate::actions::harvester::OperatorContext::new(
         plan::platform_target(inputs, &common.cluster_options()).kubeconfig,

@@ -20,6 +20,8 @@ pub struct StatusArgs {
     /// `text`: a table on stdout; `json`: the same rows as a JSON document.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
 }
 
 /// One row of the status table.
@@ -32,6 +34,12 @@ pub struct StatusRow {
     pub updated_at: Option<String>,
     pub duration_ms: Option<u64>,
     pub detail: Option<String>,
+    /// Whether the selection (`--only`, `--machine`, …) covers this step; the text table shows
+    /// only selected rows.
+    pub selected: bool,
+    /// The step's phase, when the inputs load.
+    #[serde(skip)]
+    pub phase: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,10 +68,19 @@ pub fn run(args: StatusArgs, common: &Common) -> CliResult {
         &common.input_paths(),
         &common.load_options(),
     ) {
-        Ok(inputs) => (
-            rows_with_inputs(&journal, &inputs.graph),
-            genesis_engine::Scrubber::new(inputs.secrets.values().map(|value| value.expose())),
-        ),
+        Ok(inputs) => {
+            let selected = args.select.resolve(&inputs.graph)?;
+            (
+                rows_with_inputs(&journal, &inputs.graph, &selected),
+                genesis_engine::Scrubber::new(inputs.secrets.values().map(|value| value.expose())),
+            )
+        }
+        Err(_) if !args.select.is_everything() => {
+            return Err(CliError::input(
+                "the inputs do not load, so --from/--only/--skip/--machine cannot be resolved",
+            )
+            .with_hint("`genesis validate` shows what is wrong; `genesis status` without a selection shows the journal alone"));
+        }
         Err(_) => {
             crate::errln!(
                 "note: the inputs do not load (see `genesis validate`); showing the journal alone"
@@ -120,13 +137,38 @@ pub fn run(args: StatusArgs, common: &Common) -> CliResult {
                     format_time(run.started_at)
                 );
             }
-            crate::out!("{}", render(&rows));
+            let shown: Vec<&StatusRow> = rows.iter().filter(|row| row.selected).collect();
+            crate::out!("{}", render(&shown));
+            for line in left_out(&rows) {
+                crate::outln!("{line}");
+            }
         }
     }
     Ok(())
 }
 
-fn rows_with_inputs(journal: &JournalState, graph: &genesis_engine::Graph) -> Vec<StatusRow> {
+/// One line per phase with steps the selection leaves out: `phase 3: 9 steps not selected`.
+fn left_out(rows: &[StatusRow]) -> Vec<String> {
+    let mut by_phase: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+    for row in rows.iter().filter(|row| !row.selected) {
+        *by_phase.entry(row.phase.unwrap_or_default()).or_insert(0) += 1;
+    }
+    by_phase
+        .into_iter()
+        .map(|(phase, count)| {
+            format!(
+                "phase {phase}: {count} step{} not selected",
+                if count == 1 { "" } else { "s" }
+            )
+        })
+        .collect()
+}
+
+fn rows_with_inputs(
+    journal: &JournalState,
+    graph: &genesis_engine::Graph,
+    selected: &genesis_engine::select::Resolved,
+) -> Vec<StatusRow> {
     let states = journal.states(graph);
     graph
         .order()
@@ -142,6 +184,8 @@ fn rows_with_inputs(journal: &JournalState, graph: &genesis_engine::Graph) -> Ve
                 updated_at: record.map(|record| format_time(record.updated_at)),
                 duration_ms: record.and_then(|record| record.duration_ms),
                 detail: record.and_then(detail),
+                selected: selected.includes(position),
+                phase: Some(step.phase),
             }
         })
         .collect()
@@ -164,6 +208,8 @@ fn rows_from_journal(journal: &JournalState) -> Vec<StatusRow> {
             updated_at: Some(format_time(record.updated_at)),
             duration_ms: record.duration_ms,
             detail: detail(record),
+            selected: true,
+            phase: None,
         })
         .collect()
 }
@@ -183,7 +229,7 @@ fn detail(record: &StepRecord) -> Option<String> {
     }
 }
 
-pub fn render(rows: &[StatusRow]) -> String {
+pub fn render(rows: &[&StatusRow]) -> String {
     let mut table = Table::new();
     table
         .load_preset(UTF8_BORDERS_ONLY)

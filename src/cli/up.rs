@@ -24,15 +24,8 @@ pub struct UpArgs {
     /// Steps running at once.
     #[arg(long, short = 'j', default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
-    /// Start at this step (id or number): it and everything after it run, even if done.
-    #[arg(long, value_name = "STEP")]
-    pub from: Option<String>,
-    /// Run only this step (repeatable), even if done.
-    #[arg(long, value_name = "STEP")]
-    pub only: Vec<String>,
-    /// Never start this step (repeatable).
-    #[arg(long, value_name = "STEP")]
-    pub skip: Vec<String>,
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
     /// Ask each done step whether its result still holds; drifted steps run again.
     #[arg(long)]
     pub verify: bool,
@@ -68,7 +61,10 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
             OutputFormat::Text => super::plan::PlanFormat::Text,
             OutputFormat::Json => super::plan::PlanFormat::Json,
         };
-        return super::plan::run(super::plan::PlanArgs::with_output(output), common);
+        return super::plan::run(
+            super::plan::PlanArgs::with_output(output, args.select),
+            common,
+        );
     }
     // Signals first, so that a Ctrl-C at any moment of the run is a clean interruption.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -83,14 +79,9 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         Err(error) => crate::errln!("warning: Ctrl-C will not stop the run cleanly: {error}"),
     }
     let inputs = common.load_inputs()?;
-    let selection = Selection {
-        from: args.from.clone(),
-        only: args.only.clone(),
-        skip: args.skip.clone(),
-    };
-    if args.plan.is_some() && !selection.is_everything() {
+    if args.plan.is_some() && !args.select.is_everything() {
         return Err(CliError::input(
-            "--plan runs exactly the saved plan's steps; it cannot be combined with --from, --only or --skip",
+            "--plan runs exactly the saved plan's steps; it cannot be combined with --from, --only, --skip or --machine",
         ));
     }
     let saved = match &args.plan {
@@ -111,11 +102,15 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
             only: saved.run.clone(),
             ..Selection::default()
         },
-        None => selection,
+        None => args.select.selection(),
     };
     let saved = saved.map(|(saved, _)| saved);
-    let resolved = select::resolve(&inputs.graph, &selection)
-        .map_err(|error| CliError::input(error.to_string()))?;
+    let resolved = match &saved {
+        Some(_) => select::resolve(&inputs.graph, &selection)
+            .map_err(|error| CliError::input(error.to_string()))?,
+        // The operator's own selection: unknown names with the nearest ones.
+        None => args.select.resolve(&inputs.graph)?,
+    };
     // Before the lock and before anything is written: what the run would destroy, confirmed.
     let confirmed = if has_effects(&inputs) {
         let journal = super::state::backend(common)?
@@ -291,7 +286,16 @@ fn check_saved_plan(
     let error = |error: saved::SavedPlanError| super::plan::saved_error(&error);
     let saved = saved::read(path).map_err(error)?;
     let offline = saved.mode != "live";
-    let plan = super::plan::make(common, inputs, offline, Duration::from_secs(10))?;
+    // The saved plan's own selection (the steps it would run), so that a plan saved with
+    // `--only`/`--machine` compares with the same steps now.
+    let only = Selection {
+        only: saved.run.clone(),
+        ..Selection::default()
+    };
+    let resolved = select::resolve(&inputs.graph, &only)
+        .map_err(|error| CliError::input(error.to_string()))?;
+    let selecting = (!saved.run.is_empty()).then_some((&resolved, only));
+    let plan = super::plan::make(common, inputs, selecting, offline, Duration::from_secs(10))?;
     let key = saved::PlanKey::load(&common.state_dir).map_err(error)?;
     let now = saved::Fingerprints::of(inputs, &plan, super::plan::steps_to_run(&plan), &key)
         .map_err(error)?;

@@ -7,6 +7,7 @@ pub mod expand;
 pub mod lab;
 pub mod phases;
 pub mod read;
+pub mod secret_values;
 pub mod talos;
 pub mod validate;
 
@@ -19,6 +20,7 @@ use serde::de::DeserializeOwned;
 pub use diagnostics::{Diagnostic, Diagnostics};
 use expand::LoadedPhase;
 use lab::Lab;
+pub use secret_values::SecretUse;
 
 use crate::secrets::{SecretFormat, Secrets, SecretsError};
 
@@ -81,6 +83,10 @@ struct Parts {
     phases: Vec<LoadedPhase>,
     secrets: Option<Secrets>,
     steps: Vec<genesis_engine::StepSpec>,
+    /// Every secret reference of every expanded step, in step order.
+    uses: Vec<SecretUse>,
+    /// The secrets' value problems ([`secret_values::problems`]), by secret name; not in `out`.
+    value_problems: Vec<(String, Diagnostic)>,
     out: Diagnostics,
 }
 
@@ -134,28 +140,53 @@ fn load_parts(paths: &InputPaths, options: &LoadOptions) -> Parts {
         &secrets_file,
         &steps,
     ));
+    let mut uses = Vec::new();
+    for step in &steps {
+        collect_uses(&step.params, "params", step, &mut uses);
+    }
+    let value_problems = secrets.as_ref().map_or_else(Vec::new, |secrets| {
+        secret_values::problems(
+            secrets,
+            &secret_values::judge(secrets, &uses),
+            &secrets_file,
+        )
+    });
     Parts {
         lab,
         phases,
         secrets,
         steps,
+        uses,
+        value_problems,
         out,
     }
+}
+
+/// The run's steps from the lab and phase files alone, without reading the secrets (what
+/// shell completion offers); `None` when they do not load.
+pub fn load_graph(paths: &InputPaths) -> Option<Graph> {
+    let mut out = Diagnostics::default();
+    let mut lab: Lab = parse_file(&paths.lab, &mut out)?;
+    let text = out.source_of(&paths.lab).unwrap_or_default();
+    if !validate::check_lab(&paths.lab, &text, &lab).is_empty() {
+        return None;
+    }
+    validate::normalize_macs(&mut lab);
+    let phases = load_phases(&paths.phases, &mut out);
+    let steps = expand::expand(
+        &paths.phases,
+        &phases,
+        Some(&lab),
+        None,
+        &paths.secrets,
+        &mut out,
+    );
+    Graph::build(steps).ok()
 }
 
 /// A secrets-file problem as a diagnostic: the file, what is wrong, what to do.
 pub fn secrets_diagnostic(error: &SecretsError) -> Diagnostic {
     Diagnostic::new(error.path(), error.position(), "", error.detail()).help(error.help())
-}
-
-/// One use of a secret by a step's parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretUse {
-    pub name: String,
-    pub step: String,
-    /// The parameter's key path, e.g. `params.password`.
-    pub param: String,
-    pub format: SecretFormat,
 }
 
 /// What `genesis secrets check` reports.
@@ -173,13 +204,16 @@ pub struct SecretsCheck {
 pub fn check_secrets(paths: &InputPaths, options: &LoadOptions) -> SecretsCheck {
     let Parts {
         secrets,
-        steps,
+        uses,
+        value_problems,
         mut out,
         ..
     } = load_parts(paths, options);
-    let mut uses = Vec::new();
-    for step in &steps {
-        collect_uses(&step.params, "params", &step.id.to_string(), &mut uses);
+    // A referenced secret's problem is a row of the table; the others are listed with the rest.
+    for (name, problem) in value_problems {
+        if !uses.iter().any(|use_| use_.name == name) {
+            out.push(problem);
+        }
     }
     out.sort();
     SecretsCheck {
@@ -189,15 +223,20 @@ pub fn check_secrets(paths: &InputPaths, options: &LoadOptions) -> SecretsCheck 
     }
 }
 
-fn collect_uses(value: &serde_json::Value, path: &str, step: &str, into: &mut Vec<SecretUse>) {
+fn collect_uses(
+    value: &serde_json::Value,
+    path: &str,
+    step: &genesis_engine::StepSpec,
+    into: &mut Vec<SecretUse>,
+) {
     match value {
         serde_json::Value::Object(map) => {
             if let (1, Some(serde_json::Value::String(name))) = (map.len(), map.get("secret")) {
                 into.push(SecretUse {
                     name: name.clone(),
-                    step: step.to_owned(),
+                    step: step.id.to_string(),
                     param: path.to_owned(),
-                    format: SecretFormat::of_param(path),
+                    format: SecretFormat::of(&step.kind, path),
                 });
                 return;
             }
@@ -221,8 +260,13 @@ pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Di
         phases,
         secrets,
         steps,
+        value_problems,
         mut out,
+        ..
     } = load_parts(paths, options);
+    for (_, problem) in value_problems {
+        out.push(problem);
+    }
 
     let (Some(lab), Some(secrets)) = (lab, secrets) else {
         out.sort();
@@ -364,7 +408,20 @@ fn parse_file<T: DeserializeOwned>(path: &Path, out: &mut Diagnostics) -> Option
                 None => message,
             }
             .to_owned();
-            let help = parse_help(&message);
+            // A typo of a known field: say which field was meant, and list the rest in the help.
+            let (message, help) = match nearest_field(&message) {
+                Some((unknown, near, fields)) => (
+                    format!("unknown field `{unknown}`, did you mean `{near}`?"),
+                    format!(
+                        "fix the spelling, or remove the field; the fields here are {}",
+                        fields.join(", ")
+                    ),
+                ),
+                None => {
+                    let help = parse_help(&message);
+                    (message, help)
+                }
+            };
             out.push(Diagnostic::new(path, (line, column), "", message).help(help));
             None
         }
@@ -372,9 +429,7 @@ fn parse_file<T: DeserializeOwned>(path: &Path, out: &mut Diagnostics) -> Option
 }
 
 fn parse_help(message: &str) -> String {
-    if let Some(near) = nearest_field(message) {
-        format!("did you mean `{near}`? Fix the spelling, or remove the field")
-    } else if message.contains("unknown field") {
+    if message.contains("unknown field") {
         "remove the field or fix its spelling; the expected fields are listed above".to_owned()
     } else if message.contains("while parsing") || message.contains("while scanning") {
         "this is not valid YAML here; quote values that contain `{`, `}`, `:` or `#`".to_owned()
@@ -389,9 +444,9 @@ fn parse_help(message: &str) -> String {
     }
 }
 
-/// For an "unknown field `x`, expected one of a, b, …" message: the expected field closest to
-/// `x`, when it is close enough to be a typo of it.
-fn nearest_field(message: &str) -> Option<String> {
+/// For an "unknown field `x`, expected one of a, b, …" message: `x`, the expected field
+/// closest to it (when it is close enough to be a typo of it) and every expected field.
+fn nearest_field(message: &str) -> Option<(String, String, Vec<String>)> {
     let rest = message.split_once("unknown field `")?.1;
     let (unknown, rest) = rest.split_once('`')?;
     let expected = rest
@@ -403,5 +458,6 @@ fn nearest_field(message: &str) -> Option<String> {
         .map(|field| field.trim().trim_matches('`').to_owned())
         .filter(|field| !field.is_empty())
         .collect();
-    expand::closest(unknown, fields.iter().map(String::as_str)).map(str::to_owned)
+    let near = expand::closest(unknown, fields.iter().map(String::as_str))?.to_owned();
+    Some((unknown.to_owned(), near, fields))
 }

@@ -238,10 +238,17 @@ pub fn check(
         let Some(value) = secrets.get(&secret) else {
             continue;
         };
+        let position = secrets.position(&secret);
         let problem = |message: String, help: String| {
-            Diagnostic::new(secrets_file, (0, 0), secret.clone(), message).help(help)
+            Diagnostic::new(secrets_file, position, secret.clone(), message).help(help)
         };
         match MachineConfig::parse(value.expose()) {
+            // A value that is no YAML mapping at all is reported by the format check
+            // (`inputs::secret_values`), once.
+            Err(_)
+                if crate::secrets::SecretFormat::YamlMapping
+                    .check(value)
+                    .is_err() => {}
             Err(error) => out.push(problem(
                 format!("the Talos machine configuration of VM {vm} {error}"),
                 "put the controlplane.yaml of the Platform cluster here (`talosctl gen config`)"

@@ -358,6 +358,12 @@ pub fn summarize(plan: &mut Plan) {
     let mut steps = StepCounts::default();
     let mut objects = ObjectCounts::default();
     for step in plan.phases.iter_mut().flat_map(|phase| &mut phase.steps) {
+        // A step the selection leaves out does not run: it destroys nothing and is not counted.
+        if !step.selected {
+            step.effects.clear();
+            step.erases.clear();
+            continue;
+        }
         let observed_no_change = step
             .observed
             .as_ref()

@@ -9,11 +9,13 @@ mod observe;
 mod projection;
 mod render;
 pub mod saved;
+mod selection;
 #[cfg(test)]
 mod tests;
 
 pub use effects::*;
 pub use model::*;
 pub use observe::*;
-pub use projection::{Milestone, Projection, about_minutes};
+pub use projection::{Milestone, Projection, about_minutes, project};
 pub use render::*;
+pub use selection::*;

@@ -34,6 +34,9 @@ pub struct Plan {
     /// Time on hardware from the steps' estimates (absent when no step has one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub projection: Option<super::Projection>,
+    /// The `--from`/`--only`/`--skip`/`--machine` given; absent when every step is selected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<genesis_engine::Selection>,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +76,12 @@ pub struct StepPlan {
     /// Live mode only: what the step's plan half observed on the cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observed: Option<Observed>,
+    /// Whether the selection (`--only`, `--machine`, …) covers this step; always true without
+    /// one.
+    pub selected: bool,
+    /// The flag that left the step out, when it is not selected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded_by: Option<&'static str>,
 }
 
 /// What a writing step would change, observed on the live cluster (live mode only).
@@ -112,6 +121,9 @@ pub struct Totals {
     pub steps: usize,
     pub by_state: BTreeMap<String, usize>,
     pub by_preview: BTreeMap<&'static str, usize>,
+    /// With a selection: how many steps it covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected: Option<usize>,
 }
 
 fn preview_label(preview: Preview) -> &'static str {
@@ -192,6 +204,8 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             effects: step_effects,
             erases,
             observed: None,
+            selected: true,
+            excluded_by: None,
         };
         if let Some(phase) = phases.iter_mut().find(|phase| phase.number == step.phase) {
             phase.steps.push(plan);
@@ -227,6 +241,7 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             steps: graph.len(),
             by_state,
             by_preview,
+            selected: None,
         },
         phases,
         branches: branches
@@ -236,6 +251,7 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
         summary: Summary::default(),
         observation: None,
         projection: super::projection::project(inputs, state_of),
+        selection: None,
     };
     effects::summarize(&mut plan);
     plan

@@ -80,8 +80,18 @@ pub async fn observe(
     let harvester_ready = harvester_api.is_none_or(|position| states[position] == StepState::Done);
     let mut pending = Vec::new();
     let mut observed: BTreeMap<String, Observed> = BTreeMap::new();
+    let left_out: std::collections::HashSet<String> = plan
+        .phases
+        .iter()
+        .flat_map(|phase| &phase.steps)
+        .filter(|step| !step.selected)
+        .map(|step| step.id.clone())
+        .collect();
     for &position in graph.order() {
         let step = graph.step(position);
+        if left_out.contains(step.id.as_str()) {
+            continue;
+        }
         let Some(kind) = catalog::find(&step.kind) else {
             continue;
         };

@@ -115,7 +115,7 @@ pub fn render_text(projection: &Projection) -> String {
     let minutes = |seconds: u64| about_minutes(seconds.saturating_mul(1000));
     let remaining = if projection.done > 0 {
         format!(
-            " for the steps still to run ({} done earlier)",
+            " for the steps still to run ({} done or left out)",
             projection.done
         )
     } else {
@@ -126,7 +126,12 @@ pub fn render_text(projection: &Projection) -> String {
         minutes(projection.total_seconds),
         projection.critical_path.join(" → ")
     );
-    for milestone in &projection.milestones {
+    // A phase with nothing left to run is not a milestone of this run.
+    for milestone in projection
+        .milestones
+        .iter()
+        .filter(|milestone| !milestone.critical_path.is_empty() || milestone.at_seconds > 0)
+    {
         out.push_str(&format!(
             "  phase {}, {}: about {}, critical path: {}\n",
             milestone.phase,
@@ -189,7 +194,7 @@ mod tests {
         let text = render_text(&projection);
         assert!(
             text.contains(
-                "On hardware: about 47 min for the steps still to run (2 done earlier), critical path: a → b"
+                "On hardware: about 47 min for the steps still to run (2 done or left out), critical path: a → b"
             ),
             "{text}"
         );

@@ -40,12 +40,24 @@ pub fn render_text(plan: &Plan) -> String {
     let kind_width = all_steps().map(|step| step.kind.len()).max().unwrap_or(0);
     let indent = " ".repeat(number_width + 4);
     for phase in &plan.phases {
+        // Left-out steps: one line per phase, not one each.
+        let left_out = phase.steps.iter().filter(|step| !step.selected).count();
+        if left_out == phase.steps.len() && left_out > 0 {
+            let _ = writeln!(
+                out,
+                "\nPhase {}: {}: {}",
+                phase.number,
+                phase.name,
+                not_selected(left_out)
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "\nPhase {}: {}  ({})",
             phase.number, phase.name, phase.file
         );
-        for step in &phase.steps {
+        for step in phase.steps.iter().filter(|step| step.selected) {
             let _ = writeln!(
                 out,
                 "  {:<number_width$}  {:<id_width$}  {:<kind_width$}  {} [{}]",
@@ -88,11 +100,31 @@ pub fn render_text(plan: &Plan) -> String {
                 }
             }
         }
+        if left_out > 0 {
+            let _ = writeln!(
+                out,
+                "  phase {}: {left_out} other step{} not selected",
+                phase.number,
+                if left_out == 1 { "" } else { "s" }
+            );
+        }
     }
     if !plan.branches.is_empty() {
         let _ = writeln!(out, "\nBranches (one per machine or VM):");
+        let selected: std::collections::HashSet<&str> = all_steps()
+            .filter(|step| step.selected)
+            .map(|step| step.id.as_str())
+            .collect();
         for branch in &plan.branches {
-            let _ = writeln!(out, "  {:<10} {}", branch.item, branch.steps.join(" -> "));
+            let steps: Vec<&str> = branch
+                .steps
+                .iter()
+                .map(String::as_str)
+                .filter(|step| selected.contains(step))
+                .collect();
+            if !steps.is_empty() {
+                let _ = writeln!(out, "  {:<10} {}", branch.item, steps.join(" -> "));
+            }
         }
     }
     if !plan.unobserved.is_empty() {
@@ -118,6 +150,24 @@ pub fn render_text(plan: &Plan) -> String {
         .iter()
         .map(|(state, count)| format!("{count} {state}"))
         .collect();
+    if let Some(selected) = plan.totals.selected {
+        let mut by_state = std::collections::BTreeMap::new();
+        for step in all_steps().filter(|step| step.selected) {
+            *by_state.entry(step.state.as_str()).or_insert(0) += 1;
+        }
+        let states: Vec<String> = by_state
+            .iter()
+            .map(|(state, count)| format!("{count} {state}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{selected} of {} steps selected{}{}.",
+            plan.totals.steps,
+            if states.is_empty() { "" } else { ": " },
+            states.join(", ")
+        );
+        return out;
+    }
     let _ = writeln!(
         out,
         "\n{} steps in {} phases: {}.",
@@ -127,6 +177,14 @@ pub fn render_text(plan: &Plan) -> String {
     );
     let _ = write!(out, "{}", effects::render_summary(plan));
     out
+}
+
+/// `1 step not selected`, `9 steps not selected`.
+fn not_selected(count: usize) -> String {
+    format!(
+        "{count} step{} not selected",
+        if count == 1 { "" } else { "s" }
+    )
 }
 
 /// Paints red every line that starts (after its indentation) with the `!!` mark. Call it on

@@ -26,6 +26,8 @@ fn step(id: &str, preview: &'static str, observed: Option<Observed>) -> StepPlan
         effects: Vec::new(),
         erases: Vec::new(),
         observed,
+        selected: true,
+        excluded_by: None,
     }
 }
 
@@ -47,10 +49,12 @@ fn plan(steps: Vec<StepPlan>) -> Plan {
             steps: 1,
             by_state: BTreeMap::new(),
             by_preview: BTreeMap::new(),
+            selected: None,
         },
         summary: Summary::default(),
         observation: None,
         projection: None,
+        selection: None,
     }
 }
 

@@ -18,6 +18,8 @@ use super::value::SecretString;
 pub struct Secrets {
     file: Option<PathBuf>,
     values: BTreeMap<String, SecretString>,
+    /// Where each value is written in the (decrypted) file: line and column, 1-based.
+    positions: BTreeMap<String, (u64, u64)>,
 }
 
 impl fmt::Debug for Secrets {
@@ -38,6 +40,7 @@ impl Secrets {
                 .into_iter()
                 .map(|(name, value)| (name.to_owned(), SecretString::new(value)))
                 .collect(),
+            positions: BTreeMap::new(),
         }
     }
 
@@ -74,10 +77,12 @@ impl Secrets {
             }
         })?;
         let mut values = BTreeMap::new();
-        tree.flatten(String::new(), &mut values);
+        let mut positions = BTreeMap::new();
+        tree.flatten(String::new(), (0, 0), &mut values, &mut positions);
         Ok(Self {
             file: Some(path.to_owned()),
             values,
+            positions,
         })
     }
 
@@ -87,6 +92,12 @@ impl Secrets {
 
     pub fn get(&self, name: &str) -> Option<&SecretString> {
         self.values.get(name)
+    }
+
+    /// Line and column of the value of `name` in the file (of the plaintext, for an age
+    /// file); `(0, 0)` when unknown.
+    pub fn position(&self, name: &str) -> (u64, u64) {
+        self.positions.get(name).copied().unwrap_or((0, 0))
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -106,23 +117,31 @@ impl Secrets {
 /// The YAML shape of the secrets file, read without ever holding a value in a printable type.
 enum SecretTree {
     Leaf(SecretString),
-    Branch(BTreeMap<String, SecretTree>),
+    /// Children with the line and column of each value.
+    Branch(BTreeMap<String, (SecretTree, (u64, u64))>),
 }
 
 impl SecretTree {
-    fn flatten(self, prefix: String, into: &mut BTreeMap<String, SecretString>) {
+    fn flatten(
+        self,
+        prefix: String,
+        position: (u64, u64),
+        into: &mut BTreeMap<String, SecretString>,
+        positions: &mut BTreeMap<String, (u64, u64)>,
+    ) {
         match self {
             Self::Leaf(value) => {
+                positions.insert(prefix.clone(), position);
                 into.insert(prefix, value);
             }
             Self::Branch(children) => {
-                for (key, child) in children {
+                for (key, (child, position)) in children {
                     let name = if prefix.is_empty() {
                         key
                     } else {
                         format!("{prefix}.{key}")
                     };
-                    child.flatten(name, into);
+                    child.flatten(name, position, into, positions);
                 }
             }
         }
@@ -151,8 +170,12 @@ impl<'de> Deserialize<'de> for SecretTree {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretTree, A::Error> {
                 let mut children = BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
-                    let child = map.next_value::<SecretTree>()?;
-                    if children.insert(key.clone(), child).is_some() {
+                    let child = map.next_value::<serde_saphyr::Spanned<SecretTree>>()?;
+                    let position = (child.referenced.line(), child.referenced.column());
+                    if children
+                        .insert(key.clone(), (child.value, position))
+                        .is_some()
+                    {
                         return Err(de::Error::custom(format!("duplicate key `{key}`")));
                     }
                 }

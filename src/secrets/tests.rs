@@ -243,6 +243,54 @@ fn values_are_checked_by_the_parameter_that_uses_them() {
 }
 
 #[test]
+fn harvester_tokens_are_printable_ascii_as_the_installer_requires() {
+    assert_eq!(
+        SecretFormat::of("tinkerbell.hardware", "params.token"),
+        SecretFormat::HarvesterToken
+    );
+    assert_eq!(
+        SecretFormat::of("argocd.cluster-secret", "params.token"),
+        SecretFormat::Line
+    );
+    let check = |value: &str| SecretFormat::HarvesterToken.check(&SecretString::new(value));
+    // The cases of harvester-installer's TestCheckToken, and the ends of the class.
+    assert_eq!(check("AlphanumericValue12345"), Ok(()));
+    assert_eq!(
+        check("Hello, @Harvester, you're \"awesome\"! [md](url)"),
+        Ok(())
+    );
+    assert_eq!(check("a\\b^c`d{e}|f~g[h]"), Ok(()));
+    assert!(check("\u{c4}\u{f6}\u{e9}").is_err());
+    assert!(check("tab\there").is_err());
+    assert_eq!(check(""), Err("empty"));
+    assert!(check(" token").is_err());
+}
+
+#[test]
+fn multi_document_yaml_is_a_mapping_when_every_document_is() {
+    let check = |value: &str| SecretFormat::YamlMapping.check(&SecretString::new(value));
+    assert_eq!(
+        check("version: v1alpha1\n---\napiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n"),
+        Ok(())
+    );
+    assert!(check("a: 1\n---\n- list\n").is_err());
+    assert!(check("---\n").is_err());
+}
+
+#[test]
+fn every_value_keeps_its_line_and_column() {
+    let secrets = Secrets::parse(
+        Path::new("s.yaml"),
+        "# comment\nharvester:\n  token: \"\"\nssh:\n  private_key: |\n    KEY\n",
+    )
+    .expect("parses");
+    assert_eq!(secrets.position("harvester.token"), (3, 10));
+    // A block scalar is placed at its first line of content.
+    assert_eq!(secrets.position("ssh.private_key").0, 6);
+    assert_eq!(secrets.position("nope"), (0, 0));
+}
+
+#[test]
 fn malformed_file_names_the_line_but_not_the_value() {
     let error = Secrets::parse(
         Path::new("s.yaml"),

@@ -370,7 +370,7 @@ fn up_without_a_terminal_or_yes_refuses_before_writing_anything() {
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("cannot be combined with --from, --only or --skip"),
+        stderr.contains("cannot be combined with --from, --only, --skip or --machine"),
         "{stderr}"
     );
     let output = inputs.run(None, &["up", "--plan", plain_arg]);

@@ -515,6 +515,37 @@ fn edit_re_encrypts_what_the_editor_wrote_and_wipes_the_temporary_file() {
         assert!(decrypt(&encrypted, key).contains(ROTATED));
     }
 
+    // An edit that empties the Harvester token is saved, with the warning `validate` gives,
+    // and `validate` then refuses it at its line.
+    let emptier = lab.path("empty token.sh");
+    std::fs::write(
+        &emptier,
+        "#!/bin/sh
+sed -i 's/^  token: .*/  token: \"\"/' \"$1\"\n",
+    )
+    .expect("script");
+    std::fs::set_permissions(&emptier, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let output = lab.genesis(
+        &["--secrets", plaintext_arg, "secrets", "edit"],
+        &[("EDITOR", &format!("'{}'", emptier.display()))],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!(
+            "warning: {}:21:10: harvester.token: the value is empty",
+            encrypted.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    let output = lab.genesis(&["--secrets", plaintext_arg, "validate"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("secrets.yaml.age:21:10: harvester.token: the value is empty"),
+        "{}",
+        stderr(&output)
+    );
+
     lab.assert_no_leak(&secrets, &[ROTATED]);
 }
 
@@ -546,7 +577,7 @@ fn check_lists_names_with_ok_missing_or_malformed_never_values() {
     );
 
     // Remove the token and give a BMC password a trailing newline (a block scalar): one
-    // missing, one malformed; the fake SSH key of secrets.example is malformed too.
+    // missing, one malformed; an SSH key that does not load is malformed too.
     let original = std::fs::read_to_string(&plaintext).expect("read");
     let broken = original
         .replace("  token: \"fake-harvester-cluster-token\"\n", "")
@@ -557,9 +588,15 @@ fn check_lists_names_with_ok_missing_or_malformed_never_values() {
     assert_ne!(broken, original);
     write_private(&plaintext, &broken);
     let example = lab.path("example.yaml");
+    let example_text = std::fs::read_to_string(repo().join("secrets.example")).expect("example");
+    let key_body = example_text
+        .lines()
+        .skip_while(|line| !line.contains("BEGIN OPENSSH PRIVATE KEY"))
+        .nth(1)
+        .expect("the example key's first line");
     write_private(
         &example,
-        &std::fs::read_to_string(repo().join("secrets.example")).expect("example"),
+        &example_text.replacen(key_body, "    FAKE-KEY", 1),
     );
     let output = lab.genesis(&["--secrets", plaintext_arg, "secrets", "check"], &[]);
     assert_eq!(output.status.code(), Some(2));

@@ -757,7 +757,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__plan)
-            opts="-o -h --output --offline --observe-timeout --out --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
+            opts="-o -h --output --offline --observe-timeout --out --from --only --skip --machine --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -776,6 +776,22 @@ _genesis() {
                     return 0
                     ;;
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --machine)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1517,7 +1533,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__status)
-            opts="-o -h --output --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
+            opts="-o -h --output --from --only --skip --machine --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1529,6 +1545,22 @@ _genesis() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --machine)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --lab)
@@ -1641,7 +1673,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__up)
-            opts="-j -o -y -h --dry-run --parallelism --from --only --skip --verify --timeout --output --yes --plan --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
+            opts="-j -o -y -h --dry-run --parallelism --from --only --skip --machine --verify --timeout --output --yes --plan --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1664,6 +1696,10 @@ _genesis() {
                     return 0
                     ;;
                 --skip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --machine)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -72,6 +72,10 @@ complete -c genesis -n "__fish_genesis_using_subcommand plan" -s o -l output -d 
 json\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l observe-timeout -d 'Bound on reaching the Platform cluster and on each step\'s observation; past it the plan falls back to offline (cluster) or says the step was not observed' -r
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l out -d 'Also save the plan to FILE (JSON, mode 0600) with fingerprints of its inputs and of what it observed; `genesis up --plan FILE` applies exactly it (docs/runbook.md)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand plan" -l from -d 'Start at this step (id, number or glob): it and everything after it, run again even if done' -r
+complete -c genesis -n "__fish_genesis_using_subcommand plan" -l only -d 'Only this step (id, number, fan-out template or glob such as `vm/cp-*`); repeatable; run again even if done' -r
+complete -c genesis -n "__fish_genesis_using_subcommand plan" -l skip -d 'Never this step (id, number, template or glob); repeatable' -r
+complete -c genesis -n "__fish_genesis_using_subcommand plan" -l machine -d 'Only this machine\'s or VM\'s branch: every step fanned out for it and the steps that need them (not another machine\'s); repeatable, combines with --only' -r
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
@@ -106,9 +110,10 @@ always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand graph" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c genesis -n "__fish_genesis_using_subcommand up" -s j -l parallelism -d 'Steps running at once' -r
-complete -c genesis -n "__fish_genesis_using_subcommand up" -l from -d 'Start at this step (id or number): it and everything after it run, even if done' -r
-complete -c genesis -n "__fish_genesis_using_subcommand up" -l only -d 'Run only this step (repeatable), even if done' -r
-complete -c genesis -n "__fish_genesis_using_subcommand up" -l skip -d 'Never start this step (repeatable)' -r
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l from -d 'Start at this step (id, number or glob): it and everything after it, run again even if done' -r
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l only -d 'Only this step (id, number, fan-out template or glob such as `vm/cp-*`); repeatable; run again even if done' -r
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l skip -d 'Never this step (id, number, template or glob); repeatable' -r
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l machine -d 'Only this machine\'s or VM\'s branch: every step fanned out for it and the steps that need them (not another machine\'s); repeatable, combines with --only' -r
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l timeout -d 'Deadline for the whole run, e.g. `90m`; step timeouts sit inside it' -r
 complete -c genesis -n "__fish_genesis_using_subcommand up" -s o -l output -d '`text`: progress and a final table on stderr; `json`: one event per line on stdout' -r -f -a "text\t'Progress and the final table on stderr'
 json\t'One JSON event per line on stdout'"
@@ -133,6 +138,10 @@ complete -c genesis -n "__fish_genesis_using_subcommand up" -s y -l yes -d 'Eras
 complete -c genesis -n "__fish_genesis_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c genesis -n "__fish_genesis_using_subcommand status" -s o -l output -d '`text`: a table on stdout; `json`: the same rows as a JSON document' -r -f -a "text\t'Progress and the final table on stderr'
 json\t'One JSON event per line on stdout'"
+complete -c genesis -n "__fish_genesis_using_subcommand status" -l from -d 'Start at this step (id, number or glob): it and everything after it, run again even if done' -r
+complete -c genesis -n "__fish_genesis_using_subcommand status" -l only -d 'Only this step (id, number, fan-out template or glob such as `vm/cp-*`); repeatable; run again even if done' -r
+complete -c genesis -n "__fish_genesis_using_subcommand status" -l skip -d 'Never this step (id, number, template or glob); repeatable' -r
+complete -c genesis -n "__fish_genesis_using_subcommand status" -l machine -d 'Only this machine\'s or VM\'s branch: every step fanned out for it and the steps that need them (not another machine\'s); repeatable, combines with --only' -r
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F

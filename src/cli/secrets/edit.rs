@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use crate::cli::common::Common;
+use crate::inputs::secret_values;
 use crate::secrets::{
     self, Secrets, SecretsError, age_path, choose_file, is_age_file, recipients_file,
 };
@@ -105,11 +106,45 @@ pub(crate) fn edit(args: &EditArgs, common: &Common) -> Result<(), CommandError>
                     recipients.len(),
                     if recipients.len() == 1 { "" } else { "s" }
                 );
+                warn_about_values(&file, common);
                 return Ok(());
             }
             Err(error) if ask_again(&error) => {}
             Err(error) => return Err(error),
         }
+    }
+}
+
+/// After saving: the check of the values `genesis validate` runs (src/inputs/secret_values.rs),
+/// as warnings, since the file is saved and the operator may be half-way through a change.
+fn warn_about_values(file: &Path, common: &Common) {
+    let mut paths = common.input_paths();
+    paths.secrets = file.to_owned();
+    let report = crate::inputs::check_secrets(&paths, &common.load_options());
+    let Some(secrets) = &report.secrets else {
+        return;
+    };
+    let verdicts = secret_values::judge(secrets, &report.uses);
+    let problems = secret_values::problems(secrets, &verdicts, file);
+    let missing: Vec<&str> = verdicts
+        .iter()
+        .filter(|verdict| verdict.status == secret_values::SecretStatus::Missing)
+        .map(|verdict| verdict.name.as_str())
+        .collect();
+    for (_, problem) in &problems {
+        crate::errln!("warning: {problem}");
+    }
+    if !missing.is_empty() {
+        crate::errln!(
+            "warning: {}: referenced by the phases but absent: {}",
+            file.display(),
+            missing.join(", ")
+        );
+    }
+    if !problems.is_empty() || !missing.is_empty() {
+        crate::errln!(
+            "warning: `genesis validate` and `genesis up` refuse these secrets until they are fixed (`genesis secrets edit` again)"
+        );
     }
 }
 

@@ -42,6 +42,8 @@ fn step(id: &str, state: &str, preview: &'static str, observed: Option<Observed>
             _ => Vec::new(),
         },
         observed,
+        selected: true,
+        excluded_by: None,
     }
 }
 
@@ -63,10 +65,12 @@ fn plan(mode: &'static str, steps: Vec<StepPlan>) -> Plan {
             steps: 0,
             by_state: BTreeMap::new(),
             by_preview: BTreeMap::new(),
+            selected: None,
         },
         summary: Summary::default(),
         observation: None,
         projection: None,
+        selection: None,
     }
 }
 
