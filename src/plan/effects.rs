@@ -7,30 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use genesis_engine::StepSpec;
-use serde::Serialize;
 
 use crate::actions::catalog::{self, Effect};
 use crate::inputs::Inputs;
 use crate::inputs::lab::Lab;
 
-use super::model::{Plan, StepPlan};
-
-/// One disk a step erases, as the lab file names it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Disk {
-    pub machine: String,
-    /// The block device, e.g. `/dev/nvme0n1`.
-    pub device: String,
-    /// `install` (the lab's `install_disk`) or `data` (its `data_disk`).
-    pub role: &'static str,
-}
-
-impl Disk {
-    /// `install disk /dev/nvme0n1`.
-    pub fn describe(&self) -> String {
-        format!("{} disk {}", self.role, self.device)
-    }
-}
+use super::model::{Disk, ObjectCounts, Plan, StepCounts, StepPlan, Summary};
 
 /// The machine a step acts on: the item it was fanned out for, else its `machine` parameter.
 fn machine_of(step: &StepSpec) -> Option<String> {
@@ -267,47 +249,6 @@ fn effect_of(label: &str) -> Option<Effect> {
     [Effect::ErasesDisks, Effect::PowerCycles]
         .into_iter()
         .find(|effect| effect.label() == label)
-}
-
-/// Objects by what `genesis up` would do to them, from a live plan's observations.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ObjectCounts {
-    pub create: usize,
-    pub change: usize,
-    pub delete: usize,
-    pub unchanged: usize,
-}
-
-/// Steps by what the plan knows about them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct StepCounts {
-    /// Steps that are not done: `genesis up` runs them.
-    pub to_run: usize,
-    /// Done in the journal: left alone.
-    pub done: usize,
-    /// Steps that will write objects whose current state was not observed (offline, built from
-    /// what an earlier step discovers, or the observation failed).
-    pub unobserved: usize,
-    /// Read-only checks.
-    pub check: usize,
-    /// Local commands genesis cannot look inside.
-    pub cannot_preview: usize,
-}
-
-/// The plan's closing summary.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    /// Live mode only: the objects the observed steps would create, change, delete or leave
-    /// alone.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub objects: Option<ObjectCounts>,
-    pub steps: StepCounts,
-    /// Machines whose disks will be erased.
-    pub machines_erased: Vec<String>,
-    /// Machines that will be power-cycled.
-    pub machines_power_cycled: Vec<String>,
-    /// Every disk that will be erased.
-    pub disks_erased: Vec<Disk>,
 }
 
 /// What one line of an observation's summary says about its object: `Kind ns/name: create`.

@@ -3,6 +3,7 @@
 //! The JSON form (`genesis plan -o json`) is a stable interface, documented in
 //! `docs/plan-json.md`; fields are only ever added.
 
+mod build;
 mod effects;
 mod model;
 mod observe;
@@ -13,6 +14,7 @@ mod selection;
 #[cfg(test)]
 mod tests;
 
+pub use build::build;
 pub use effects::*;
 pub use model::*;
 pub use observe::*;

@@ -1,15 +1,9 @@
-//! What a plan is: phases and steps with their state, previews, observations and totals; and
-//! how it is built from the inputs and the journal.
+//! What a plan is: phases and steps with their state, previews, observations, effects and
+//! totals, and its closing summary (built by `super::build`).
 
 use std::collections::BTreeMap;
 
-use genesis_engine::StepSpec;
 use serde::Serialize;
-
-use crate::actions::catalog::{self, Params, Preview, Target};
-use crate::inputs::Inputs;
-
-use super::effects::{self, Disk, Summary};
 
 pub const SCHEMA: &str = "genesis.plan/v1";
 
@@ -126,133 +120,60 @@ pub struct Totals {
     pub selected: Option<usize>,
 }
 
-fn preview_label(preview: Preview) -> &'static str {
-    match preview {
-        Preview::Check => "check",
-        Preview::Apply => "unobserved",
-        Preview::DependsOnEarlier => "depends-on-earlier",
-        Preview::CannotPreview => "cannot-preview",
+/// One disk a step erases, as the lab file names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Disk {
+    pub machine: String,
+    /// The block device, e.g. `/dev/nvme0n1`.
+    pub device: String,
+    /// `install` (the lab's `install_disk`) or `data` (its `data_disk`).
+    pub role: &'static str,
+}
+
+impl Disk {
+    /// `install disk /dev/nvme0n1`.
+    pub fn describe(&self) -> String {
+        format!("{} disk {}", self.role, self.device)
     }
 }
 
-fn target_label(target: Target) -> &'static str {
-    match target {
-        Target::Local => "local",
-        Target::Http => "http",
-        Target::Platform => "platform",
-        Target::Harvester => "harvester",
-    }
+/// Objects by what `genesis up` would do to them, from a live plan's observations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ObjectCounts {
+    pub create: usize,
+    pub change: usize,
+    pub delete: usize,
+    pub unchanged: usize,
 }
 
-/// Builds the plan. `state_of` gives each step's journal state (`pending` without a journal).
-pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
-    let graph = &inputs.graph;
-    let mut phases: Vec<PhasePlan> = inputs
-        .phases
-        .iter()
-        .map(|phase| PhasePlan {
-            number: phase.number,
-            name: phase.name.clone(),
-            file: phase.file.display().to_string(),
-            steps: Vec::new(),
-        })
-        .collect();
-    let mut branches: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut by_state = BTreeMap::new();
-    let mut by_preview = BTreeMap::new();
-    let mut targets = std::collections::BTreeSet::new();
-    for &position in graph.order() {
-        let step = graph.step(position);
-        let kind = catalog::find(&step.kind);
-        let state = state_of(step);
-        let preview = if state == "done" {
-            "nothing"
-        } else {
-            kind.map_or("cannot-preview", |kind| preview_label(kind.preview))
-        };
-        let target = kind.map_or(Target::Local, |kind| kind.target);
-        if state != "done" {
-            targets.insert(target_label(target));
-        }
-        let actions = kind.map_or_else(Vec::new, |kind| (kind.describe)(&Params(&step.params)));
-        let (step_effects, erases) = if state == "done" {
-            (Vec::new(), Vec::new())
-        } else {
-            effects::for_plan_step(&inputs.lab, step)
-        };
-        *by_state.entry(state.clone()).or_insert(0) += 1;
-        *by_preview.entry(preview).or_insert(0) += 1;
-        if let Some(item) = &step.item {
-            branches
-                .entry(item.clone())
-                .or_default()
-                .push(step.id.to_string());
-        }
-        let plan = StepPlan {
-            number: step.number.clone(),
-            id: step.id.to_string(),
-            name: step.name.clone(),
-            kind: step.kind.clone(),
-            item: step.item.clone(),
-            needs: step.needs.iter().map(ToString::to_string).collect(),
-            state,
-            preview,
-            target: target_label(target),
-            actions,
-            timeout_seconds: step.timeout.as_secs(),
-            attempts: step.retry.attempts,
-            effects: step_effects,
-            erases,
-            observed: None,
-            selected: true,
-            excluded_by: None,
-        };
-        if let Some(phase) = phases.iter_mut().find(|phase| phase.number == step.phase) {
-            phase.steps.push(plan);
-        }
-    }
-    let endpoints = &inputs.lab.endpoints;
-    let mut unobserved = Vec::new();
-    if targets.contains("platform") {
-        unobserved.push(format!(
-            "the Platform cluster (context `{}`): objects are shown as they would be applied, not compared with what exists",
-            endpoints.platform.context
-        ));
-    }
-    if targets.contains("harvester") {
-        unobserved.push(format!(
-            "the Harvester cluster at {}:{}: its kubeconfig comes from step `harvester-api` during the run",
-            endpoints.harvester.vip.value, endpoints.harvester.api_port
-        ));
-    }
-    if targets.contains("http") {
-        unobserved.push(format!(
-            "the PXE artifact server at {}",
-            endpoints.pxe.base_url.value
-        ));
-    }
-    let mut plan = Plan {
-        schema: SCHEMA,
-        lab: inputs.lab.name.clone(),
-        mode: "offline",
-        unobserved,
-        totals: Totals {
-            phases: phases.len(),
-            steps: graph.len(),
-            by_state,
-            by_preview,
-            selected: None,
-        },
-        phases,
-        branches: branches
-            .into_iter()
-            .map(|(item, steps)| Branch { item, steps })
-            .collect(),
-        summary: Summary::default(),
-        observation: None,
-        projection: super::projection::project(inputs, state_of),
-        selection: None,
-    };
-    effects::summarize(&mut plan);
-    plan
+/// Steps by what the plan knows about them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StepCounts {
+    /// Steps that are not done: `genesis up` runs them.
+    pub to_run: usize,
+    /// Done in the journal: left alone.
+    pub done: usize,
+    /// Steps that will write objects whose current state was not observed (offline, built from
+    /// what an earlier step discovers, or the observation failed).
+    pub unobserved: usize,
+    /// Read-only checks.
+    pub check: usize,
+    /// Local commands genesis cannot look inside.
+    pub cannot_preview: usize,
+}
+
+/// The plan's closing summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Live mode only: the objects the observed steps would create, change, delete or leave
+    /// alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects: Option<ObjectCounts>,
+    pub steps: StepCounts,
+    /// Machines whose disks will be erased.
+    pub machines_erased: Vec<String>,
+    /// Machines that will be power-cycled.
+    pub machines_power_cycled: Vec<String>,
+    /// Every disk that will be erased.
+    pub disks_erased: Vec<Disk>,
 }
