@@ -1,5 +1,5 @@
-//! 2. Waits: genesis' watch against a 5 s poll loop, requests counted by the API server
-//! (moved from bootstrap.rs).
+//! Waits: genesis' watch against a 5 s poll loop, requests counted by the API server (the
+//! bench's second part, moved from bootstrap.rs).
 
 use genesis_harness::apimetrics::{self, Requests};
 use genesis_harness::loopback::{LoopbackLab, Options};
