@@ -118,23 +118,10 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::step::{RetryPolicy, StepId, StepSpec};
+    use crate::step::{StepId, StepSpec};
 
     fn step(id: &str, phase: u32, needs: &[&str]) -> StepSpec {
-        StepSpec {
-            id: StepId::from(id),
-            number: id.to_owned(),
-            ordinal: 0,
-            name: id.to_owned(),
-            phase,
-            kind: "exec".to_owned(),
-            item: None,
-            params: serde_json::Value::Null,
-            needs: needs.iter().map(|need| StepId::from(*need)).collect(),
-            timeout: Duration::from_secs(1),
-            retry: RetryPolicy::default(),
-            estimate: None,
-        }
+        StepSpec::for_test(id, phase, needs)
     }
 
     fn durations(graph: &Graph, minutes: &[(&str, u64)]) -> Vec<Duration> {

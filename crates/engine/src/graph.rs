@@ -294,25 +294,15 @@ pub fn find_cycles(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use super::*;
-    use crate::step::RetryPolicy;
 
     fn step(id: &str, phase: u32, ordinal: u32, needs: &[&str]) -> StepSpec {
         StepSpec {
-            id: StepId::from(id),
             number: ordinal.to_string(),
             ordinal,
-            name: id.to_owned(),
-            phase,
             kind: "noop".to_owned(),
-            item: None,
-            params: serde_json::Value::Null,
-            needs: needs.iter().map(|need| StepId::from(*need)).collect(),
-            timeout: Duration::from_secs(1),
-            retry: RetryPolicy::default(),
-            estimate: None,
+            ..StepSpec::for_test(id, phase, needs)
         }
     }
 

@@ -1,25 +1,12 @@
 //! Journal tests: records, loading, torn tails, replay of states.
 
-use std::time::Duration;
-
 use super::*;
 use crate::step::ErrorClass;
-use crate::step::RetryPolicy;
 
 fn step(id: &str, phase: u32, needs: &[&str], params: serde_json::Value) -> StepSpec {
     StepSpec {
-        id: StepId::from(id),
-        number: id.to_owned(),
-        ordinal: 0,
-        name: id.to_owned(),
-        phase,
-        kind: "exec".to_owned(),
-        item: None,
         params,
-        needs: needs.iter().map(|need| StepId::from(*need)).collect(),
-        timeout: Duration::from_secs(1),
-        retry: RetryPolicy::default(),
-        estimate: None,
+        ..StepSpec::for_test(id, phase, needs)
     }
 }
 

@@ -133,23 +133,10 @@ pub fn projected(graph: &Graph, ran: &[bool]) -> Option<Projected> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::step::{RetryPolicy, StepSpec};
+    use crate::step::StepSpec;
 
     fn step(id: &str, phase: u32, needs: &[&str]) -> StepSpec {
-        StepSpec {
-            id: StepId::from(id),
-            number: id.to_owned(),
-            ordinal: 0,
-            name: id.to_owned(),
-            phase,
-            kind: "exec".to_owned(),
-            item: None,
-            params: serde_json::Value::Null,
-            needs: needs.iter().map(|need| StepId::from(*need)).collect(),
-            timeout: Duration::from_secs(1),
-            retry: RetryPolicy::default(),
-            estimate: None,
-        }
+        StepSpec::for_test(id, phase, needs)
     }
 
     //   a(1s) ──> b(5s)        phase 2

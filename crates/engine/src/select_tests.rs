@@ -1,25 +1,14 @@
 //! Selection tests; each graph is drawn in a comment above the function that builds it.
 
-use std::time::Duration;
-
 use super::*;
-use crate::step::{RetryPolicy, StepId, StepSpec};
+use crate::step::StepSpec;
 
 fn step(id: &str, number: &str, ordinal: u32, phase: u32, needs: &[&str]) -> StepSpec {
-    let item = id.split_once('/').map(|(_, item)| item.to_owned());
     StepSpec {
-        id: StepId::from(id),
         number: number.to_owned(),
         ordinal,
-        name: id.to_owned(),
-        phase,
-        kind: "exec".to_owned(),
-        item,
-        params: serde_json::Value::Null,
-        needs: needs.iter().map(|need| StepId::from(*need)).collect(),
-        timeout: Duration::from_secs(1),
-        retry: RetryPolicy::default(),
-        estimate: None,
+        item: id.split_once('/').map(|(_, item)| item.to_owned()),
+        ..StepSpec::for_test(id, phase, needs)
     }
 }
 

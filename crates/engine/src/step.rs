@@ -141,3 +141,25 @@ mod optional_millis {
         Option::<u64>::deserialize(deserializer).map(|millis| millis.map(Duration::from_millis))
     }
 }
+
+#[cfg(test)]
+impl StepSpec {
+    /// An `exec` step named and numbered `id`, with a one-second timeout and the default
+    /// retry, for the engine's tests (which override what they need with struct update).
+    pub(crate) fn for_test(id: &str, phase: u32, needs: &[&str]) -> Self {
+        Self {
+            id: StepId::from(id),
+            number: id.to_owned(),
+            ordinal: 0,
+            name: id.to_owned(),
+            phase,
+            kind: "exec".to_owned(),
+            item: None,
+            params: serde_json::Value::Null,
+            needs: needs.iter().map(|need| StepId::from(*need)).collect(),
+            timeout: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+            estimate: None,
+        }
+    }
+}
