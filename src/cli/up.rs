@@ -240,12 +240,25 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
             "check who holds it with `genesis status`; run `genesis up` again to continue once no other run holds it",
         ));
     }
+    // `genesis diagnose` has something to collect once a step got somewhere: one succeeded in
+    // this run or an earlier one. A run that failed at its first checks said all there is.
+    let got_somewhere = |summary: &genesis_engine::RunSummary| {
+        summary
+            .report
+            .count(genesis_engine::report::StepResult::Succeeded)
+            > 0
+            || prior
+                .states(&inputs.graph)
+                .iter()
+                .any(|state| *state == StepState::Done)
+    };
     match result {
         Ok(summary) => match summary.outcome {
             RunOutcome::Succeeded => Ok(()),
-            RunOutcome::Failed => {
+            RunOutcome::Failed if got_somewhere(&summary) => {
                 Err(CliError::reported(exit::STEP_FAILED).with_hint(DIAGNOSE_HINT))
             }
+            RunOutcome::Failed => Err(CliError::reported(exit::STEP_FAILED)),
             RunOutcome::Interrupted => Err(CliError::reported(exit::INTERRUPTED)),
         },
         Err(error) => Err(CliError::failed(error_chain(&error)).with_hint(DIAGNOSE_HINT)),

@@ -118,6 +118,8 @@ async fn platform_api_step_checks_the_real_api_server() {
     );
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(!stderr.contains("ServiceError"), "{stderr}");
+    // Nothing got anywhere (no step succeeded, now or before): no `diagnose` hint.
+    assert!(!stderr.contains("genesis diagnose"), "{stderr}");
 
     // Something that answers HTTP but is not a Kubernetes API server is called that, without
     // its page.
