@@ -247,10 +247,7 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
             .report
             .count(genesis_engine::report::StepResult::Succeeded)
             > 0
-            || prior
-                .states(&inputs.graph)
-                .iter()
-                .any(|state| *state == StepState::Done)
+            || prior.states(&inputs.graph).contains(&StepState::Done)
     };
     match result {
         Ok(summary) => match summary.outcome {
