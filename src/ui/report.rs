@@ -2,7 +2,7 @@
 
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
-use genesis_engine::report::Projected;
+use genesis_engine::report::{Projected, StepReport};
 use genesis_engine::{Report, RunOutcome, StepResult};
 
 use super::render::short_duration;
@@ -51,6 +51,25 @@ fn projected_line(projected: &Projected) -> String {
     line
 }
 
+/// The rows in order, with each run of skipped steps of one phase that share their reason
+/// gathered into one group (every other row is a group of one).
+fn skipped_together(rows: &[StepReport]) -> Vec<Vec<&StepReport>> {
+    let mut groups: Vec<Vec<&StepReport>> = Vec::new();
+    for row in rows {
+        if let Some(last) = groups.last_mut()
+            && row.result == StepResult::Skipped
+            && last[0].result == StepResult::Skipped
+            && last[0].phase == row.phase
+            && last[0].detail == row.detail
+        {
+            last.push(row);
+            continue;
+        }
+        groups.push(vec![row]);
+    }
+    groups
+}
+
 /// The table, the critical path and a one-line verdict.
 pub fn render(report: &Report, outcome: RunOutcome) -> String {
     let mut table = Table::new();
@@ -58,7 +77,23 @@ pub fn render(report: &Report, outcome: RunOutcome) -> String {
         .load_preset(UTF8_BORDERS_ONLY)
         .set_content_arrangement(crate::ui::report::arrangement())
         .set_header(["step", "id", "result", "attempts", "duration", "detail"]);
-    for row in &report.steps {
+    for group in skipped_together(&report.steps) {
+        let row = group[0];
+        if group.len() > 1 {
+            // Steps of one phase skipped for the same reason: one row, not one per step.
+            table.add_row([
+                format!("phase {}", row.phase),
+                format!("{} steps", group.len()),
+                row.result.label().to_owned(),
+                String::new(),
+                String::new(),
+                row.detail
+                    .as_deref()
+                    .map(|detail| super::term::line(&table_detail(detail)).into_owned())
+                    .unwrap_or_default(),
+            ]);
+            continue;
+        }
         table.add_row([
             super::term::line(&row.number).into_owned(),
             super::term::line(row.step.as_str()).into_owned(),
@@ -126,10 +161,8 @@ pub fn render(report: &Report, outcome: RunOutcome) -> String {
 
 #[cfg(test)]
 mod tests {
-    use genesis_engine::StepId;
-    use genesis_engine::report::StepReport;
-
     use super::*;
+    use genesis_engine::StepId;
 
     #[test]
     fn shows_every_step_and_the_critical_path() {
@@ -139,6 +172,7 @@ mod tests {
                     step: StepId::from("a"),
                     number: "1".into(),
                     name: "A".into(),
+                    phase: 2,
                     result: StepResult::Succeeded,
                     attempts: 2,
                     duration_ms: Some(1500),
@@ -148,6 +182,7 @@ mod tests {
                     step: StepId::from("b"),
                     number: "2".into(),
                     name: "B".into(),
+                    phase: 2,
                     result: StepResult::Skipped,
                     attempts: 0,
                     duration_ms: None,
@@ -182,6 +217,43 @@ mod tests {
     }
 
     #[test]
+    fn skipped_steps_of_a_phase_with_one_reason_are_one_row() {
+        let row = |id: &str, phase: u32, result: StepResult, detail: Option<&str>| StepReport {
+            step: StepId::from(id),
+            number: id.to_owned(),
+            name: id.to_owned(),
+            phase,
+            result,
+            attempts: 0,
+            duration_ms: None,
+            detail: detail.map(str::to_owned),
+        };
+        let why = Some("phase 2 did not finish (`check` did not succeed)");
+        let report = Report {
+            steps: vec![
+                row("check", 2, StepResult::Failed, Some("no answer")),
+                row("bmc/m1", 3, StepResult::Skipped, why),
+                row("bmc/m2", 3, StepResult::Skipped, why),
+                row("bmc/m3", 3, StepResult::Skipped, why),
+                row("vm", 4, StepResult::Skipped, why),
+            ],
+            critical_path: vec![],
+            critical_path_ms: 0,
+            wall_ms: 10,
+            projected: None,
+        };
+        let text = render(&report, RunOutcome::Failed);
+        assert!(text.contains("phase 3"), "{text}");
+        assert!(text.contains("3 steps"), "{text}");
+        assert!(!text.contains("bmc/m2"), "{text}");
+        // A phase's lone skipped step keeps its own row.
+        assert!(text.contains("vm "), "{text}");
+        assert_eq!(text.matches("phase 2 did not finish").count(), 2, "{text}");
+        // The verdict still counts every step.
+        assert!(text.contains("0 succeeded, 1 failed, 4 skipped"), "{text}");
+    }
+
+    #[test]
     fn a_long_failure_is_cut_in_the_table_and_given_whole_below_it() {
         let long = format!(
             "the platform API server did not answer: {}",
@@ -192,6 +264,7 @@ mod tests {
                 step: StepId::from("platform-api"),
                 number: "1".into(),
                 name: "Platform API".into(),
+                phase: 2,
                 result: StepResult::Failed,
                 attempts: 3,
                 duration_ms: Some(10),

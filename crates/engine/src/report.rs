@@ -47,6 +47,8 @@ pub struct StepReport {
     pub step: StepId,
     pub number: String,
     pub name: String,
+    /// The phase the step belongs to.
+    pub phase: u32,
     pub result: StepResult,
     pub attempts: u32,
     /// Wall time this run spent on the step (`None` when it did not run).

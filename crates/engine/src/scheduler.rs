@@ -508,6 +508,7 @@ impl<'g> Scheduler<'g> {
                     step: step.id.clone(),
                     number: step.number.clone(),
                     name: step.name.clone(),
+                    phase: step.phase,
                     result: row.result.unwrap_or(StepResult::Skipped),
                     attempts: row.attempts,
                     duration_ms: row
