@@ -161,9 +161,31 @@ pub(super) async fn check_phases_2_and_3(world: &World, lab: &LoopbackLab) -> Ve
         .list(&ListParams::default())
         .await
         .expect("Jobs");
-    assert_eq!(jobs.items.len(), 3, "one netboot Job per machine");
+    // An install retried (a step timeout on a loaded machine, say) runs a new Workflow
+    // (`-2`), whose netboot Job comes next to the first one's: one Job per install attempt.
+    let journal = lab.journal();
+    let attempts = |machine: &str| -> usize {
+        journal
+            .iter()
+            .filter(|record| {
+                record["record"] == "step_attempt"
+                    && record["step"].as_str().is_some_and(|step| {
+                        step.ends_with(&format!("/{machine}"))
+                            && (step.starts_with("create-cluster/")
+                                || step.starts_with("join-cluster/"))
+                    })
+            })
+            .count()
+            .max(1)
+    };
+    let expected_jobs: usize = MACHINES.iter().map(|machine| attempts(machine)).sum();
+    assert_eq!(
+        jobs.items.len(),
+        expected_jobs,
+        "one netboot Job per install attempt"
+    );
     for (index, machine) in MACHINES.iter().enumerate() {
-        let name = format!("harvester-install-{machine}-1");
+        let name = format!("harvester-install-{machine}-{}", attempts(machine));
         let workflow = workflows
             .items
             .iter()

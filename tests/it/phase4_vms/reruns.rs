@@ -66,7 +66,7 @@ pub(super) async fn second_and_forced_runs(world: &World, setup: &Setup, outputs
     let started_again = setup.journal()[records_before..]
         .iter()
         .filter(|record| {
-            record["record"] == "step_started" && record["step"].as_str().is_some_and(is_phase_4)
+            record["record"] == "step_attempt" && record["step"].as_str().is_some_and(is_phase_4)
         })
         .count();
     assert_eq!(started_again, 0, "a second run starts no phase-4 step");
