@@ -161,22 +161,31 @@ pub(super) async fn check_phases_2_and_3(world: &World, lab: &LoopbackLab) -> Ve
         .list(&ListParams::default())
         .await
         .expect("Jobs");
-    // An install retried (a step timeout on a loaded machine, say) runs a new Workflow
-    // (`-2`), whose netboot Job comes next to the first one's: one Job per install attempt.
-    let journal = lab.journal();
+    // An install attempt that fails is deleted and the next one is a new Workflow (`-2`), whose
+    // netboot Job comes next to the first one's (a retry on a loaded machine, say). The one
+    // Workflow left per machine carries its attempt number, and attempts 1..N each had a Job.
     let attempts = |machine: &str| -> usize {
-        journal
+        workflows
+            .items
             .iter()
-            .filter(|record| {
-                record["record"] == "step_attempt"
-                    && record["step"].as_str().is_some_and(|step| {
-                        step.ends_with(&format!("/{machine}"))
-                            && (step.starts_with("create-cluster/")
-                                || step.starts_with("join-cluster/"))
-                    })
+            .find(|workflow| {
+                workflow
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|labels| labels.get("genesis.dev/machine"))
+                    .is_some_and(|label| label == machine)
             })
-            .count()
-            .max(1)
+            .and_then(|workflow| {
+                workflow
+                    .metadata
+                    .labels
+                    .as_ref()?
+                    .get("genesis.dev/attempt")?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("{machine}'s Workflow with its attempt label"))
     };
     let expected_jobs: usize = MACHINES.iter().map(|machine| attempts(machine)).sum();
     assert_eq!(
