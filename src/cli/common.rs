@@ -101,13 +101,24 @@ impl Common {
 
     /// Whether stderr gets colour: never with `NO_COLOR`, `TERM=dumb` or when not a terminal.
     pub fn stderr_color(&self) -> bool {
+        self.color_on(std::io::stderr().is_terminal())
+    }
+
+    /// Whether stdout gets colour, by the same rules.
+    pub fn stdout_color(&self) -> bool {
+        self.color_on(std::io::stdout().is_terminal())
+    }
+
+    /// `--color`; with `auto`, colour only on a terminal, without `NO_COLOR` (set and not
+    /// empty, as no-color.org defines it) and without `TERM=dumb`.
+    fn color_on(&self, terminal: bool) -> bool {
         match self.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none()
+                std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
                     && std::env::var("TERM").map_or(true, |term| term != "dumb")
-                    && std::io::stderr().is_terminal()
+                    && terminal
             }
         }
     }

@@ -5,14 +5,13 @@
 //! server-side dry run of the apply. Unreachable, or with `--offline`, the plan is built from
 //! the inputs and the journal alone.
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use genesis_engine::Scrubber;
 
-use super::common::{ColorChoice, Common};
+use super::common::Common;
 use super::error::{CliError, CliResult};
 use crate::inputs::Inputs;
 use crate::plan;
@@ -99,7 +98,7 @@ pub fn run(args: PlanArgs, common: &Common) -> CliResult {
         PlanFormat::Text => {
             let text = scrubber.scrub(&text);
             let text = crate::ui::term::text(&text);
-            if stdout_color(common) {
+            if common.stdout_color() {
                 crate::ui::term::write_out(plan::colorize(&text).as_bytes(), false);
             } else {
                 crate::ui::term::write_out(text.as_bytes(), false);
@@ -107,20 +106,6 @@ pub fn run(args: PlanArgs, common: &Common) -> CliResult {
         }
     }
     Ok(())
-}
-
-/// Whether the plan on stdout gets colour: `--color`, else only on a terminal without
-/// `NO_COLOR` or `TERM=dumb`.
-fn stdout_color(common: &Common) -> bool {
-    match common.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-                && std::env::var("TERM").map_or(true, |term| term != "dumb")
-                && std::io::stdout().is_terminal()
-        }
-    }
 }
 
 /// A saved plan that cannot be written, read or checked.
