@@ -2,4 +2,5 @@
 //! Secret that registers Harvester with it (`argocd.cluster-secret`, step 12).
 
 pub mod cluster_secret;
+pub mod credentials;
 pub mod present;
