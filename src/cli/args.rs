@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 
 use super::common::Common;
+use super::examples;
 use super::{diagnose, graph, plan, reset, secrets, state, status, unlock, up, validate};
 
 #[derive(Debug, Parser)]
@@ -16,7 +17,7 @@ use super::{diagnose, graph, plan, reset, secrets, state, status, unlock, up, va
     version,
     about = "Bootstrap a bare-metal lab: Tinkerbell PXE-boots Harvester, Argo CD registers it, and two VMs make the Platform cluster HA",
     long_about = None,
-    after_help = "Exit codes: 0 done, 1 a step failed, 2 bad input or usage, 3 lock held, 130 interrupted."
+    after_help = "Exit codes: 0 done, 1 a step failed, 2 bad input or usage, 3 lock held, 130 interrupted.\nGlobal options and examples: --help; a command's own: genesis COMMAND -h."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -28,29 +29,41 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the lab, phase and secrets files offline; exit 2 naming file, line and field.
+    #[command(after_help = examples::MORE, after_long_help = examples::VALIDATE)]
     Validate(validate::ValidateArgs),
     /// Show what `genesis up` would do, step by step, without changing anything.
+    #[command(after_help = examples::MORE, after_long_help = examples::PLAN)]
     Plan(plan::PlanArgs),
     /// Print the step DAG as Graphviz dot or Mermaid.
+    #[command(after_help = examples::MORE, after_long_help = examples::GRAPH)]
     Graph(graph::GraphArgs),
     /// Run the phases to completion, continuing from the journal.
+    #[command(after_help = examples::MORE, after_long_help = examples::UP)]
     Up(up::UpArgs),
     /// Show the journal as a table: what is done, failed, pending or changed.
+    #[command(after_help = examples::MORE, after_long_help = examples::STATUS)]
     Status(status::StatusArgs),
     /// Forget steps in the journal so that the next `genesis up` runs them again.
+    #[command(after_help = examples::MORE, after_long_help = examples::RESET)]
     Reset(reset::ResetArgs),
     /// Release the lock of a run that is gone (for a holder on another host).
+    #[command(after_help = examples::MORE, after_long_help = examples::UNLOCK)]
     Unlock(unlock::UnlockArgs),
     /// The secrets file: encrypt it with age, edit the encrypted file, check every reference.
+    #[command(after_help = examples::MORE, after_long_help = examples::SECRETS)]
     Secrets(secrets::SecretsArgs),
     /// Collect a bundle for a failed run: journal, logs, status, objects of both clusters and
     /// the first Harvester node's service logs, secrets scrubbed (see docs/diagnose.md).
+    #[command(after_help = examples::MORE, after_long_help = examples::DIAGNOSE)]
     Diagnose(diagnose::DiagnoseArgs),
     /// Move the journal between the state directory and the Platform cluster (push|pull).
+    #[command(after_help = examples::MORE, after_long_help = examples::STATE)]
     State(state::StateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = examples::MORE, after_long_help = examples::COMPLETIONS)]
     Completions(CompletionsArgs),
     /// Print the man page (or write one per command with --out-dir, or the Markdown reference).
+    #[command(after_help = examples::MORE, after_long_help = examples::MAN)]
     Man(ManArgs),
 }
 

@@ -10,66 +10,91 @@ use clap::{Args, ValueEnum};
 use super::error::{CliError, exit};
 use crate::inputs::{self, InputPaths, Inputs};
 
-/// Options every subcommand understands.
+/// Options every subcommand understands. They are listed under their own heading, in `--help`
+/// only: `-h` shows a command's own options.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Common {
     /// The lab inventory: networks, endpoints, machines, VMs.
     #[arg(
         long,
         global = true,
+        hide_short_help = true,
         env = "GENESIS_LAB",
         default_value = "hardware/lab.yaml"
     )]
     pub lab: PathBuf,
     /// Directory of phase files (phase-2.yaml, phase-3.yaml, …).
-    #[arg(long, global = true, env = "GENESIS_PHASES", default_value = "phases")]
+    #[arg(
+        long,
+        global = true,
+        hide_short_help = true,
+        env = "GENESIS_PHASES",
+        default_value = "phases"
+    )]
     pub phases: PathBuf,
     /// The secrets file (see secrets.example); never printed.
     #[arg(
         long,
         global = true,
+        hide_short_help = true,
         env = "GENESIS_SECRETS",
         default_value = "secrets.yaml"
     )]
     pub secrets: PathBuf,
     /// The age identity that decrypts an encrypted secrets file (default:
     /// GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "FILE")]
     pub age_identity: Option<PathBuf>,
     /// Where the journal, lock and run logs live.
     #[arg(
         long,
         global = true,
+        hide_short_help = true,
         env = "GENESIS_STATE_DIR",
         default_value = ".genesis"
     )]
     pub state_dir: PathBuf,
     /// Where the journal and lock live: `local` (the state directory) or `kubernetes` (the
     /// Platform cluster; see docs/state.md). Default: the lab file's `state:`, else local.
-    #[arg(long, global = true, env = "GENESIS_STATE", value_enum)]
+    #[arg(
+        long,
+        global = true,
+        hide_short_help = true,
+        env = "GENESIS_STATE",
+        value_enum
+    )]
     pub state: Option<crate::state::StateKind>,
     /// Kubeconfig for the Platform cluster (default: the lab file's, else KUBECONFIG or
     /// ~/.kube/config).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide_short_help = true)]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context of the Platform cluster (default: the lab file's).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide_short_help = true)]
     pub context: Option<String>,
     /// Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context;
     /// used instead of the kubeconfig step 9 fetches over SSH.
     #[arg(
         long,
         global = true,
+        hide_short_help = true,
         env = "GENESIS_HARVESTER_CONTEXT",
         value_name = "CONTEXT"
     )]
     pub harvester_context: Option<String>,
     /// Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context
     /// `harvester-<lab name>`, mode 0600 (other entries of FILE are kept).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "FILE")]
     pub write_harvester_kubeconfig: Option<PathBuf>,
-    /// When to use colour on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    /// When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless
+    /// NO_COLOR is set or TERM=dumb).
+    #[arg(
+        long,
+        global = true,
+        hide_short_help = true,
+        value_enum,
+        default_value_t = ColorChoice::Auto
+    )]
     pub color: ColorChoice,
 }
 

@@ -9,6 +9,7 @@ pub mod completions;
 pub mod confirm;
 pub mod diagnose;
 pub mod error;
+pub mod examples;
 pub mod graph;
 pub mod man;
 pub mod plan;

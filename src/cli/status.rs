@@ -1,7 +1,7 @@
 //! `genesis status`: the journal as a table, compared with the current inputs when they load.
 
 use clap::Args;
-use comfy_table::Table;
+use comfy_table::Cell;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use genesis_engine::RunOutcome;
 use genesis_engine::journal::{self, JournalState, Journaled, StepRecord};
@@ -138,7 +138,7 @@ pub fn run(args: StatusArgs, common: &Common) -> CliResult {
                 );
             }
             let shown: Vec<&StatusRow> = rows.iter().filter(|row| row.selected).collect();
-            crate::out!("{}", render(&shown));
+            crate::out!("{}", render(&shown, common.stdout_color()));
             for line in left_out(&rows) {
                 crate::outln!("{line}");
             }
@@ -229,8 +229,9 @@ fn detail(record: &StepRecord) -> Option<String> {
     }
 }
 
-pub fn render(rows: &[&StatusRow]) -> String {
-    let mut table = Table::new();
+/// The status table; `color` colours the state column.
+pub fn render(rows: &[&StatusRow], color: bool) -> String {
+    let mut table = crate::ui::report::table(color);
     table
         .load_preset(UTF8_BORDERS_ONLY)
         .set_content_arrangement(crate::ui::report::arrangement())
@@ -239,17 +240,21 @@ pub fn render(rows: &[&StatusRow]) -> String {
         ]);
     for row in rows {
         table.add_row([
-            crate::ui::term::line(row.number.as_deref().unwrap_or_default()).into_owned(),
-            crate::ui::term::line(&row.step).into_owned(),
-            row.state.clone(),
-            if row.attempts == 0 {
+            Cell::new(crate::ui::term::line(
+                row.number.as_deref().unwrap_or_default(),
+            )),
+            Cell::new(crate::ui::term::line(&row.step)),
+            crate::ui::report::state_cell(&row.state),
+            Cell::new(if row.attempts == 0 {
                 String::new()
             } else {
                 row.attempts.to_string()
-            },
-            row.updated_at.clone().unwrap_or_default(),
-            row.duration_ms.map(short_duration).unwrap_or_default(),
-            crate::ui::term::line(row.detail.as_deref().unwrap_or_default()).into_owned(),
+            }),
+            Cell::new(row.updated_at.clone().unwrap_or_default()),
+            Cell::new(row.duration_ms.map(short_duration).unwrap_or_default()),
+            Cell::new(crate::ui::term::line(
+                row.detail.as_deref().unwrap_or_default(),
+            )),
         ]);
     }
     format!("{table}\n")

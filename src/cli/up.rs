@@ -24,8 +24,6 @@ pub struct UpArgs {
     /// Steps running at once.
     #[arg(long, short = 'j', default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
-    #[command(flatten)]
-    pub select: super::select::SelectArgs,
     /// Ask each done step whether its result still holds; drifted steps run again.
     #[arg(long)]
     pub verify: bool,
@@ -48,6 +46,9 @@ pub struct UpArgs {
     /// its inputs or what it observed changed since.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Last: its heading ("Selection") would otherwise hold the options declared after it.
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
 }
 
 pub fn run(args: UpArgs, common: &Common) -> CliResult {
@@ -194,7 +195,7 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
     let registry = crate::actions::registry(&inputs, &common.cluster_options());
     let (events, receiver) = EventSender::channel(Arc::clone(&scrubber));
     let mode = ui::choose_mode(args.output, Terminal::detect());
-    let renderer = ui::spawn(mode, receiver, run_log.clone());
+    let renderer = ui::spawn(mode, common.stderr_color(), receiver, run_log.clone());
 
     // A lost lock (a Lease another run took, or one not renewed in time) is an event, and
     // the run stops as if interrupted: it could not journal anything more.

@@ -52,6 +52,8 @@ pub fn project(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Optio
     let mut unestimated = Vec::new();
     let mut done = 0;
     let mut any = false;
+    // Phases with a step still to run: only they are milestones of this run.
+    let mut open_phases = std::collections::BTreeSet::new();
     for &position in graph.order() {
         let step = graph.step(position);
         any |= step.estimate.is_some();
@@ -59,6 +61,7 @@ pub fn project(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Optio
             done += 1;
             continue;
         }
+        open_phases.insert(step.phase);
         match step.estimate {
             Some(estimate) => durations[position] = estimate,
             None => unestimated.push(step.id.to_string()),
@@ -76,6 +79,7 @@ pub fn project(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Optio
     let milestones = inputs
         .phases
         .iter()
+        .filter(|phase| open_phases.contains(&phase.number))
         .filter_map(|phase| {
             let (last, at) = schedule.phase_end(graph, phase.number)?;
             Some(Milestone {

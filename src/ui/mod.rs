@@ -48,8 +48,6 @@ pub struct Terminal {
     pub ci: bool,
     /// `TERM=dumb`.
     pub dumb: bool,
-    /// `NO_COLOR` is set.
-    pub no_color: bool,
 }
 
 impl Terminal {
@@ -58,17 +56,18 @@ impl Terminal {
             stderr_is_tty: std::io::stderr().is_terminal(),
             ci: std::env::var_os("CI").is_some_and(|value| !value.is_empty() && value != "false"),
             dumb: std::env::var("TERM").is_ok_and(|term| term == "dumb"),
-            no_color: std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()),
         }
     }
 }
 
-/// Bars only on an interactive, capable terminal outside CI.
+/// Bars only on an interactive, capable terminal outside CI. `NO_COLOR` and `--color never`
+/// take the colour out of the bars, not the bars (no-color.org asks for no colour, nothing
+/// more).
 pub fn choose_mode(output: OutputFormat, terminal: Terminal) -> Mode {
     match output {
         OutputFormat::Json => Mode::Json,
         OutputFormat::Text => {
-            if terminal.stderr_is_tty && !terminal.ci && !terminal.dumb && !terminal.no_color {
+            if terminal.stderr_is_tty && !terminal.ci && !terminal.dumb {
                 Mode::Bars
             } else {
                 Mode::Plain
@@ -77,16 +76,18 @@ pub fn choose_mode(output: OutputFormat, terminal: Terminal) -> Mode {
     }
 }
 
-/// Starts the consumer thread: every event goes to the run log, then to the renderer.
+/// Starts the consumer thread: every event goes to the run log, then to the renderer. `color`
+/// is the stderr colour decision ([`crate::cli::Common::stderr_color`]).
 pub fn spawn(
     mode: Mode,
+    color: bool,
     mut receiver: UnboundedReceiver<Event>,
     run_log: Option<runlog::RunLog>,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut renderer: Box<dyn Render> = match mode {
-            Mode::Bars => Box::new(tty::Bars::new()),
-            Mode::Plain => Box::new(plain::Lines::new(std::io::stderr())),
+            Mode::Bars => Box::new(tty::Bars::new(color)),
+            Mode::Plain => Box::new(plain::Lines::new(std::io::stderr()).colored(color)),
             Mode::Json => Box::new(json::Ndjson::new(std::io::stdout())),
         };
         let mut consume = || {
@@ -118,14 +119,7 @@ mod tests {
             choose_mode(OutputFormat::Text, Terminal::default()),
             Mode::Plain
         );
-        for terminal in [
-            Terminal { ci: true, ..tty },
-            Terminal { dumb: true, ..tty },
-            Terminal {
-                no_color: true,
-                ..tty
-            },
-        ] {
+        for terminal in [Terminal { ci: true, ..tty }, Terminal { dumb: true, ..tty }] {
             assert_eq!(
                 choose_mode(OutputFormat::Text, terminal),
                 Mode::Plain,

@@ -1,7 +1,7 @@
 //! The final table (step, result, attempts, duration) and the critical path.
 
 use comfy_table::presets::UTF8_BORDERS_ONLY;
-use comfy_table::{ContentArrangement, Table};
+use comfy_table::{Cell, Color, ContentArrangement, Table};
 use genesis_engine::report::{Projected, StepReport};
 use genesis_engine::{Report, RunOutcome, StepResult};
 
@@ -13,6 +13,30 @@ pub fn arrangement() -> ContentArrangement {
     match Table::new().width() {
         Some(width) if width >= 60 => ContentArrangement::Dynamic,
         _ => ContentArrangement::Disabled,
+    }
+}
+
+/// A table whose cells may carry colour: with `color`, styling is applied even when comfy-table
+/// cannot see a terminal (the caller decided, by `--color` and `NO_COLOR`); without it, never.
+pub fn table(color: bool) -> Table {
+    let mut table = Table::new();
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table
+}
+
+/// A state or result word as a cell, coloured by what it means: done/succeeded green,
+/// failed red, changed/drifted/interrupted yellow, the rest plain.
+pub fn state_cell(word: &str) -> Cell {
+    let cell = Cell::new(word);
+    match word {
+        "done" | "succeeded" => cell.fg(Color::Green),
+        "failed" => cell.fg(Color::Red),
+        "changed" | "drifted" | "interrupted" | "running" => cell.fg(Color::Yellow),
+        _ => cell,
     }
 }
 
@@ -70,9 +94,9 @@ fn skipped_together(rows: &[StepReport]) -> Vec<Vec<&StepReport>> {
     groups
 }
 
-/// The table, the critical path and a one-line verdict.
-pub fn render(report: &Report, outcome: RunOutcome) -> String {
-    let mut table = Table::new();
+/// The table, the critical path and a one-line verdict; `color` colours the result column.
+pub fn render(report: &Report, outcome: RunOutcome, color: bool) -> String {
+    let mut table = table(color);
     table
         .load_preset(UTF8_BORDERS_ONLY)
         .set_content_arrangement(crate::ui::report::arrangement())
@@ -82,32 +106,36 @@ pub fn render(report: &Report, outcome: RunOutcome) -> String {
         if group.len() > 1 {
             // Steps of one phase skipped for the same reason: one row, not one per step.
             table.add_row([
-                format!("phase {}", row.phase),
-                format!("{} steps", group.len()),
-                row.result.label().to_owned(),
-                String::new(),
-                String::new(),
-                row.detail
-                    .as_deref()
-                    .map(|detail| super::term::line(&table_detail(detail)).into_owned())
-                    .unwrap_or_default(),
+                Cell::new(format!("phase {}", row.phase)),
+                Cell::new(format!("{} steps", group.len())),
+                state_cell(row.result.label()),
+                Cell::new(""),
+                Cell::new(""),
+                Cell::new(
+                    row.detail
+                        .as_deref()
+                        .map(|detail| super::term::line(&table_detail(detail)).into_owned())
+                        .unwrap_or_default(),
+                ),
             ]);
             continue;
         }
         table.add_row([
-            super::term::line(&row.number).into_owned(),
-            super::term::line(row.step.as_str()).into_owned(),
-            row.result.label().to_owned(),
-            if row.attempts == 0 {
+            Cell::new(super::term::line(&row.number)),
+            Cell::new(super::term::line(row.step.as_str())),
+            state_cell(row.result.label()),
+            Cell::new(if row.attempts == 0 {
                 String::new()
             } else {
                 row.attempts.to_string()
-            },
-            row.duration_ms.map(short_duration).unwrap_or_default(),
-            row.detail
-                .as_deref()
-                .map(|detail| super::term::line(&table_detail(detail)).into_owned())
-                .unwrap_or_default(),
+            }),
+            Cell::new(row.duration_ms.map(short_duration).unwrap_or_default()),
+            Cell::new(
+                row.detail
+                    .as_deref()
+                    .map(|detail| super::term::line(&table_detail(detail)).into_owned())
+                    .unwrap_or_default(),
+            ),
         ]);
     }
     let mut out = format!("{table}\n");
@@ -199,7 +227,7 @@ mod tests {
                 unestimated: vec![StepId::from("b")],
             }),
         };
-        let text = render(&report, RunOutcome::Failed);
+        let text = render(&report, RunOutcome::Failed, false);
         assert!(text.contains("succeeded"), "{text}");
         assert!(text.contains("needs `a`, which failed"), "{text}");
         assert!(
@@ -213,6 +241,13 @@ mod tests {
         assert!(
             text.contains("failed: 1 succeeded, 0 failed, 1 skipped"),
             "{text}"
+        );
+        assert!(!text.contains('\u{1b}'), "no colour asked: {text}");
+        // `--color always` colours the result column even on a pipe.
+        let colored = render(&report, RunOutcome::Failed, true);
+        assert!(
+            colored.contains("\u{1b}[38;5;10m succeeded \u{1b}[39m"),
+            "{colored:?}"
         );
     }
 
@@ -242,7 +277,7 @@ mod tests {
             wall_ms: 10,
             projected: None,
         };
-        let text = render(&report, RunOutcome::Failed);
+        let text = render(&report, RunOutcome::Failed, false);
         assert!(text.contains("phase 3"), "{text}");
         assert!(text.contains("3 steps"), "{text}");
         assert!(!text.contains("bmc/m2"), "{text}");
@@ -275,7 +310,7 @@ mod tests {
             critical_path_ms: 0,
             wall_ms: 10,
         };
-        let text = render(&report, RunOutcome::Failed);
+        let text = render(&report, RunOutcome::Failed, false);
         let table_line = text
             .lines()
             .find(|line| line.contains("platform-api") && !line.starts_with('✗'))

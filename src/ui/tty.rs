@@ -16,46 +16,79 @@ pub struct Bars {
     running: HashMap<StepId, ProgressBar>,
     step_style: ProgressStyle,
     done_earlier: usize,
+    /// Steps of the run that will not run here (done earlier, left out): the bar counts only
+    /// the others.
+    not_running: usize,
+    total: usize,
+    /// Skipped steps not yet said (one line per phase, see [`plain::skipped_lines`]).
+    skipped: Vec<plain::Skip>,
+    color: bool,
 }
 
 impl Bars {
-    pub fn new() -> Self {
+    /// Bars on stderr; `color` false draws them without colour or bold (`--color never`,
+    /// `NO_COLOR`).
+    pub fn new(color: bool) -> Self {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let overall = multi.add(ProgressBar::new(0));
-        overall.set_style(
-            ProgressStyle::with_template(
+        let (bar, spinner) = if color {
+            (
                 "{bar:30.cyan/blue} {pos}/{len} steps  {elapsed_precise}  {msg}",
+                "{spinner:.green} {prefix:.bold} [{elapsed}] {wide_msg}",
             )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        } else {
+            (
+                "{bar:30} {pos}/{len} steps  {elapsed_precise}  {msg}",
+                "{spinner} {prefix} [{elapsed}] {wide_msg}",
+            )
+        };
+        overall.set_style(
+            ProgressStyle::with_template(bar).unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         overall.enable_steady_tick(Duration::from_millis(200));
-        let step_style =
-            ProgressStyle::with_template("{spinner:.green} {prefix:.bold} [{elapsed}] {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let step_style = ProgressStyle::with_template(spinner)
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
         Self {
             multi,
             overall,
             running: HashMap::new(),
             step_style,
             done_earlier: 0,
+            not_running: 0,
+            total: 0,
+            skipped: Vec::new(),
+            color,
         }
     }
 
     fn println(&self, text: &str) {
         let _ = self.multi.println(super::term::text(text));
     }
-}
 
-impl Default for Bars {
-    fn default() -> Self {
-        Self::new()
+    fn flush_skipped(&mut self) {
+        for text in plain::skipped_lines(&std::mem::take(&mut self.skipped)) {
+            self.println(&text);
+        }
+    }
+
+    /// Steps that ran to an end: succeeded or failed, never skipped.
+    fn set_position(&self, stats: &genesis_engine::Stats) {
+        self.overall
+            .set_position((stats.succeeded + stats.failed) as u64);
     }
 }
 
 impl Render for Bars {
     fn event(&mut self, event: &Event) {
+        if !matches!(
+            event,
+            Event::StepSkipped { .. } | Event::StepProgress { .. }
+        ) {
+            self.flush_skipped();
+        }
         match event {
             Event::RunStarted { total, .. } => {
+                self.total = *total;
                 self.overall.set_length(*total as u64);
             }
             Event::StepStarted {
@@ -84,7 +117,7 @@ impl Render for Bars {
                     bar
                 });
                 bar.set_message("started");
-                self.overall.set_position(stats.settled() as u64);
+                self.set_position(stats);
             }
             Event::StepProgress { step, substate } => {
                 if let Some(bar) = self.running.get(step) {
@@ -108,17 +141,25 @@ impl Render for Bars {
                 if let Some(text) = plain::line(event) {
                     self.println(&text);
                 }
-                self.overall.set_position(stats.settled() as u64);
+                self.set_position(stats);
             }
             Event::StepSkipped { reason, stats, .. } => {
-                if *reason == SkipReason::DoneEarlier {
-                    self.done_earlier += 1;
-                    self.overall
-                        .set_message(format!("{} done in earlier runs", self.done_earlier));
-                } else if let Some(text) = plain::line(event) {
-                    self.println(&text);
+                match reason {
+                    SkipReason::DoneEarlier => {
+                        self.done_earlier += 1;
+                        self.not_running += 1;
+                        self.overall
+                            .set_message(format!("{} done in earlier runs", self.done_earlier));
+                    }
+                    SkipReason::Excluded { .. } => {
+                        self.not_running += 1;
+                        self.skipped.extend(plain::Skip::of(event));
+                    }
+                    _ => self.skipped.extend(plain::Skip::of(event)),
                 }
-                self.overall.set_position(stats.settled() as u64);
+                self.overall
+                    .set_length(self.total.saturating_sub(self.not_running) as u64);
+                self.set_position(stats);
             }
             Event::UndoRan { .. }
             | Event::RunCancelling { .. }
@@ -136,12 +177,13 @@ impl Render for Bars {
                 }
                 self.overall.finish_and_clear();
                 let _ = self.multi.clear();
-                crate::errout!("{}", report::render(report, *outcome));
+                crate::errout!("{}", report::render(report, *outcome, self.color));
             }
         }
     }
 
     fn finish(&mut self) {
+        self.flush_skipped();
         for (_, bar) in self.running.drain() {
             bar.finish_and_clear();
         }

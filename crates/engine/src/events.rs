@@ -126,6 +126,8 @@ pub enum Event {
         step: StepId,
         number: String,
         name: String,
+        /// The step's phase, so that renderers can say one line per phase.
+        phase: u32,
         reason: SkipReason,
         stats: Stats,
     },

@@ -479,6 +479,7 @@ impl<'g> Scheduler<'g> {
             step: step.id.clone(),
             number: step.number.clone(),
             name: step.name.clone(),
+            phase: step.phase,
             reason,
             stats: self.stats,
         });

@@ -1673,7 +1673,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__up)
-            opts="-j -o -y -h --dry-run --parallelism --from --only --skip --machine --verify --timeout --output --yes --plan --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
+            opts="-j -o -y -h --dry-run --parallelism --verify --timeout --output --yes --plan --from --only --skip --machine --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1684,22 +1684,6 @@ _genesis() {
                     return 0
                     ;;
                 -j)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --from)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --only)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --skip)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --machine)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1716,6 +1700,22 @@ _genesis() {
                     return 0
                     ;;
                 --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --machine)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

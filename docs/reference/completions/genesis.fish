@@ -35,7 +35,7 @@ complete -c genesis -n "__fish_genesis_needs_command" -l kubeconfig -d 'Kubeconf
 complete -c genesis -n "__fish_genesis_needs_command" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_needs_command" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_needs_command" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_needs_command" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_needs_command" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -64,7 +64,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand validate" -l kubeconfig 
 complete -c genesis -n "__fish_genesis_using_subcommand validate" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand validate" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand validate" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand validate" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand validate" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -87,7 +87,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand plan" -l kubeconfig -d '
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand plan" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand plan" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand plan" -l offline -d 'Contact nothing: plan from the inputs and the journal only'
@@ -105,19 +105,19 @@ complete -c genesis -n "__fish_genesis_using_subcommand graph" -l kubeconfig -d 
 complete -c genesis -n "__fish_genesis_using_subcommand graph" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand graph" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand graph" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand graph" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand graph" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand graph" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c genesis -n "__fish_genesis_using_subcommand up" -s j -l parallelism -d 'Steps running at once' -r
-complete -c genesis -n "__fish_genesis_using_subcommand up" -l from -d 'Start at this step (id, number or glob): it and everything after it, run again even if done' -r
-complete -c genesis -n "__fish_genesis_using_subcommand up" -l only -d 'Only this step (id, number, fan-out template or glob such as `vm/cp-*`); repeatable; run again even if done' -r
-complete -c genesis -n "__fish_genesis_using_subcommand up" -l skip -d 'Never this step (id, number, template or glob); repeatable' -r
-complete -c genesis -n "__fish_genesis_using_subcommand up" -l machine -d 'Only this machine\'s or VM\'s branch: every step fanned out for it and the steps that need them (not another machine\'s); repeatable, combines with --only' -r
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l timeout -d 'Deadline for the whole run, e.g. `90m`; step timeouts sit inside it' -r
 complete -c genesis -n "__fish_genesis_using_subcommand up" -s o -l output -d '`text`: progress and a final table on stderr; `json`: one event per line on stdout' -r -f -a "text\t'Progress and the final table on stderr'
 json\t'One JSON event per line on stdout'"
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l plan -d 'Apply a plan saved by `genesis plan --out FILE`: exactly its steps; refused (exit 2) if its inputs or what it observed changed since' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l from -d 'Start at this step (id, number or glob): it and everything after it, run again even if done' -r
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l only -d 'Only this step (id, number, fan-out template or glob such as `vm/cp-*`); repeatable; run again even if done' -r
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l skip -d 'Never this step (id, number, template or glob); repeatable' -r
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l machine -d 'Only this machine\'s or VM\'s branch: every step fanned out for it and the steps that need them (not another machine\'s); repeatable, combines with --only' -r
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
@@ -129,7 +129,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand up" -l kubeconfig -d 'Ku
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand up" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand up" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand up" -l dry-run -d 'Show what would happen instead (same as `genesis plan`)'
@@ -153,7 +153,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand status" -l kubeconfig -d
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand status" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand status" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand status" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -168,7 +168,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand reset" -l kubeconfig -d 
 complete -c genesis -n "__fish_genesis_using_subcommand reset" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand reset" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand reset" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand reset" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand reset" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand reset" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -183,7 +183,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l kubeconfig -d
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand unlock" -l force -d 'With `--state kubernetes`: release the Lease even though it has not expired (its holder may still be running: make sure it is gone). The state directory\'s lock is never taken from a run alive on this host'
@@ -199,7 +199,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and not __fish_seen_subcommand_from encrypt edit check keygen help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -222,7 +222,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from encrypt" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -237,7 +237,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from edit" -l rekey -d 'Do not start the editor: only encrypt again to the recipients file (after adding or removing someone)'
@@ -253,7 +253,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -269,7 +269,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand secrets; and __fish_seen_subcommand_from keygen" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -291,7 +291,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l kubeconfig 
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l no-ssh -d 'Do not log in to the Harvester node'
@@ -307,7 +307,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_se
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -325,7 +325,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_s
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from push" -l force -d 'Replace a destination that already holds a journal'
@@ -341,7 +341,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_s
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand state; and __fish_seen_subcommand_from pull" -l force -d 'Replace a destination that already holds a journal'
@@ -360,7 +360,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand completions" -l kubeconf
 complete -c genesis -n "__fish_genesis_using_subcommand completions" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand completions" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand completions" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand completions" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand completions" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -376,7 +376,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand man" -l kubeconfig -d 'K
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
-complete -c genesis -n "__fish_genesis_using_subcommand man" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+complete -c genesis -n "__fish_genesis_using_subcommand man" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l markdown -d 'Print the Markdown command reference (docs/reference/cli.md) instead'

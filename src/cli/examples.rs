@@ -1,0 +1,146 @@
+//! The examples each command's `--help` ends with, and the line `-h` ends with instead. The
+//! tests below parse every example with the real parser, so a renamed flag fails a test
+//! before it misleads an operator.
+
+/// The last line of every `-h`: where the rest is.
+pub const MORE: &str =
+    "Global options (--lab, --secrets, --state-dir, --kubeconfig, --color, …) and examples: --help";
+
+pub const VALIDATE: &str = "\
+Examples:
+  genesis validate                               check hardware/lab.yaml, phases/ and secrets.yaml
+  genesis --lab labs/site-b.yaml validate        another lab file
+  genesis validate && genesis plan --offline     check, then show the plan without a cluster";
+
+pub const PLAN: &str = "\
+Examples:
+  genesis plan                                   every step, compared with the live clusters
+  genesis plan --machine ms-02-2                 one machine's branch
+  genesis plan --only 'vm/*' -o json             the VM steps, as JSON (docs/plan-json.md)
+  genesis plan --out reviewed.json               save it; apply it with `genesis up --plan reviewed.json`";
+
+pub const GRAPH: &str = "\
+Examples:
+  genesis graph | dot -Tsvg > dag.svg            draw the step DAG with Graphviz
+  genesis graph -o mermaid                       paste into Markdown";
+
+pub const UP: &str = "\
+Examples:
+  genesis up                                     run every phase; asks before erasing disks
+  genesis up --machine ms-02-3                   one machine's branch
+  genesis up --plan reviewed.json --yes          apply exactly a saved plan, in a script
+  genesis up --dry-run --from quorum             what would run from step `quorum` on";
+
+pub const STATUS: &str = "\
+Examples:
+  genesis status                                 done, failed, pending or changed, per step
+  genesis status --machine ms-02-2 -o json       one machine's steps, as JSON";
+
+pub const RESET: &str = "\
+Examples:
+  genesis reset register-argocd                  run step 12 again on the next `up`
+  genesis reset 'join-cluster/*'                 forget both join installs";
+
+pub const UNLOCK: &str = "\
+Examples:
+  genesis unlock                                 release the lock of a run that is gone
+  genesis --state kubernetes unlock --force      take the Platform cluster's Lease";
+
+pub const SECRETS: &str = "\
+Examples:
+  genesis secrets check                          every referenced secret present and well formed
+  genesis secrets keygen && genesis secrets encrypt
+  genesis --secrets secrets.yaml.age secrets edit";
+
+pub const DIAGNOSE: &str = "\
+Examples:
+  genesis diagnose                               bundle into .genesis/diagnose/, secrets scrubbed
+  genesis diagnose --no-ssh --out /tmp/bundle    without logging in to the Harvester node";
+
+pub const STATE: &str = "\
+Examples:
+  genesis state push                             keep the journal in the Platform cluster
+  genesis --state kubernetes state pull          copy it back to .genesis/";
+
+pub const COMPLETIONS: &str = "\
+Examples:
+  genesis completions bash > ~/.local/share/bash-completion/completions/genesis
+  source <(COMPLETE=bash genesis)                with step ids and machine names";
+
+pub const MAN: &str = "\
+Examples:
+  genesis man | man -l -                         read the page
+  genesis man --out-dir share/man/man1           one page per command";
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    /// Every `genesis …` command of every example, up to its first pipe, `&&` or redirection
+    /// and without its description.
+    fn commands() -> Vec<Vec<String>> {
+        let all = [
+            VALIDATE,
+            PLAN,
+            GRAPH,
+            UP,
+            STATUS,
+            RESET,
+            UNLOCK,
+            SECRETS,
+            DIAGNOSE,
+            STATE,
+            COMPLETIONS,
+            MAN,
+        ];
+        let mut found = Vec::new();
+        for text in all {
+            for line in text.lines().skip(1) {
+                let command = line.trim_start().split("  ").next().unwrap_or_default();
+                for part in command.split("&&") {
+                    let part = part.split(['|', '>']).next().unwrap_or_default().trim();
+                    if part.starts_with("genesis ") {
+                        found.push(shlex::split(part).expect("shell words"));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_example_parses() {
+        let commands = commands();
+        assert!(commands.len() >= 25, "{}", commands.len());
+        for words in commands {
+            if let Err(error) = Cli::try_parse_from(&words) {
+                panic!("`{}` does not parse: {error}", words.join(" "));
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_has_examples_in_long_help_only() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        cli.build();
+        for sub in cli.get_subcommands_mut() {
+            let name = sub.get_name().to_owned();
+            if name == "help" {
+                continue;
+            }
+            let long = sub.render_long_help().to_string();
+            let short = sub.render_help().to_string();
+            assert!(long.contains("Examples:"), "{name} --help has no examples");
+            assert!(!short.contains("Examples:"), "{name} -h has examples");
+            assert!(long.contains("Global options:"), "{name} --help");
+            assert!(
+                !short.contains("--state-dir <"),
+                "{name} -h lists global options"
+            );
+        }
+    }
+}
