@@ -10,9 +10,14 @@ pub struct ValidateArgs {}
 
 pub fn run(_args: ValidateArgs, common: &Common) -> CliResult {
     let inputs = common.load_inputs()?;
-    for warning in
+    let warnings =
         crate::inputs::talos::warnings(&inputs.lab, &inputs.secrets, inputs.graph.steps())
-    {
+            .into_iter()
+            .chain(crate::inputs::preflight::moving_images(
+                &inputs.phases,
+                inputs.graph.steps(),
+            ));
+    for warning in warnings {
         crate::errln!("warning: {warning}");
     }
     crate::errln!(

@@ -6,6 +6,7 @@ pub mod diagnostics;
 pub mod expand;
 pub mod lab;
 pub mod phases;
+pub mod preflight;
 pub mod read;
 pub mod secret_values;
 pub mod talos;
