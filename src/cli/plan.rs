@@ -150,13 +150,23 @@ pub(crate) fn make(
             .map_err(|error| CliError::journal(&error))?
     };
     let states = journal.states(&inputs.graph);
+    // A done step that --only or --from selects runs again (as `up` runs it): the plan says so,
+    // with its effects, instead of "done".
+    let forced_steps: Vec<bool> = selection
+        .as_ref()
+        .map(|(resolved, _)| resolved.forced.clone())
+        .unwrap_or_default();
+    let forced = |position: usize| forced_steps.get(position) == Some(&true);
     let mut plan = plan::build(inputs, &|step| {
-        inputs
-            .graph
-            .position(&step.id)
+        let position = inputs.graph.position(&step.id);
+        let state = position
             .and_then(|position| states.get(position))
             .map_or("pending", genesis_engine::StepState::label)
-            .replace(' ', "-")
+            .replace(' ', "-");
+        match position {
+            Some(position) if state == "done" && forced(position) => "run-again".to_owned(),
+            _ => state,
+        }
     });
     if let Some((resolved, selection)) = selection {
         plan::apply_selection(&mut plan, &inputs.graph, resolved, selection);
@@ -164,6 +174,9 @@ pub(crate) fn make(
         plan.projection = plan::project(inputs, &|step| {
             let position = inputs.graph.position(&step.id);
             match position {
+                Some(position) if resolved.excluded[position].is_none() && forced(position) => {
+                    "run-again".to_owned()
+                }
                 Some(position) if resolved.excluded[position].is_none() => states
                     .get(position)
                     .map_or("pending", genesis_engine::StepState::label)

@@ -87,6 +87,14 @@ pub async fn observe(
         .filter(|step| !step.selected)
         .map(|step| step.id.clone())
         .collect();
+    // Done in the journal but selected to run again (`run-again`): observed like a pending step.
+    let again: std::collections::HashSet<String> = plan
+        .phases
+        .iter()
+        .flat_map(|phase| &phase.steps)
+        .filter(|step| step.state == "run-again")
+        .map(|step| step.id.clone())
+        .collect();
     for &position in graph.order() {
         let step = graph.step(position);
         if left_out.contains(step.id.as_str()) {
@@ -97,7 +105,8 @@ pub async fn observe(
         };
         let writes = matches!(kind.preview, Preview::Apply | Preview::DependsOnEarlier);
         let remote = matches!(kind.target, Target::Platform | Target::Harvester);
-        if states[position] == StepState::Done || !writes || !remote {
+        let done = states[position] == StepState::Done && !again.contains(step.id.as_str());
+        if done || !writes || !remote {
             continue;
         }
         let not_run: Vec<String> = graph

@@ -354,8 +354,15 @@ pub fn differences(saved: &Fingerprints, now: &Fingerprints) -> Vec<String> {
         if let Some(state) = now.states.get(step)
             && state != before
         {
+            // `run-again`: done in the journal now, and the saved plan's own selection would
+            // run it again.
+            let since = if state == "run-again" {
+                " (it finished since the plan was made)"
+            } else {
+                ""
+            };
             out.push(format!(
-                "step `{step}`: the journal said `{before}` at plan time and says `{state}` now"
+                "step `{step}`: the journal said `{before}` at plan time and says `{state}` now{since}"
             ));
         }
     }

@@ -303,6 +303,40 @@ fn the_json_summary_counts_what_will_run_and_done_installs_erase_nothing() {
         serde_json::json!(["ms-02-2", "ms-02-3"])
     );
     assert_eq!(summary["disks_erased"].as_array().expect("disks").len(), 4);
+
+    // Selected with --only, the done install runs again (as `up --only` runs it): the plan says
+    // `run-again` and that it erases ms-02-1 again; it was "done", erasing nothing, before.
+    let json: Value = serde_json::from_str(&ok(&inputs.run(
+        None,
+        &[
+            "plan",
+            "-o",
+            "json",
+            "--offline",
+            "--only",
+            "create-cluster/ms-02-1",
+        ],
+    )))
+    .expect("plan JSON");
+    let again = json["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .flat_map(|phase| phase["steps"].as_array().expect("steps"))
+        .find(|step| step["id"] == "create-cluster/ms-02-1")
+        .expect("the install")
+        .clone();
+    assert_eq!(again["state"], "run-again", "{again}");
+    assert_eq!(
+        again["effects"],
+        serde_json::json!(["erases-disks", "power-cycles"])
+    );
+    assert_eq!(
+        json["summary"]["machines_erased"],
+        serde_json::json!(["ms-02-1"]),
+        "{}",
+        json["summary"]
+    );
 }
 
 #[test]

@@ -203,7 +203,7 @@ async fn a_saved_plan_is_applied_only_while_its_inputs_and_world_hold() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(
-            "step `install-template`: the journal said `pending` at plan time and says `done` now"
+            "step `install-template`: the journal said `pending` at plan time and says `run-again` now (it finished since the plan was made)"
         ),
         "{stderr}"
     );
