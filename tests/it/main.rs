@@ -40,6 +40,7 @@ mod provision_bmc;
 mod provision_install;
 mod recorded_plan;
 mod resume_after_kill;
+mod secret_rotation;
 mod secrets_age;
 mod selection;
 mod state_kubernetes;

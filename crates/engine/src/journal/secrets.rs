@@ -23,6 +23,20 @@ impl JournalState {
             .collect()
     }
 
+    /// Why `step` is in `state`, for a step whose inputs changed: the secrets whose values
+    /// changed, or the upstream step whose inputs did; `None` otherwise or when not known.
+    pub fn why(&self, step: &StepSpec, state: &StepState) -> Option<String> {
+        match state {
+            StepState::ChangedInputs { upstream: None } => {
+                changed_secrets_text(&self.changed_secrets(step))
+            }
+            StepState::ChangedInputs {
+                upstream: Some(upstream),
+            } => Some(format!("upstream `{upstream}` changed")),
+            _ => None,
+        }
+    }
+
     /// `state` of `step` as text: [`StepState`]'s, naming the secrets whose values changed
     /// when that is why its inputs changed (`changed inputs (secret `a` changed)`).
     pub fn describe(&self, step: &StepSpec, state: &StepState) -> String {
