@@ -152,6 +152,7 @@ impl Common {
     pub fn load_options(&self) -> inputs::LoadOptions {
         inputs::LoadOptions {
             age_identity: self.age_identity.clone(),
+            state_dir: Some(self.state_dir.clone()),
         }
     }
 

@@ -168,6 +168,14 @@ pub(crate) fn make(
             _ => state,
         }
     });
+    for step in plan.phases.iter_mut().flat_map(|phase| &mut phase.steps) {
+        if let Some(position) = inputs
+            .graph
+            .position(&genesis_engine::StepId::new(&*step.id))
+        {
+            step.why = journal.why(inputs.graph.step(position), &states[position]);
+        }
+    }
     if let Some((resolved, selection)) = selection {
         plan::apply_selection(&mut plan, &inputs.graph, resolved, selection);
         // The projection is of what this selection runs: a step it leaves out takes no time.

@@ -179,7 +179,7 @@ fn rows_with_inputs(
             StatusRow {
                 number: Some(step.number.clone()),
                 step: step.id.to_string(),
-                state: states[position].to_string(),
+                state: journal.describe(step, &states[position]),
                 attempts: record.map_or(0, |record| record.attempts),
                 updated_at: record.map(|record| format_time(record.updated_at)),
                 duration_ms: record.and_then(|record| record.duration_ms),

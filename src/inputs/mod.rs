@@ -71,6 +71,10 @@ pub struct LoadOptions {
     /// `--age-identity`: the identity file for an encrypted secrets file (else
     /// `GENESIS_AGE_IDENTITY`, else `~/.config/genesis/age.txt`).
     pub age_identity: Option<PathBuf>,
+    /// The state directory whose key (`plan.key`, made when absent) digests the secret values
+    /// each step references ([`genesis_engine::StepSpec::secret_digests`]), so a rotated value
+    /// re-plans the steps that use it. `None`: no digests (the plan shape alone).
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Loads and checks all inputs; on any problem returns every diagnostic found.
@@ -254,19 +258,55 @@ fn collect_uses(
     }
 }
 
+/// Fills each step's keyed digest of every secret its parameters reference.
+fn digest_secrets(
+    steps: &mut [genesis_engine::StepSpec],
+    secrets: &Secrets,
+    key: &crate::plan::saved::PlanKey,
+) {
+    for step in steps {
+        let mut uses = Vec::new();
+        collect_uses(&step.params, "params", step, &mut uses);
+        step.secret_digests = uses
+            .into_iter()
+            .filter_map(|use_| {
+                let value = secrets.get(&use_.name)?;
+                let digest = key.digest(&use_.name, value.expose());
+                Some((use_.name, digest))
+            })
+            .collect();
+    }
+}
+
 /// [`load`] with options for the secrets.
 pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Diagnostics> {
     let Parts {
         lab,
         phases,
         secrets,
-        steps,
+        mut steps,
         value_problems,
         mut out,
         ..
     } = load_parts(paths, options);
     for (_, problem) in value_problems {
         out.push(problem);
+    }
+    if let (Some(state_dir), Some(secrets)) = (&options.state_dir, &secrets)
+        && out.is_empty()
+    {
+        match crate::plan::saved::PlanKey::load_or_create(state_dir) {
+            Ok(key) => digest_secrets(&mut steps, secrets, &key),
+            Err(error) => out.push(
+                Diagnostic::new(
+                    &state_dir.join(crate::plan::saved::KEY_FILE),
+                    (0, 0),
+                    "",
+                    genesis_engine::error_chain(&error),
+                )
+                .help("the state directory must be writable (--state-dir DIR); the key fingerprints secret values so that changing one re-plans the steps using it"),
+            ),
+        }
     }
 
     let (Some(lab), Some(secrets)) = (lab, secrets) else {

@@ -91,6 +91,7 @@ pub fn build(inputs: &Inputs, state_of: &dyn Fn(&StepSpec) -> String) -> Plan {
             observed: None,
             selected: true,
             excluded_by: None,
+            why: None,
         };
         if let Some(phase) = phases.iter_mut().find(|phase| phase.number == step.phase) {
             phase.steps.push(plan);

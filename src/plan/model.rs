@@ -54,6 +54,10 @@ pub struct StepPlan {
     pub needs: Vec<String>,
     /// From the journal: `pending`, `done`, `failed`, `changed-inputs`, `outcome-unknown`.
     pub state: String,
+    /// Why a `changed-inputs` step changed, when known: `secret `ssh.private_key` changed`,
+    /// `upstream `harvester-api` changed` (never a value or a digest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
     /// `check`, `unobserved`, `depends-on-earlier`, `cannot-preview`, or `nothing` when done.
     pub preview: &'static str,
     /// Where the step acts: `local`, `http`, `platform`, `harvester`.

@@ -68,6 +68,9 @@ pub fn render_text(plan: &Plan) -> String {
                 step.state
             );
             let _ = writeln!(out, "{indent}{}", step.name);
+            if let Some(why) = &step.why {
+                let _ = writeln!(out, "{indent}changed: {why}");
+            }
             if !step.needs.is_empty() {
                 let _ = writeln!(out, "{indent}needs: {}", step.needs.join(", "));
             }

@@ -171,6 +171,12 @@ impl PlanKey {
         format!("hmac-sha256:{}", hex(context.sign().as_ref()))
     }
 
+    /// The keyed digest of one secret for a step's fingerprint
+    /// ([`genesis_engine::StepSpec::secret_digests`]): the same HMAC a saved plan records.
+    pub fn digest(&self, name: &str, value: &str) -> genesis_engine::fingerprint::SecretDigest {
+        genesis_engine::fingerprint::SecretDigest::new(self.sign(name, value))
+    }
+
     /// Every secret's keyed fingerprint, by name.
     pub fn secrets(&self, secrets: &Secrets) -> BTreeMap<String, String> {
         secrets

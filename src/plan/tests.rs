@@ -28,6 +28,7 @@ fn step(id: &str, preview: &'static str, observed: Option<Observed>) -> StepPlan
         observed,
         selected: true,
         excluded_by: None,
+        why: None,
     }
 }
 

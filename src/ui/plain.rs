@@ -176,6 +176,9 @@ fn raw_line(event: &Event) -> Option<String> {
         Event::StepDrifted { step, what } => {
             format!("[{step}] drifted since it finished ({what}); running it again")
         }
+        Event::StepUnverified { step, why } => {
+            format!("[{step}] warning: could not check that it still holds ({why}); left as done")
+        }
         Event::UndoRan { step, what, error } => match error {
             None => format!("[{step}] undone: {what}"),
             Some(error) => format!("[{step}] could not undo {what}: {error}"),

@@ -164,6 +164,7 @@ impl Render for Bars {
             Event::UndoRan { .. }
             | Event::RunCancelling { .. }
             | Event::StepDrifted { .. }
+            | Event::StepUnverified { .. }
             | Event::LockLost { .. } => {
                 if let Some(text) = plain::line(event) {
                     self.println(&text);

@@ -40,6 +40,8 @@ mod provision_bmc;
 mod provision_install;
 mod recorded_plan;
 mod resume_after_kill;
+mod rotated_credentials;
+mod secret_rotation;
 mod secrets_age;
 mod selection;
 mod state_kubernetes;

@@ -120,11 +120,17 @@ impl Setup {
 
     /// Records every step of phases 2 and 3 done, as their run would have.
     fn record_earlier_phases_done(&self) {
-        let inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
-            lab: repo().join("hardware/lab.yaml"),
-            phases: repo().join("phases"),
-            secrets: self.secrets.clone(),
-        })
+        let inputs = genesis::inputs::load_with(
+            &genesis::inputs::InputPaths {
+                lab: repo().join("hardware/lab.yaml"),
+                phases: repo().join("phases"),
+                secrets: self.secrets.clone(),
+            },
+            &genesis::inputs::LoadOptions {
+                state_dir: Some(self.state.clone()),
+                ..Default::default()
+            },
+        )
         .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
         let (mut journal, _) =
             Journal::open(&self.state, std::sync::Arc::new(Scrubber::empty())).expect("journal");
@@ -137,6 +143,7 @@ impl Setup {
                     fingerprint: genesis_engine::fingerprint::of(step),
                     duration_ms: 0,
                     outputs: Default::default(),
+                    secrets: genesis_engine::fingerprint::secret_tags(step),
                 })
                 .expect("journal record");
             recorded += 1;

@@ -67,6 +67,7 @@ fn steps(count: usize) -> Vec<StepSpec> {
                 timeout: Duration::from_secs(60),
                 retry: RetryPolicy::default(),
                 estimate: None,
+                secret_digests: Default::default(),
             }
         })
         .collect()

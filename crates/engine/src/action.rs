@@ -41,9 +41,18 @@ pub trait Action: Send + Sync + 'static {
 
     fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a>;
 
-    /// A cheap check that a finished step still holds (`genesis up --verify`).
+    /// A cheap check that a finished step still holds (`genesis up --verify`, and every run
+    /// for kinds that say so in [`Action::verify_every_run`]).
     fn verify<'a>(&'a self, _step: &'a StepSpec, _context: &'a PlanContext) -> Checked<'a> {
         Box::pin(async { Ok(Verified::NotSupported) })
+    }
+
+    /// Whether every run verifies this kind's done steps, not only `--verify`: for results
+    /// that go stale while no input changes (credentials that are rotated or expire). The check
+    /// must be cheap. A drift runs the step again, and what needs it; a check that fails leaves
+    /// the step done and says so ([`crate::Event::StepUnverified`]).
+    fn verify_every_run(&self) -> bool {
+        false
     }
 }
 

@@ -57,8 +57,11 @@ pub(crate) struct Job {
     pub(crate) stats: Arc<Mutex<Stats>>,
 }
 
-/// `--verify`: asks the action of every done, selected step whether its result still holds.
-/// Returns, by position, the steps that must run again.
+/// Asks the action of every done, selected step whether its result still holds: every step
+/// with `--verify`, else the steps of kinds verified on every run
+/// ([`crate::Action::verify_every_run`]). A done step whose need runs again runs again too
+/// (what it made came from what that need made before). Returns, by position, the steps that
+/// must run again.
 pub(crate) async fn verify_done(
     graph: &Graph,
     registry: &Registry,
@@ -71,10 +74,33 @@ pub(crate) async fn verify_done(
     let mut drifted = vec![false; graph.len()];
     for &position in graph.order() {
         let excluded = options.selection.excluded.get(position).copied().flatten();
-        if states[position] != StepState::Done || excluded.is_some() || cancel.is_cancelled() {
+        let forced = options
+            .selection
+            .forced
+            .get(position)
+            .copied()
+            .unwrap_or(false);
+        if states[position] != StepState::Done
+            || excluded.is_some()
+            || forced
+            || cancel.is_cancelled()
+        {
             continue;
         }
         let step = graph.step(position);
+        if let Some(need) = graph.needs_of(position).find(|&need| drifted[need]) {
+            drifted[position] = true;
+            events.emit(Event::StepDrifted {
+                step: step.id.clone(),
+                what: format!("`{}`, which it needs, runs again", graph.step(need).id),
+            });
+            continue;
+        }
+        let action = registry.resolve(&step.kind);
+        let automatic = !options.verify && action.verify_every_run();
+        if !options.verify && !automatic {
+            continue;
+        }
         let needs = graph
             .needs_of(position)
             .filter_map(|need| {
@@ -89,9 +115,18 @@ pub(crate) async fn verify_done(
             outcome_unknown: false,
             cancel: cancel.clone(),
         };
-        let what = match registry.resolve(&step.kind).verify(step, &context).await {
+        let what = match action.verify(step, &context).await {
             Ok(Verified::Holds | Verified::NotSupported) => continue,
             Ok(Verified::Drifted { what }) => what,
+            // Checked because of its kind, not because the operator asked: a check that
+            // cannot be made leaves the step as it is, and says so.
+            Err(error) if automatic => {
+                events.emit(Event::StepUnverified {
+                    step: step.id.clone(),
+                    why: error.full_message(),
+                });
+                continue;
+            }
             Err(error) => format!("could not be verified: {}", error.full_message()),
         };
         drifted[position] = true;

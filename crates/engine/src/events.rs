@@ -136,8 +136,11 @@ pub enum Event {
         what: String,
         error: Option<String>,
     },
-    /// `--verify` found that a done step no longer holds; it runs again.
+    /// `--verify` (or a kind verified on every run) found that a done step no longer holds,
+    /// or a step it needs runs again: it runs again.
     StepDrifted { step: StepId, what: String },
+    /// A kind verified on every run could not check a done step; it stays done.
+    StepUnverified { step: StepId, why: String },
     /// The operator asked to stop: no new steps start, running ones are being cancelled.
     RunCancelling { stats: Stats },
     /// The run's lock was lost while it ran (see `storage::LockLoss`): it can no longer write
@@ -207,6 +210,7 @@ impl EventSender {
                 }
             }
             Event::StepDrifted { what, .. } => scrubber.scrub_string(what),
+            Event::StepUnverified { why, .. } => scrubber.scrub_string(why),
             Event::LockLost { reason } => scrubber.scrub_string(reason),
             Event::UndoRan { what, error, .. } => {
                 scrubber.scrub_string(what);

@@ -5,9 +5,16 @@
 //!
 //! The fingerprint covers the kind, the inventory item and the parameters, hashed over a
 //! canonical JSON form (object keys sorted) so that key order in a phase file does not matter.
-//! Secrets appear in parameters by reference (`{secret: name}`), so rotating a secret's value
-//! does not re-plan a step; `genesis reset` does that on purpose.
+//! Secrets appear in parameters by reference (`{secret: name}`); the product adds a keyed
+//! digest of each referenced value ([`StepSpec::secret_digests`], an HMAC under a key the
+//! journal never holds), so a rotated value re-plans the steps that use it. A step without
+//! secrets is fingerprinted exactly as before digests existed: its journal records stay valid.
+//!
+//! The journal also keeps one [`secret_tags`] entry per secret of a step, so that planning can
+//! say which secret changed. A tag is a hash of the step, the secret's name and its keyed
+//! digest: neither the value nor the digest is written anywhere.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +39,24 @@ impl fmt::Display for Fingerprint {
     }
 }
 
+/// A keyed digest of one secret's value (e.g. `hmac-sha256:…`), made by the product under a
+/// key the journal does not hold. It is hashed into fingerprints and never shown: `Debug`
+/// prints a placeholder, and there is no `Display` or `Serialize`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretDigest(String);
+
+impl SecretDigest {
+    pub fn new(digest: impl Into<String>) -> Self {
+        Self(digest.into())
+    }
+}
+
+impl fmt::Debug for SecretDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretDigest(<keyed>)")
+    }
+}
+
 /// The fingerprint of a step's resolved inputs.
 pub fn of(step: &StepSpec) -> Fingerprint {
     let mut hasher = Sha256::new();
@@ -43,6 +68,39 @@ pub fn of(step: &StepSpec) -> Fingerprint {
     let mut canonical = Vec::with_capacity(256);
     write_canonical(&step.params, &mut canonical);
     hasher.update(&canonical);
+    // Only when there are any, so that the fingerprints of steps without secrets (and the
+    // journals that recorded them) are those of before.
+    if !step.secret_digests.is_empty() {
+        hasher.update(b"\0secrets\0");
+        for (name, digest) in &step.secret_digests {
+            hasher.update(name.as_bytes());
+            hasher.update(b"\0");
+            hasher.update(digest.0.as_bytes());
+            hasher.update(b"\0");
+        }
+    }
+    finish(hasher)
+}
+
+/// One tag per secret of the step, by name, for the journal: which secret changed can be told
+/// by comparing tags, and a tag reveals neither the value nor its keyed digest.
+pub fn secret_tags(step: &StepSpec) -> BTreeMap<String, Fingerprint> {
+    step.secret_digests
+        .iter()
+        .map(|(name, digest)| {
+            let mut hasher = Sha256::new();
+            hasher.update(b"genesis-secret-tag-v1\0");
+            hasher.update(step.id.as_str().as_bytes());
+            hasher.update(b"\0");
+            hasher.update(name.as_bytes());
+            hasher.update(b"\0");
+            hasher.update(digest.0.as_bytes());
+            (name.clone(), finish(hasher))
+        })
+        .collect()
+}
+
+fn finish(hasher: Sha256) -> Fingerprint {
     let digest = hasher.finalize();
     let mut text = String::with_capacity(7 + 64);
     text.push_str("sha256:");
@@ -114,6 +172,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             retry: RetryPolicy::default(),
             estimate: None,
+            secret_digests: BTreeMap::new(),
         }
     }
 
@@ -139,5 +198,45 @@ mod tests {
         assert_eq!(of(&step(serde_json::json!({}))), of(&other));
         other.kind = "other".into();
         assert_ne!(of(&step(serde_json::json!({}))), of(&other));
+    }
+
+    /// The fingerprint of a secret-free step as this version wrote it before secret digests
+    /// existed: journals recorded then stay valid.
+    #[test]
+    fn steps_without_secrets_keep_their_fingerprint() {
+        let plain = step(serde_json::json!({"url": "http://x", "n": [1, 2]}));
+        assert_eq!(
+            of(&plain).as_str(),
+            "sha256:596f1799260f414cdd4305882b8f2ea276a023ca9473fc937f04b56bf82c068f"
+        );
+        assert!(secret_tags(&plain).is_empty());
+    }
+
+    #[test]
+    fn a_secret_digest_counts_and_is_told_apart_by_tag() {
+        let params = serde_json::json!({"key": {"secret": "ssh.key"}, "other": {"secret": "b"}});
+        let mut one = step(params.clone());
+        one.secret_digests
+            .insert("ssh.key".into(), SecretDigest::new("hmac-sha256:aa"));
+        one.secret_digests
+            .insert("b".into(), SecretDigest::new("hmac-sha256:bb"));
+        let mut two = one.clone();
+        assert_eq!(of(&one), of(&two));
+        two.secret_digests
+            .insert("ssh.key".into(), SecretDigest::new("hmac-sha256:cc"));
+        assert_ne!(of(&one), of(&two));
+        assert_ne!(of(&one), of(&step(params)));
+        let (before, after) = (secret_tags(&one), secret_tags(&two));
+        assert_ne!(before["ssh.key"], after["ssh.key"]);
+        assert_eq!(before["b"], after["b"]);
+        assert!(
+            before
+                .values()
+                .all(|tag| tag.as_str().starts_with("sha256:"))
+        );
+        assert_eq!(
+            format!("{:?}", one.secret_digests["b"]),
+            "SecretDigest(<keyed>)"
+        );
     }
 }

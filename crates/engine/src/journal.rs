@@ -8,7 +8,7 @@
 //!
 //! Where the bytes live is a [`JournalStore`]: the state directory's file by default.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,6 +21,9 @@ use crate::graph::Graph;
 use crate::redact::Scrubber;
 use crate::report::RunOutcome;
 use crate::step::{Outputs, StepId, StepSpec};
+
+mod secrets;
+pub use secrets::changed_secrets_text;
 
 pub use crate::record::{Record, RecordKind, now_ms};
 
@@ -129,6 +132,8 @@ pub struct StepRecord {
     pub fingerprint: Option<Fingerprint>,
     /// Outputs of the last success.
     pub outputs: Arc<Outputs>,
+    /// The secret tags of the last success, by secret name.
+    pub secrets: BTreeMap<String, Fingerprint>,
     pub error: Option<String>,
     pub duration_ms: Option<u64>,
     pub skip_reason: Option<SkipReason>,
@@ -346,12 +351,14 @@ impl JournalState {
                 fingerprint,
                 duration_ms,
                 outputs,
+                secrets,
             } => {
                 let entry = self.entry(step, at);
                 entry.state = Journaled::Succeeded;
                 entry.attempts = attempts;
                 entry.fingerprint = Some(fingerprint);
                 entry.outputs = Arc::new(outputs);
+                entry.secrets = secrets;
                 entry.duration_ms = Some(duration_ms);
                 entry.error = None;
             }
@@ -396,6 +403,7 @@ impl JournalState {
                 attempts: 0,
                 fingerprint: None,
                 outputs: Arc::new(Outputs::new()),
+                secrets: BTreeMap::new(),
                 error: None,
                 duration_ms: None,
                 skip_reason: None,

@@ -17,6 +17,7 @@ fn succeeded(step: &StepSpec) -> RecordKind {
         fingerprint: fingerprint::of(step),
         duration_ms: 5,
         outputs: Outputs::new(),
+        secrets: fingerprint::secret_tags(step),
     }
 }
 
@@ -329,4 +330,46 @@ mod property {
             }
         }
     }
+}
+
+/// A rotated secret value re-plans the step that uses it and what depends on it, and the
+/// state names the secret; a step without secrets keeps the fingerprint it had before secret
+/// digests existed, so its old record stays done.
+#[test]
+fn a_changed_secret_digest_re_plans_its_step_and_names_the_secret() {
+    use crate::fingerprint::SecretDigest;
+    let mut a = step("a", 2, &[], serde_json::json!({"key": {"secret": "k"}}));
+    a.secret_digests
+        .insert("k".into(), SecretDigest::new("hmac-sha256:01"));
+    let b = step("b", 2, &["a"], serde_json::json!({}));
+    let c = step("c", 2, &[], serde_json::json!({"n": 1}));
+    let original = vec![a.clone(), b.clone(), c.clone()];
+    let bytes = sample_journal(&original);
+    let state = parse(&bytes, Path::new("j")).expect("loads");
+    let graph = Graph::build(original).expect("graph");
+    assert!(state.states(&graph).iter().all(|s| *s == StepState::Done));
+    assert!(state.changed_secrets(&a).is_empty());
+    // The journal holds tags, not the digest.
+    assert!(!String::from_utf8_lossy(&bytes).contains("hmac-sha256:01"));
+
+    let mut rotated = a.clone();
+    rotated
+        .secret_digests
+        .insert("k".into(), SecretDigest::new("hmac-sha256:02"));
+    let graph = Graph::build(vec![rotated.clone(), b, c]).expect("graph");
+    let states = state.states(&graph);
+    let by_id = |id: &str| states[graph.position(&StepId::from(id)).expect("exists")].clone();
+    assert_eq!(by_id("a"), StepState::ChangedInputs { upstream: None });
+    assert_eq!(
+        by_id("b"),
+        StepState::ChangedInputs {
+            upstream: Some(StepId::from("a"))
+        }
+    );
+    assert_eq!(by_id("c"), StepState::Done);
+    assert_eq!(state.changed_secrets(&rotated), vec!["k".to_owned()]);
+    assert_eq!(
+        state.describe(&rotated, &by_id("a")),
+        "changed inputs (secret `k` changed)"
+    );
 }

@@ -17,7 +17,9 @@ pub struct RunOptions {
     /// Written into the journal's run record.
     pub version: String,
     /// Ask each done step's action whether its result still holds (`--verify`); a step that
-    /// drifted, or that cannot be checked because the check failed, runs again.
+    /// drifted, or that cannot be checked because the check failed, runs again, and so do the
+    /// done steps that need it. Without it only kinds verified on every run are asked
+    /// ([`crate::Action::verify_every_run`]).
     pub verify: bool,
 }
 

@@ -62,6 +62,10 @@ pub enum RecordKind {
         fingerprint: Fingerprint,
         duration_ms: u64,
         outputs: Outputs,
+        /// One tag per secret the step used ([`crate::fingerprint::secret_tags`]), to tell
+        /// which one changed; absent for steps without secrets and in older journals.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        secrets: std::collections::BTreeMap<String, Fingerprint>,
     },
     StepFailed {
         step: StepId,

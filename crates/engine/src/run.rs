@@ -72,11 +72,8 @@ pub async fn run(
         parallelism: options.parallelism.max(1),
         stats: scheduler.stats,
     });
-    let drifted = if options.verify {
-        verify_done(graph, registry, prior, options, events, cancel).await
-    } else {
-        vec![false; graph.len()]
-    };
+    // With `--verify` every done step is checked; without, those of kinds checked every run.
+    let drifted = verify_done(graph, registry, prior, options, events, cancel).await;
     scheduler.classify(prior, options, &drifted);
     scheduler.drain_skips(journal)?;
 

@@ -324,6 +324,7 @@ impl<'g> Scheduler<'g> {
                     fingerprint: fingerprint::of(&step),
                     duration_ms,
                     outputs: outputs.clone(),
+                    secrets: fingerprint::secret_tags(&step),
                 })?;
                 self.slots[position] = Slot::Done(Arc::new(outputs));
                 self.stats.succeeded += 1;

@@ -162,6 +162,7 @@ pub(crate) fn step(id: &str, phase: u32, needs: &[&str], params: serde_json::Val
             max_backoff: Duration::from_millis(20),
         },
         estimate: None,
+        secret_digests: Default::default(),
     }
 }
 

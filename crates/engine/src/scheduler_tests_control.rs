@@ -310,3 +310,127 @@ async fn the_run_deadline_bounds_every_step_and_is_named() {
     assert!(detail.contains("step `slow`"), "{detail}");
     assert_eq!(Harness::result(&summary, "next").0, StepResult::Skipped);
 }
+
+/// A kind checked on every run: drifts once `rotated` is set; a step with `"unreachable"` in
+/// its params cannot be checked.
+struct Watched {
+    inner: Arc<Scripted>,
+    rotated: std::sync::atomic::AtomicBool,
+}
+
+impl Action for Watched {
+    fn plan<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Planned<'a> {
+        self.inner.plan(step, context)
+    }
+
+    fn run<'a>(&'a self, step: &'a StepSpec, context: &'a RunContext) -> Ran<'a> {
+        self.inner.run(step, context)
+    }
+
+    fn verify<'a>(
+        &'a self,
+        step: &'a StepSpec,
+        _context: &'a PlanContext,
+    ) -> BoxFuture<'a, Result<crate::action::Verified, ActionError>> {
+        Box::pin(async move {
+            if step.params.get("unreachable").is_some() {
+                return Err(ActionError::new(
+                    crate::action::ErrorKind::Unreachable,
+                    "the node does not answer",
+                ));
+            }
+            Ok(if self.rotated.load(std::sync::atomic::Ordering::SeqCst) {
+                crate::action::Verified::Drifted {
+                    what: "the certificate changed".into(),
+                }
+            } else {
+                crate::action::Verified::Holds
+            })
+        })
+    }
+
+    fn verify_every_run(&self) -> bool {
+        true
+    }
+}
+
+//   cert (checked every run) ──> middle ──> minted     (phase 2)
+//   other                                              (phase 2)
+//   blind (checked every run, cannot be checked)       (phase 2)
+#[tokio::test]
+async fn kinds_checked_every_run_rerun_when_drifted_and_so_do_their_dependents() {
+    let mut harness = Harness::new();
+    let watched = Arc::new(Watched {
+        inner: Arc::clone(&harness.action),
+        rotated: std::sync::atomic::AtomicBool::new(false),
+    });
+    let mut registry = Registry::new();
+    registry.register("scripted", harness.action.clone());
+    registry.register("watched", watched.clone());
+    harness.registry = registry;
+    let steps = || {
+        vec![
+            StepSpec {
+                kind: "watched".into(),
+                ..step("cert", 2, &[], serde_json::json!({}))
+            },
+            step("middle", 2, &["cert"], serde_json::json!({})),
+            step("minted", 2, &["middle"], serde_json::json!({})),
+            step("other", 2, &[], serde_json::json!({})),
+            StepSpec {
+                kind: "watched".into(),
+                ..step("blind", 2, &[], serde_json::json!({"unreachable": true}))
+            },
+        ]
+    };
+    let runs = |harness: &Harness| {
+        ["cert", "middle", "minted", "other", "blind"].map(|id| harness.action.runs(id))
+    };
+    harness.run(steps(), Selection::default()).await;
+    // Nothing drifted: nothing runs again, without --verify; the step that cannot be checked
+    // stays done and says so.
+    let (summary, events) = harness.run(steps(), Selection::default()).await;
+    assert_eq!(summary.outcome, RunOutcome::Succeeded);
+    assert_eq!(runs(&harness), [1, 1, 1, 1, 1]);
+    let unverified: Vec<_> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::StepUnverified { step, why } => Some((step.to_string(), why.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unverified.len(), 1, "{unverified:?}");
+    assert_eq!(unverified[0].0, "blind");
+    assert!(
+        unverified[0].1.contains("does not answer"),
+        "{unverified:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|event| matches!(event, Event::StepDrifted { .. }))
+    );
+
+    // Rotated: the drifted step runs again, and what needs it, transitively; nothing else.
+    watched
+        .rotated
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let (summary, events) = harness.run(steps(), Selection::default()).await;
+    assert_eq!(summary.outcome, RunOutcome::Succeeded);
+    assert_eq!(runs(&harness), [2, 2, 2, 1, 1]);
+    let drifted: Vec<_> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::StepDrifted { step, what } => Some(format!("{step}: {what}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        drifted,
+        [
+            "cert: the certificate changed",
+            "middle: `cert`, which it needs, runs again",
+            "minted: `middle`, which it needs, runs again",
+        ]
+    );
+}

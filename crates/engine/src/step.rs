@@ -4,6 +4,7 @@
 //! plain JSON. The engine never interprets `kind` or `params`; it hands them to the action
 //! registered for the kind.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -102,6 +103,11 @@ pub struct StepSpec {
         with = "optional_millis"
     )]
     pub estimate: Option<Duration>,
+    /// A keyed digest of each secret value the parameters reference, by secret name, filled
+    /// by the product when it resolves the graph. Part of the fingerprint when not empty (a
+    /// rotated value re-plans the step); never serialized.
+    #[serde(skip)]
+    pub secret_digests: BTreeMap<String, crate::fingerprint::SecretDigest>,
 }
 
 mod duration_millis {
@@ -160,6 +166,7 @@ impl StepSpec {
             timeout: Duration::from_secs(1),
             retry: RetryPolicy::default(),
             estimate: None,
+            secret_digests: BTreeMap::new(),
         }
     }
 }

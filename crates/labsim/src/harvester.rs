@@ -203,7 +203,11 @@ async fn write_kubeconfig(shared: &Shared, node: &str) -> Result<(), Error> {
 }
 
 /// Writes a 0600 file, then gives it (and its directory) to `owner`.
-async fn write_private(path: &Path, contents: &str, owner: Option<&str>) -> Result<(), Error> {
+pub(crate) async fn write_private(
+    path: &Path,
+    contents: &str,
+    owner: Option<&str>,
+) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
     let io = |source| Error::NodeFile {
         path: path.to_path_buf(),

@@ -53,6 +53,7 @@ mod images;
 mod kubevirt;
 mod resources;
 mod rke2_cert;
+mod rke2_rotate;
 mod rufio;
 pub mod scenario;
 mod tinkerbell;
@@ -250,6 +251,18 @@ impl Simulator {
 
     pub fn scenario(&self) -> &Scenario {
         &self.shared.scenario
+    }
+
+    /// Plays RKE2 rotating the admin client certificate on the first node: a new certificate,
+    /// valid for `valid_for` and issued by the CA in `ca_dir` (the Harvester API server's
+    /// `pki` directory), replaces the credentials of its `rke2.yaml`. Returns the certificate's
+    /// PEM.
+    pub async fn rotate_rke2_client_certificate(
+        &self,
+        ca_dir: &std::path::Path,
+        valid_for: std::time::Duration,
+    ) -> Result<String, Error> {
+        rke2_rotate::rotate_admin_certificate(&self.shared, ca_dir, valid_for).await
     }
 
     /// Stops every simulated controller.

@@ -8,6 +8,7 @@
 //! that have applications), so it is reported, never waited for.
 
 mod proof;
+mod rotation;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,7 +16,8 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use genesis_engine::{
-    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
+    ActionError, Checked, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext,
+    StepSpec,
 };
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Preconditions};
@@ -106,7 +108,7 @@ pub struct ArgocdClusterSecret {
 }
 
 /// The TLS credentials of the kubeconfig's current context: base64 of each PEM.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct TlsData {
     ca: String,
     cert: String,
@@ -301,6 +303,16 @@ impl ArgocdClusterSecret {
 }
 
 impl genesis_engine::Action for ArgocdClusterSecret {
+    /// Every `genesis up` reads the Secret (one GET): credentials that are no longer the kept
+    /// kubeconfig's, or that expire within 30 days, mint it again ([`rotation`]).
+    fn verify_every_run(&self) -> bool {
+        true
+    }
+
+    fn verify<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Checked<'a> {
+        Box::pin(self.check(step, context))
+    }
+
     fn plan<'a>(&'a self, step: &'a StepSpec, context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: ClusterSecretParams = params(step)?;
@@ -360,6 +372,7 @@ impl genesis_engine::Action for ArgocdClusterSecret {
             let tls = tls_data(&kubeconfig)?;
             let client = self.platform.for_step().await?;
             let name = Self::secret_name(&params);
+            let renewal = self.renewal_note(&client, &params, &tls, context).await?;
             let secret = Self::secret(&params, &tls);
             let change = match secret.preview(&client).await?.change {
                 Change::Create => "created",
@@ -430,6 +443,7 @@ impl genesis_engine::Action for ArgocdClusterSecret {
             if let Some(note) = former_note {
                 outputs.insert("former".to_owned(), note.into());
             }
+            outputs.insert("certificate".to_owned(), renewal.into());
             Ok(outputs)
         })
     }

@@ -15,11 +15,13 @@ use std::time::Duration;
 
 use genesis_engine::events::Stream;
 use genesis_engine::{
-    ActionError, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext, StepSpec,
+    ActionError, Checked, ErrorKind, Outputs, PlanContext, PlanOutcome, Planned, Ran, RunContext,
+    StepSpec,
 };
 use serde::Deserialize;
 
 mod kubeconfig;
+mod verify;
 
 use super::{HarvesterOutputs, KUBECONFIG_FILE, params};
 use crate::actions::catalog::NameRule;
@@ -318,6 +320,16 @@ fn classify_ssh(error: SshError, node: &str) -> ActionError {
 }
 
 impl genesis_engine::Action for HarvesterApi {
+    /// Every `genesis up` reads the node's kubeconfig again (one SSH session): a rotated
+    /// client certificate re-runs this step and what needs it ([`verify`]).
+    fn verify_every_run(&self) -> bool {
+        true
+    }
+
+    fn verify<'a>(&'a self, step: &'a StepSpec, _context: &'a PlanContext) -> Checked<'a> {
+        Box::pin(self.check(step))
+    }
+
     fn plan<'a>(&'a self, step: &'a StepSpec, _context: &'a PlanContext) -> Planned<'a> {
         Box::pin(async move {
             let params: ApiParams = params(step)?;

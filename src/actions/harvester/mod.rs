@@ -401,6 +401,7 @@ pub(crate) fn test_step(kind: &str, params: Value) -> StepSpec {
         timeout: std::time::Duration::from_secs(5),
         retry: genesis_engine::RetryPolicy::default(),
         estimate: None,
+        secret_digests: Default::default(),
     }
 }
 

@@ -360,6 +360,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
             estimate: None,
+            secret_digests: Default::default(),
         }
     }
 

@@ -243,6 +243,7 @@ impl Instance<'_> {
             timeout: entry.timeout,
             retry: entry.retry.clone(),
             estimate: entry.estimate,
+            secret_digests: Default::default(),
         })
     }
 

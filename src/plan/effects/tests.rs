@@ -44,6 +44,7 @@ fn step(id: &str, state: &str, preview: &'static str, observed: Option<Observed>
         observed,
         selected: true,
         excluded_by: None,
+        why: None,
     }
 }
 

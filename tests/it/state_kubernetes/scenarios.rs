@@ -35,6 +35,7 @@ fn a_journal_larger_than_one_object_round_trips(env: &Env) {
                     .expect("fingerprint"),
                     duration_ms: at,
                     outputs,
+                    secrets: Default::default(),
                 },
             ));
         }

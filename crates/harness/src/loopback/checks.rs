@@ -18,7 +18,13 @@ pub fn record_done_in(
     state: &Path,
     steps: &[(&str, serde_json::Map<String, Value>)],
 ) {
-    let inputs = genesis::inputs::load(paths)
+    // With the state directory's key, as `genesis up` loads them: steps using secrets carry
+    // their keyed digests, and so the fingerprints `up` compares.
+    let options = genesis::inputs::LoadOptions {
+        state_dir: Some(state.to_owned()),
+        ..Default::default()
+    };
+    let inputs = genesis::inputs::load_with(paths, &options)
         .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
     let (mut journal, _) = Journal::open(state, Arc::new(Scrubber::empty())).expect("journal");
     for (id, outputs) in steps {
@@ -35,6 +41,7 @@ pub fn record_done_in(
                 fingerprint: genesis_engine::fingerprint::of(step),
                 duration_ms: 0,
                 outputs: outputs.clone(),
+                secrets: genesis_engine::fingerprint::secret_tags(step),
             })
             .expect("journal record");
     }
