@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 
 use super::common::Common;
-use super::{diagnose, graph, plan, reset, secrets, state, status, unlock, up, validate};
+use super::{diagnose, graph, health, plan, reset, secrets, state, status, unlock, up, validate};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +46,9 @@ pub enum Command {
     /// Collect a bundle for a failed run: journal, logs, status, objects of both clusters and
     /// the first Harvester node's service logs, secrets scrubbed (see docs/diagnose.md).
     Diagnose(diagnose::DiagnoseArgs),
+    /// Check the lab as it stands: Platform nodes, Harvester quorum, the Argo CD Secret's
+    /// credentials, the VMs; read-only, seconds (exit 1 when a check is red).
+    Health(health::HealthArgs),
     /// Move the journal between the state directory and the Platform cluster (push|pull).
     State(state::StateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

@@ -10,6 +10,7 @@ pub mod confirm;
 pub mod diagnose;
 pub mod error;
 pub mod graph;
+pub mod health;
 pub mod man;
 pub mod plan;
 pub mod reset;
@@ -45,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Secrets(args) => secrets::run(args, &cli.common),
         Command::Diagnose(args) => diagnose::run(args, &cli.common),
         Command::State(args) => state::run(args, &cli.common),
+        Command::Health(args) => health::run(args, &cli.common),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     };

@@ -8,6 +8,7 @@
 //! that have applications), so it is reported, never waited for.
 
 mod proof;
+pub(crate) use proof::reach_with_config;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -442,6 +443,7 @@ pub(crate) const KIND: Definition = Definition {
     target: Target::Platform,
     preview: Preview::DependsOnEarlier,
     effects: &[],
+    owns: Some(crate::actions::owned::cluster_secret),
     params: ParamType::of::<ClusterSecretParams>(),
     names: &[
         ("namespace", NameRule::Namespace),
