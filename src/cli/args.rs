@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 
 use super::common::Common;
-use super::{diagnose, graph, health, plan, reset, secrets, state, status, unlock, up, validate};
+use super::{
+    describe, diagnose, graph, health, plan, reset, secrets, state, status, unlock, up, validate,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +51,9 @@ pub enum Command {
     /// Check the lab as it stands: Platform nodes, Harvester quorum, the Argo CD Secret's
     /// credentials, the VMs; read-only, seconds (exit 1 when a check is red).
     Health(health::HealthArgs),
+    /// Show the objects a step (or a machine's branch) owns, read live, as a tree with their
+    /// conditions.
+    Describe(describe::DescribeArgs),
     /// Move the journal between the state directory and the Platform cluster (push|pull).
     State(state::StateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

@@ -7,6 +7,7 @@ pub mod candidates;
 pub mod common;
 pub mod completions;
 pub mod confirm;
+pub mod describe;
 pub mod diagnose;
 pub mod error;
 pub mod graph;
@@ -47,6 +48,7 @@ pub fn main() -> ExitCode {
         Command::Diagnose(args) => diagnose::run(args, &cli.common),
         Command::State(args) => state::run(args, &cli.common),
         Command::Health(args) => health::run(args, &cli.common),
+        Command::Describe(args) => describe::run(args, &cli.common),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     };

@@ -75,7 +75,7 @@ fn expected(inputs: &Inputs) -> Expected {
 }
 
 /// `what` under the deadline; on expiry, the message says how long it waited.
-async fn bounded<T>(
+pub(crate) async fn bounded<T>(
     deadline: Instant,
     timeout: Duration,
     what: impl std::future::Future<Output = Result<T, String>>,
@@ -92,7 +92,7 @@ async fn bounded<T>(
 
 /// A client of `target` whose API server answered a version request, or why not: the
 /// server, context and kubeconfig named, the cause said once.
-async fn reach(
+pub(crate) async fn reach(
     target: &KubeTarget,
     deadline: Instant,
     timeout: Duration,
@@ -331,6 +331,42 @@ fn register_config_secrets(config: &Value) {
     genesis_engine::register_runtime_secrets(values);
 }
 
+/// How Harvester is reached: `--harvester-context` in the Platform's kubeconfig, else the
+/// kubeconfig step 9 wrote into the state directory (its credentials registered for
+/// scrubbing); `Err` says why there is none.
+pub(crate) fn harvester_target(
+    inputs: &Inputs,
+    options: &ClusterOptions,
+) -> Result<KubeTarget, String> {
+    if let Some(context) = &options.harvester_context {
+        return Ok(KubeTarget {
+            cluster: "harvester".to_owned(),
+            kubeconfig: options.platform_target(&inputs.lab).kubeconfig,
+            context: Some(context.clone()),
+        });
+    }
+    let kubeconfig = options
+        .state_dir
+        .join(crate::actions::harvester::KUBECONFIG_FILE);
+    if !kubeconfig.is_file() {
+        let api_step = crate::actions::harvester::ApiStep::of(&inputs.graph);
+        return Err(format!(
+            "no Harvester kubeconfig at {}: {api_step} has not run in this state directory",
+            kubeconfig.display()
+        ));
+    }
+    if let Ok(text) = std::fs::read_to_string(&kubeconfig)
+        && let Ok(parsed) = serde_saphyr::from_str::<Value>(&text)
+    {
+        crate::actions::harvester::register_secrets(&parsed);
+    }
+    Ok(KubeTarget {
+        cluster: "harvester".to_owned(),
+        kubeconfig: Some(kubeconfig),
+        context: None,
+    })
+}
+
 /// Harvester: reachable, each machine's Node, the quorum, and each VM as read.
 async fn harvester(
     inputs: &Inputs,
@@ -339,37 +375,14 @@ async fn harvester(
     deadline: Instant,
     timeout: Duration,
 ) -> (Vec<Check>, Option<Vec<Option<Value>>>) {
-    let kubeconfig = options
-        .state_dir
-        .join(crate::actions::harvester::KUBECONFIG_FILE);
-    let target = match &options.harvester_context {
-        Some(context) => KubeTarget {
-            cluster: "harvester".to_owned(),
-            kubeconfig: options.platform_target(&inputs.lab).kubeconfig,
-            context: Some(context.clone()),
-        },
-        None if kubeconfig.is_file() => {
-            if let Ok(text) = std::fs::read_to_string(&kubeconfig)
-                && let Ok(parsed) = serde_saphyr::from_str::<Value>(&text)
-            {
-                crate::actions::harvester::register_secrets(&parsed);
-            }
-            KubeTarget {
-                cluster: "harvester".to_owned(),
-                kubeconfig: Some(kubeconfig),
-                context: None,
-            }
-        }
-        None => {
-            let api_step = crate::actions::harvester::ApiStep::of(&inputs.graph);
+    let target = match harvester_target(inputs, options) {
+        Ok(target) => target,
+        Err(missing) => {
             return (
                 vec![Check::yellow(
                     "harvester",
                     "harvester.reachable",
-                    format!(
-                        "no Harvester kubeconfig at {}: {api_step} has not run in this state directory",
-                        kubeconfig.display()
-                    ),
+                    missing,
                     "`genesis up` fetches it; or pass --harvester-context CONTEXT to read Harvester through your own kubeconfig",
                 )],
                 None,

@@ -8,7 +8,9 @@
 //! - this file: the report, its verdict and exit code, and its text form.
 
 pub mod checks;
+pub mod describe;
 pub mod gather;
+pub mod tree;
 
 use serde::Serialize;
 

@@ -152,6 +152,59 @@ async fn health_and_describe() {
     outputs.push(("health -o json stdout".into(), stdout));
     outputs.push(("health -o json stderr".into(), stderr));
 
+    // describe: a machine's branch as a tree, its objects with their conditions.
+    let output = lab.genesis(&["describe", "ms-02-2"]).await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    eprintln!("{stdout}");
+    for expected in [
+        "machine ms-02-2\n",
+        "├─ step 6/ms-02-2 bmc/ms-02-2 (rufio.machine)",
+        "Secret tink-system/bmc-ms-02-2 on platform: present; data keys: ",
+        "Machine tink-system/ms-02-2 on platform: present; power ",
+        "Contactable=True",
+        "step 7/ms-02-2 hardware/ms-02-2 (tinkerbell.hardware)",
+        "Hardware tink-system/ms-02-2 on platform: present",
+        "Workflow tink-system/harvester-install-ms-02-2-1 on platform: state SUCCESS; actions: ",
+        "BootJobComplete=True (Complete: job completed)",
+        "Node ms-02-2 on harvester: present",
+        "Ready=True (KubeletReady: kubelet is posting ready status)",
+    ] {
+        assert!(stdout.contains(expected), "`{expected}` in:\n{stdout}");
+    }
+    outputs.push(("describe stdout".into(), stdout));
+    outputs.push(("describe stderr".into(), stderr));
+    let output = lab
+        .genesis(&["describe", "register-argocd", "-o", "json"])
+        .await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let described: Value = serde_json::from_str(&stdout).expect("describe JSON");
+    assert_eq!(described["schema"], "genesis.describe/v1");
+    assert_eq!(described["target_kind"], "step");
+    let secret = &described["steps"][0]["objects"][0];
+    assert_eq!(
+        (&secret["kind"], &secret["name"], &secret["state"]),
+        (&"Secret".into(), &"harvester".into(), &"present".into())
+    );
+    assert!(
+        secret["summary"]
+            .as_str()
+            .expect("summary")
+            .contains("config"),
+        "{secret}"
+    );
+    outputs.push(("describe -o json stdout".into(), stdout));
+    outputs.push(("describe -o json stderr".into(), stderr));
+    let output = lab.genesis(&["describe", "ms-02-9"]).await;
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`ms-02-9` names no step or machine")
+            && stderr.contains("did you mean `ms-02-1`"),
+        "{stderr}"
+    );
+
     // A Platform node goes NotReady: red, naming the node and the VM it is.
     simulator
         .set_node_ready(NodeCluster::Platform, "cp-2", false)
