@@ -1,13 +1,12 @@
 //! The objects a step owns: what each kind writes (or what its step brings about, such as the
 //! Harvester Node an install makes), computed from the step's resolved parameters. A kind
-//! declares it next to its definition ([`super::definition::Definition::owns`]);
+//! declares it next to its definition (`Definition::owns`; [`super::catalog::owned_objects`]
+//! reads it for a step);
 //! `genesis describe` reads them live and `genesis health` finds the step-12 Secret and the
 //! VMs through them. The engine knows nothing of this.
 
 use kube::api::ApiResource;
 use serde_json::Value;
-
-use super::definition::Params;
 
 /// Which cluster holds an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -94,27 +93,14 @@ impl OwnedObject {
     }
 }
 
-/// A kind's owned objects, from its step's resolved parameters.
-pub(crate) type Owns = fn(&Params<'_>) -> Vec<OwnedObject>;
-
 /// A string parameter, `None` when absent or not a string.
-pub(crate) fn text<'a>(params: &'a Params<'_>, name: &str) -> Option<&'a str> {
-    params.0.get(name).and_then(Value::as_str)
-}
-
-/// The objects step `step` owns (empty for a kind that declares none).
-pub fn of_step(step: &genesis_engine::StepSpec) -> Vec<OwnedObject> {
-    super::kinds::KINDS
-        .iter()
-        .find(|kind| kind.name == step.kind)
-        .and_then(|kind| kind.owns)
-        .map(|owns| owns(&Params(&step.params)))
-        .unwrap_or_default()
+pub(crate) fn text<'a>(params: &'a Value, name: &str) -> Option<&'a str> {
+    params.get(name).and_then(Value::as_str)
 }
 
 /// `tinkerbell.install`: the machine's install Workflows (every attempt, by the machine label
 /// the kind sets) and the Harvester Node the install makes.
-pub(crate) fn install(params: &Params<'_>) -> Vec<OwnedObject> {
+pub(crate) fn install(params: &Value) -> Vec<OwnedObject> {
     let (Some(namespace), Some(machine)) = (text(params, "namespace"), text(params, "machine"))
     else {
         return Vec::new();
@@ -124,17 +110,14 @@ pub(crate) fn install(params: &Params<'_>) -> Vec<OwnedObject> {
             cluster: Cluster::Platform,
             resource: super::tinkerbell::workflow_resource(),
             namespace: Some(namespace.to_owned()),
-            select: Select::Labels(format!(
-                "{}={machine}",
-                super::tinkerbell::install::MACHINE_LABEL
-            )),
+            select: Select::Labels(format!("{}={machine}", super::tinkerbell::MACHINE_LABEL)),
         },
         OwnedObject::node(Cluster::Harvester, machine),
     ]
 }
 
 /// `argocd.cluster-secret`: the Argo CD cluster Secret (`secret_name`, else `cluster_name`).
-pub(crate) fn cluster_secret(params: &Params<'_>) -> Vec<OwnedObject> {
+pub(crate) fn cluster_secret(params: &Value) -> Vec<OwnedObject> {
     let name = text(params, "secret_name")
         .filter(|name| !name.is_empty())
         .or_else(|| text(params, "cluster_name"));
@@ -154,7 +137,7 @@ mod tests {
     #[test]
     fn install_owns_the_machines_workflows_and_its_harvester_node() {
         let params = json!({"namespace": "tink-system", "machine": "ms-02-2"});
-        let owned = install(&Params(&params));
+        let owned = install(&params);
         assert_eq!(
             owned.iter().map(OwnedObject::describe).collect::<Vec<_>>(),
             [
@@ -168,12 +151,9 @@ mod tests {
     #[test]
     fn the_cluster_secret_is_named_by_secret_name_else_cluster_name() {
         let named = json!({"namespace": "argocd", "cluster_name": "h", "secret_name": "s"});
-        assert_eq!(
-            cluster_secret(&Params(&named))[0].describe(),
-            "Secret argocd/s"
-        );
+        assert_eq!(cluster_secret(&named)[0].describe(), "Secret argocd/s");
         let unnamed = json!({"namespace": "argocd", "cluster_name": "h", "secret_name": null});
-        let owned = cluster_secret(&Params(&unnamed));
+        let owned = cluster_secret(&unnamed);
         assert_eq!(owned[0].describe(), "Secret argocd/h");
         assert!(owned[0].is_secret());
     }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::gather::{bounded, harvester_target, reach};
 use super::tree::Tree;
 use crate::actions::ClusterOptions;
-use crate::actions::owned::{self, Cluster, OwnedObject, Select};
+use crate::actions::owned::{Cluster, OwnedObject, Select};
 use crate::clients::kube::CallError;
 use crate::inputs::Inputs;
 
@@ -316,7 +316,7 @@ pub async fn describe(
         .iter()
         .map(|&position| {
             let step = inputs.graph.step(position);
-            (step, owned::of_step(step))
+            (step, crate::actions::catalog::owned_objects(step))
         })
         .collect();
     let wants = |cluster: Cluster| {

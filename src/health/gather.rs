@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::{Check, checks};
 use crate::actions::ClusterOptions;
-use crate::actions::owned::{self, OwnedObject, Select};
+use crate::actions::owned::{OwnedObject, Select};
 use crate::clients::kube::{CallError, KubeTarget};
 use crate::errors::error_chain;
 use crate::inputs::Inputs;
@@ -31,7 +31,7 @@ fn expected(inputs: &Inputs) -> Expected {
     let secret = steps
         .iter()
         .filter(|step| step.kind == "argocd.cluster-secret")
-        .flat_map(owned::of_step)
+        .flat_map(crate::actions::catalog::owned_objects)
         .find(OwnedObject::is_secret)
         .and_then(|object| match (object.namespace, object.select) {
             (Some(namespace), Select::Name(name)) => Some((namespace, name)),
@@ -39,7 +39,10 @@ fn expected(inputs: &Inputs) -> Expected {
         });
     let mut vms = Vec::new();
     for step in steps.iter().filter(|step| step.kind == "kubevirt.vm") {
-        let Some(vm) = owned::of_step(step).into_iter().next() else {
+        let Some(vm) = crate::actions::catalog::owned_objects(step)
+            .into_iter()
+            .next()
+        else {
             continue;
         };
         let name = step.item.clone().unwrap_or_else(|| step.id.to_string());
@@ -47,7 +50,7 @@ fn expected(inputs: &Inputs) -> Expected {
         let node = steps
             .iter()
             .filter(|other| other.kind == "kube.node-joined" && other.item == step.item)
-            .flat_map(owned::of_step)
+            .flat_map(crate::actions::catalog::owned_objects)
             .find_map(|object| match object.select {
                 Select::Name(node) => Some(node),
                 Select::Labels(_) => None,

@@ -251,7 +251,7 @@ impl genesis_engine::Action for VmImage {
 
 /// `harvester.vm-image`: a VM boot image.
 /// The VirtualMachineImage the step applies (on the harvester cluster).
-fn owns(p: &crate::actions::catalog::Params<'_>) -> Vec<crate::actions::owned::OwnedObject> {
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
     use crate::actions::owned::{Cluster, OwnedObject, text};
     match (text(p, "namespace"), text(p, "name")) {
         (Some(namespace), Some(name)) => {

@@ -169,7 +169,7 @@ impl genesis_engine::Action for NodeJoined {
 
 /// `kube.node-joined`: a node joined a cluster.
 /// The Node the VM becomes on the Platform cluster.
-fn owns(p: &crate::actions::catalog::Params<'_>) -> Vec<crate::actions::owned::OwnedObject> {
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
     use crate::actions::owned::{Cluster, OwnedObject, text};
     text(p, "node")
         .map(|node| vec![OwnedObject::node(Cluster::Platform, node)])

@@ -174,7 +174,7 @@ impl genesis_engine::Action for UserdataSecret {
 
 /// `kubevirt.userdata-secret`: a VM's user data.
 /// The VM's NoCloud user-data Secret (on the Harvester cluster).
-fn owns(p: &crate::actions::catalog::Params<'_>) -> Vec<crate::actions::owned::OwnedObject> {
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
     use crate::actions::owned::{Cluster, OwnedObject, text};
     match (text(p, "namespace"), text(p, "vm")) {
         (Some(namespace), Some(vm)) => vec![OwnedObject::secret(

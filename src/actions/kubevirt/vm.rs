@@ -378,7 +378,7 @@ impl genesis_engine::Action for VirtualMachine {
 
 /// `kubevirt.vm`: a KubeVirt VirtualMachine, running.
 /// The VirtualMachine the step applies (on the harvester cluster).
-fn owns(p: &crate::actions::catalog::Params<'_>) -> Vec<crate::actions::owned::OwnedObject> {
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
     use crate::actions::owned::{Cluster, OwnedObject, text};
     match (text(p, "namespace"), text(p, "name")) {
         (Some(namespace), Some(name)) => {

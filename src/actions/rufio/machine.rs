@@ -225,7 +225,7 @@ impl genesis_engine::Action for RufioMachine {
 
 /// `rufio.machine`: a BMC registered with Rufio.
 /// The BMC's credentials Secret and its Rufio Machine (on the Platform cluster).
-fn owns(p: &crate::actions::catalog::Params<'_>) -> Vec<crate::actions::owned::OwnedObject> {
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
     use crate::actions::owned::{Cluster, OwnedObject, text};
     match (text(p, "namespace"), text(p, "machine")) {
         (Some(namespace), Some(machine)) => vec![

@@ -206,7 +206,7 @@ impl SingleObject for Hardware {
 
 /// `tinkerbell.hardware`: a machine's Hardware.
 /// The Hardware the step applies (on the platform cluster).
-fn owns(p: &crate::actions::catalog::Params<'_>) -> Vec<crate::actions::owned::OwnedObject> {
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
     use crate::actions::owned::{Cluster, OwnedObject, text};
     match (text(p, "namespace"), text(p, "machine")) {
         (Some(namespace), Some(name)) => {

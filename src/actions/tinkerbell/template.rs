@@ -150,7 +150,7 @@ impl SingleObject for InstallTemplate {
 
 /// `tinkerbell.template`: the install Template.
 /// The Template the step applies (on the platform cluster).
-fn owns(p: &crate::actions::catalog::Params<'_>) -> Vec<crate::actions::owned::OwnedObject> {
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
     use crate::actions::owned::{Cluster, OwnedObject, text};
     match (text(p, "namespace"), text(p, "name")) {
         (Some(namespace), Some(name)) => {
