@@ -437,6 +437,41 @@ mod tests {
         );
     }
 
+    fn config_with_certificate(days: i64) -> Value {
+        use base64::Engine as _;
+        let mut params = rcgen::CertificateParams::new(vec![]).expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "system:admin");
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(days);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let pem = params.self_signed(&key).expect("cert").pem();
+        json!({"tlsClientConfig": {"certData": base64::engine::general_purpose::STANDARD.encode(pem)}})
+    }
+
+    #[test]
+    fn the_certificate_is_yellow_under_thirty_days_and_red_once_expired() {
+        let now = SystemTime::now();
+        let year = certificate(&config_with_certificate(365), now);
+        assert_eq!(year.status, Status::Green);
+        assert!(year.summary.contains("expires in 36"), "{}", year.summary);
+        let soon = certificate(&config_with_certificate(10), now);
+        assert_eq!(soon.status, Status::Yellow);
+        assert!(soon.summary.contains("(under 30)"), "{}", soon.summary);
+        assert!(
+            soon.fix
+                .as_deref()
+                .is_some_and(|fix| fix.contains("genesis up"))
+        );
+        let later = now + std::time::Duration::from_secs(20 * 86_400);
+        assert_eq!(
+            certificate(&config_with_certificate(10), later).status,
+            Status::Red
+        );
+    }
+
     #[test]
     fn a_token_config_has_no_certificate_to_watch_and_garbage_is_red() {
         let now = SystemTime::now();

@@ -319,60 +319,73 @@ pub async fn describe(
             (step, crate::actions::catalog::owned_objects(step))
         })
         .collect();
-    let wants = |cluster: Cluster| {
-        steps
+    // Each cluster: reached once, then its objects read; both clusters at the same time.
+    let objects: Vec<(usize, usize, &OwnedObject)> = steps
+        .iter()
+        .enumerate()
+        .flat_map(|(step, (_, objects))| {
+            objects
+                .iter()
+                .enumerate()
+                .map(move |(index, object)| (step, index, object))
+        })
+        .collect();
+    let cluster = |cluster: Cluster| {
+        let mine: Vec<(usize, usize, &OwnedObject)> = objects
             .iter()
-            .any(|(_, objects)| objects.iter().any(|object| object.cluster == cluster))
-    };
-    let platform = async {
-        if !wants(Cluster::Platform) {
-            return Err(String::new());
-        }
-        let target = options.platform_target(&inputs.lab);
-        reach(&target, deadline, timeout)
-            .await
-            .map(|(client, _)| client)
-            .map_err(|error| format!("the Platform cluster is not reachable: {error}"))
-    };
-    let harvester = async {
-        if !wants(Cluster::Harvester) {
-            return Err(String::new());
-        }
-        let target = harvester_target(inputs, options)?;
-        reach(&target, deadline, timeout)
-            .await
-            .map(|(client, _)| client)
-            .map_err(|error| format!("the Harvester cluster is not reachable: {error}"))
-    };
-    let (platform, harvester) = tokio::join!(platform, harvester);
-    let mut views = Vec::new();
-    for (step, objects) in steps {
-        let reads = objects.iter().map(|object| {
-            let client = match object.cluster {
-                Cluster::Platform => &platform,
-                Cluster::Harvester => &harvester,
+            .copied()
+            .filter(|(_, _, object)| object.cluster == cluster)
+            .collect();
+        async move {
+            if mine.is_empty() {
+                return Vec::new();
+            }
+            let client = match cluster {
+                Cluster::Platform => {
+                    let target = options.platform_target(&inputs.lab);
+                    reach(&target, deadline, timeout)
+                        .await
+                        .map(|(client, _)| client)
+                        .map_err(|error| format!("the Platform cluster is not reachable: {error}"))
+                }
+                Cluster::Harvester => match harvester_target(inputs, options) {
+                    Ok(target) => reach(&target, deadline, timeout)
+                        .await
+                        .map(|(client, _)| client)
+                        .map_err(|error| {
+                            format!("the Harvester cluster is not reachable: {error}")
+                        }),
+                    Err(missing) => Err(missing),
+                },
             };
-            async move {
-                match client {
+            let client = &client;
+            futures::future::join_all(mine.into_iter().map(|(step, index, object)| async move {
+                let views = match client {
                     Ok(client) => read(client, object, deadline, timeout).await,
                     Err(why) => vec![absent(object, "not-observed", format!("not read: {why}"))],
-                }
-            }
-        });
-        let objects = futures::future::join_all(reads)
+                };
+                ((step, index), views)
+            }))
             .await
-            .into_iter()
-            .flatten()
-            .collect();
-        views.push(StepView {
+        }
+    };
+    let (platform, harvester) =
+        tokio::join!(cluster(Cluster::Platform), cluster(Cluster::Harvester));
+    let mut read: std::collections::BTreeMap<(usize, usize), Vec<ObjectView>> =
+        platform.into_iter().chain(harvester).collect();
+    steps
+        .iter()
+        .enumerate()
+        .map(|(position, (step, objects))| StepView {
             id: step.id.to_string(),
             number: step.number.clone(),
             name: step.name.clone(),
             kind: step.kind.clone(),
-            objects,
-        });
-    }
-    views
+            objects: (0..objects.len())
+                .flat_map(|index| read.remove(&(position, index)).unwrap_or_default())
+                .collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -99,6 +99,7 @@ async fn health_and_describe() {
     let health_took = health_started.elapsed();
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    eprintln!("{stdout}");
     for expected in [
         "Platform cluster",
         "node um760: control-plane, Ready",
@@ -279,6 +280,29 @@ async fn health_and_describe() {
     outputs.extend([
         ("unreachable stdout".into(), stdout),
         ("unreachable stderr".into(), stderr),
+    ]);
+    // describe says, per object, that the Platform did not answer; Harvester's are read.
+    let output = genesis_with(
+        &lab,
+        &kubeconfig,
+        &["describe", "join-cluster/ms-02-2", "--timeout", "2s"],
+    )
+    .await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains(
+            "Workflow tink-system/(genesis.dev/machine=ms-02-2) on platform: not read: the Platform cluster is not reachable"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Node ms-02-2 on harvester: present"),
+        "{stdout}"
+    );
+    outputs.extend([
+        ("unreachable describe stdout".into(), stdout),
+        ("unreachable describe stderr".into(), stderr),
     ]);
     drop(silent);
 
