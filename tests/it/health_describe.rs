@@ -197,6 +197,29 @@ async fn health_and_describe() {
     );
     outputs.push(("describe -o json stdout".into(), stdout));
     outputs.push(("describe -o json stderr".into(), stderr));
+    let output = lab.genesis(&["health", "--timeout", "0s"]).await;
+    assert_eq!(output.status.code(), Some(2), "--timeout 0 is bad input");
+    let output = lab.genesis(&["describe", "vm/cp-*", "-o", "json"]).await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let described: Value = serde_json::from_str(&stdout).expect("describe JSON");
+    let vms: Vec<(&str, &str)> = described["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .flat_map(|step| step["objects"].as_array().expect("objects"))
+        .map(|object| {
+            (
+                object["name"].as_str().expect("name"),
+                object["summary"].as_str().expect("summary"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        vms,
+        [("cp-2", "Running, ready"), ("cp-3", "Running, ready")]
+    );
+    outputs.push(("describe vms stdout".into(), stdout));
     let output = lab.genesis(&["describe", "ms-02-9"]).await;
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
