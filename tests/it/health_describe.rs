@@ -48,6 +48,36 @@ async fn genesis_with(lab: &LoopbackLab, kubeconfig: &Path, args: &[&str]) -> Ou
         .expect("run genesis")
 }
 
+/// The Platform's kubeconfig with the Harvester cluster added as context `harvester` (its
+/// cluster and user renamed so that they do not collide with the Platform's).
+fn merged_kubeconfig(world: &World) -> String {
+    let read = |path: &Path| -> Value {
+        serde_saphyr::from_str(&std::fs::read_to_string(path).expect("kubeconfig"))
+            .expect("kubeconfig YAML")
+    };
+    let mut platform = read(world.platform.kubeconfig_path());
+    let harvester = read(world.harvester.kubeconfig_path());
+    let mut cluster = harvester["clusters"][0].clone();
+    cluster["name"] = "harvester".into();
+    let mut user = harvester["users"][0].clone();
+    user["name"] = "harvester".into();
+    let context = serde_json::json!({
+        "name": "harvester",
+        "context": {"cluster": "harvester", "user": "harvester"},
+    });
+    for (list, entry) in [
+        ("clusters", cluster),
+        ("users", user),
+        ("contexts", context),
+    ] {
+        platform[list]
+            .as_array_mut()
+            .expect("a kubeconfig list")
+            .push(entry);
+    }
+    serde_json::to_string(&platform).expect("JSON is YAML")
+}
+
 /// The checks of a JSON report, by id: (status, summary).
 fn checks(report: &Value) -> std::collections::BTreeMap<String, (String, String)> {
     report["checks"]
@@ -328,6 +358,31 @@ async fn health_and_describe() {
         ("unreachable describe stderr".into(), stderr),
     ]);
     drop(silent);
+
+    // --harvester-context: Harvester read through the operator's own kubeconfig (the
+    // Platform's, with a second context), not the one step 9 fetched.
+    let merged = lab.dir().join("merged.kubeconfig");
+    std::fs::write(&merged, merged_kubeconfig(&world)).expect("write merged kubeconfig");
+    let output = genesis_with(
+        &lab,
+        &merged,
+        &["--harvester-context", "harvester", "health", "-o", "json"],
+    )
+    .await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("health JSON");
+    let (status, summary) = &checks(&report)["harvester.reachable"];
+    assert_eq!(status, "green");
+    assert!(
+        summary.contains("context `harvester` of ") && summary.contains("merged.kubeconfig"),
+        "{summary}"
+    );
+    assert_eq!(report["status"], "green", "{stdout}");
+    outputs.extend([
+        ("--harvester-context stdout".into(), stdout),
+        ("--harvester-context stderr".into(), stderr),
+    ]);
 
     // No secret value anywhere: the secrets file, the Harvester client key, the Argo CD
     // Secret's key.
