@@ -5,6 +5,7 @@ pub mod actions;
 pub mod cli;
 pub mod clients;
 pub mod errors;
+pub mod health;
 pub mod inputs;
 pub mod plan;
 pub mod secrets;

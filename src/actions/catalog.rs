@@ -72,6 +72,14 @@ fn definition(name: &str) -> Option<&'static Definition> {
         .find(|kind| kind.name == name)
 }
 
+/// The objects step `step` owns (empty for a kind that declares none).
+pub fn owned_objects(step: &genesis_engine::StepSpec) -> Vec<super::owned::OwnedObject> {
+    definition(&step.kind)
+        .and_then(|kind| kind.owns)
+        .map(|owns| owns(&step.params))
+        .unwrap_or_default()
+}
+
 /// Checks a step's expanded parameters against the parameter type its kind's action reads
 /// them into at run time; `None` for an unknown kind.
 pub fn check_types(kind: &str, params: &Value) -> Option<Result<(), ParamTypeError>> {

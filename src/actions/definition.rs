@@ -66,6 +66,8 @@ pub(crate) struct Definition {
     pub preview: Preview,
     /// What running it does to a machine beyond the objects it writes; empty for most kinds.
     pub effects: &'static [Effect],
+    /// The objects its step owns, from the resolved parameters (`genesis describe`, `health`).
+    pub owns: Option<fn(&Value) -> Vec<super::owned::OwnedObject>>,
     /// The type the action reads its parameters into.
     pub params: ParamType,
     /// The parameters that become namespaces or object names, for `validate`'s name rules.

@@ -12,6 +12,7 @@ pub(crate) mod kinds;
 pub mod kube;
 pub mod kubevirt;
 pub mod local;
+pub mod owned;
 pub mod rufio;
 pub(crate) mod shape;
 pub(crate) mod support;

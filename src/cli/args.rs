@@ -9,7 +9,9 @@ use clap_complete::Shell;
 
 use super::common::Common;
 use super::examples;
-use super::{diagnose, graph, plan, reset, secrets, state, status, unlock, up, validate};
+use super::{
+    describe, diagnose, graph, health, plan, reset, secrets, state, status, unlock, up, validate,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +58,14 @@ pub enum Command {
     /// the first Harvester node's service logs, secrets scrubbed (see docs/diagnose.md).
     #[command(after_help = examples::MORE, after_long_help = examples::DIAGNOSE)]
     Diagnose(diagnose::DiagnoseArgs),
+    /// Check the lab as it stands: Platform nodes, Harvester quorum, the Argo CD Secret's
+    /// credentials, the VMs; read-only, seconds (exit 1 when a check is red).
+    #[command(after_help = examples::MORE, after_long_help = examples::HEALTH)]
+    Health(health::HealthArgs),
+    /// Show the objects a step (or a machine's branch) owns, read live, as a tree with their
+    /// conditions.
+    #[command(after_help = examples::MORE, after_long_help = examples::DESCRIBE)]
+    Describe(describe::DescribeArgs),
     /// Move the journal between the state directory and the Platform cluster (push|pull).
     #[command(after_help = examples::MORE, after_long_help = examples::STATE)]
     State(state::StateArgs),

@@ -62,6 +62,17 @@ Examples:
   genesis state push                             keep the journal in the Platform cluster
   genesis --state kubernetes state pull          copy it back to .genesis/";
 
+pub const HEALTH: &str = "\
+Examples:
+  genesis health                                 both clusters, the step-12 Secret and the VMs
+  genesis health -o json --timeout 10s           for a monitor (docs/health-json.md)";
+
+pub const DESCRIBE: &str = "\
+Examples:
+  genesis describe ms-02-2                       every object of one machine's branch, live
+  genesis describe register-argocd -o json       the objects of one step
+  genesis describe 'vm/cp-*'                     both VMs";
+
 pub const COMPLETIONS: &str = "\
 Examples:
   genesis completions bash > ~/.local/share/bash-completion/completions/genesis

@@ -7,10 +7,12 @@ pub mod candidates;
 pub mod common;
 pub mod completions;
 pub mod confirm;
+pub mod describe;
 pub mod diagnose;
 pub mod error;
 pub mod examples;
 pub mod graph;
+pub mod health;
 pub mod man;
 pub mod plan;
 pub mod reset;
@@ -46,6 +48,8 @@ pub fn main() -> ExitCode {
         Command::Secrets(args) => secrets::run(args, &cli.common),
         Command::Diagnose(args) => diagnose::run(args, &cli.common),
         Command::State(args) => state::run(args, &cli.common),
+        Command::Health(args) => health::run(args, &cli.common),
+        Command::Describe(args) => describe::run(args, &cli.common),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     };

@@ -24,6 +24,7 @@ mod engine_exec;
 mod hardware_clock;
 mod harness;
 mod harvester_steps;
+mod health_describe;
 mod hostile_inputs;
 mod hostile_runtime;
 mod inputs_fuzz;

@@ -164,11 +164,26 @@ async fn install_mode(shared: &Shared, node: &str) -> Option<String> {
 
 /// Sets `Ready=True` (with heartbeat) and basic node info on a Node.
 pub async fn set_node_ready(nodes: &Api<Node>, node: &str) -> Result<(), Error> {
+    set_node_readiness(nodes, node, true).await
+}
+
+/// Sets the Node's `Ready` condition as its kubelet would post it: `True` (`KubeletReady`) or
+/// `False` (`KubeletNotReady`, as the kubelet reports a node whose runtime or network is not
+/// ready).
+pub async fn set_node_readiness(nodes: &Api<Node>, node: &str, ready: bool) -> Result<(), Error> {
     let now = now_rfc3339();
+    let (status, reason, message) = if ready {
+        ("True", "KubeletReady", "kubelet is posting ready status")
+    } else {
+        (
+            "False",
+            "KubeletNotReady",
+            "container runtime network not ready (simulated)",
+        )
+    };
     let status = json!({ "status": {
         "conditions": [{
-            "type": "Ready", "status": "True", "reason": "KubeletReady",
-            "message": "kubelet is posting ready status",
+            "type": "Ready", "status": status, "reason": reason, "message": message,
             "lastHeartbeatTime": now, "lastTransitionTime": now,
         }],
         "addresses": [{ "type": "Hostname", "address": node }],
@@ -176,7 +191,7 @@ pub async fn set_node_ready(nodes: &Api<Node>, node: &str) -> Result<(), Error> 
     retry_transient!(nodes.patch_status(node, &PatchParams::default(), &Patch::Merge(&status)))
         .map(|_| ())
         .map_err(|source| Error::Kube {
-            context: format!("set node {node} ready"),
+            context: format!("set node {node} Ready={ready}"),
             source,
         })
 }

@@ -517,6 +517,23 @@ async fn join_platform(shared: &Shared, vm: &str, hostname: &str) -> Result<(), 
         return Ok(());
     }
     tokio::time::sleep(shared.scenario.scaled(shared.scenario.platform.join)).await;
+    create_platform_node(shared, hostname).await?;
+    shared.record(
+        "platform",
+        "node.registered",
+        hostname,
+        format!("from vm {vm}"),
+    );
+    tokio::time::sleep(shared.scenario.scaled(shared.scenario.platform.node_ready)).await;
+    let nodes: Api<Node> = Api::all(shared.world.platform.clone());
+    crate::harvester::set_node_ready(&nodes, hostname).await?;
+    shared.record("platform", "node.ready", hostname, "control-plane");
+    Ok(())
+}
+
+/// A control-plane Node `hostname` on the Platform API, created once (Talos labels a
+/// control-plane node with an empty value).
+pub(crate) async fn create_platform_node(shared: &Shared, hostname: &str) -> Result<(), Error> {
     let nodes: Api<Node> = Api::all(shared.world.platform.clone());
     let labels = BTreeMap::from([
         ("kubernetes.io/hostname".to_string(), hostname.to_string()),
@@ -543,14 +560,19 @@ async fn join_platform(shared: &Shared, vm: &str, hostname: &str) -> Result<(), 
             });
         }
     }
+    Ok(())
+}
+
+/// A Ready control-plane Node `hostname` on the Platform API (the Platform's own node).
+pub(crate) async fn register_platform_node(shared: &Shared, hostname: &str) -> Result<(), Error> {
+    create_platform_node(shared, hostname).await?;
+    let nodes: Api<Node> = Api::all(shared.world.platform.clone());
+    crate::harvester::set_node_ready(&nodes, hostname).await?;
     shared.record(
         "platform",
-        "node.registered",
+        "node.ready",
         hostname,
-        format!("from vm {vm}"),
+        "control-plane (platform node)",
     );
-    tokio::time::sleep(shared.scenario.scaled(shared.scenario.platform.node_ready)).await;
-    crate::harvester::set_node_ready(&nodes, hostname).await?;
-    shared.record("platform", "node.ready", hostname, "control-plane");
     Ok(())
 }

@@ -174,6 +174,22 @@ impl Shared {
     }
 }
 
+/// The cluster a simulated node belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeCluster {
+    Platform,
+    Harvester,
+}
+
+impl NodeCluster {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Platform => "platform",
+            Self::Harvester => "harvester",
+        }
+    }
+}
+
 /// The running simulator.
 pub struct Simulator {
     shared: Arc<Shared>,
@@ -263,6 +279,40 @@ impl Simulator {
         valid_for: std::time::Duration,
     ) -> Result<String, Error> {
         rke2_rotate::rotate_admin_certificate(&self.shared, ca_dir, valid_for).await
+    }
+
+    /// Posts `node`'s `Ready` condition on `cluster` as its kubelet would: `ready: false` plays
+    /// a node that stopped being ready (nothing else changes it back but another call).
+    pub async fn set_node_ready(
+        &self,
+        cluster: NodeCluster,
+        node: &str,
+        ready: bool,
+    ) -> Result<(), Error> {
+        let client = match cluster {
+            NodeCluster::Platform => self.shared.world.platform.clone(),
+            NodeCluster::Harvester => self.shared.world.harvester.clone(),
+        };
+        let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client);
+        harvester::set_node_readiness(&nodes, node, ready).await?;
+        self.shared.record(
+            cluster.label(),
+            if ready {
+                "node.ready"
+            } else {
+                "node.not_ready"
+            },
+            node,
+            "set by the test",
+        );
+        Ok(())
+    }
+
+    /// Registers the Platform cluster's own node (the lab's `platform_node`, the UM760 that
+    /// runs the single-node Platform before phase 4) as a Ready control-plane Node, as it is
+    /// in a real lab; the test world's Platform API server starts without it.
+    pub async fn add_platform_node(&self, hostname: &str) -> Result<(), Error> {
+        kubevirt::register_platform_node(&self.shared, hostname).await
     }
 
     /// Stops every simulated controller.

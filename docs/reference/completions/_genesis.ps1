@@ -45,6 +45,8 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Release the lock of a run that is gone (for a holder on another host)')
             [CompletionResult]::new('secrets', 'secrets', [CompletionResultType]::ParameterValue, 'The secrets file: encrypt it with age, edit the encrypted file, check every reference')
             [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node''s service logs, secrets scrubbed (see docs/diagnose.md)')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Check the lab as it stands: Platform nodes, Harvester quorum, the Argo CD Secret''s credentials, the VMs; read-only, seconds (exit 1 when a check is red)')
+            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show the objects a step (or a machine''s branch) owns, read live, as a tree with their conditions')
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Move the journal between the state directory and the Platform cluster (push|pull)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write one per command with --out-dir, or the Markdown reference)')
@@ -329,6 +331,44 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'genesis;health' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, '`text`: one line per check and what to do; `json`: the report (docs/health-json.md)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, '`text`: one line per check and what to do; `json`: the report (docs/health-json.md)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the whole check may take: every cluster is read at once under this deadline')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--age-identity', '--age-identity', [CompletionResultType]::ParameterName, 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;describe' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, '`text`: a tree; `json`: the same as a document (docs/health-json.md, "describe")')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, '`text`: a tree; `json`: the same as a document (docs/health-json.md, "describe")')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long reading may take: every cluster is read at once under this deadline')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--age-identity', '--age-identity', [CompletionResultType]::ParameterName, 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'genesis;state' {
             [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
             [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
@@ -441,6 +481,8 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Release the lock of a run that is gone (for a holder on another host)')
             [CompletionResult]::new('secrets', 'secrets', [CompletionResultType]::ParameterValue, 'The secrets file: encrypt it with age, edit the encrypted file, check every reference')
             [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node''s service logs, secrets scrubbed (see docs/diagnose.md)')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Check the lab as it stands: Platform nodes, Harvester quorum, the Argo CD Secret''s credentials, the VMs; read-only, seconds (exit 1 when a check is red)')
+            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show the objects a step (or a machine''s branch) owns, read live, as a tree with their conditions')
             [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Move the journal between the state directory and the Platform cluster (push|pull)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, elvish, powershell)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write one per command with --out-dir, or the Markdown reference)')
@@ -488,6 +530,12 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             break
         }
         'genesis;help;diagnose' {
+            break
+        }
+        'genesis;help;health' {
+            break
+        }
+        'genesis;help;describe' {
             break
         }
         'genesis;help;state' {

@@ -42,6 +42,8 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand unlock 'Release the lock of a run that is gone (for a holder on another host)'
             cand secrets 'The secrets file: encrypt it with age, edit the encrypted file, check every reference'
             cand diagnose 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node''s service logs, secrets scrubbed (see docs/diagnose.md)'
+            cand health 'Check the lab as it stands: Platform nodes, Harvester quorum, the Argo CD Secret''s credentials, the VMs; read-only, seconds (exit 1 when a check is red)'
+            cand describe 'Show the objects a step (or a machine''s branch) owns, read live, as a tree with their conditions'
             cand state 'Move the journal between the state directory and the Platform cluster (push|pull)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (or write one per command with --out-dir, or the Markdown reference)'
@@ -306,6 +308,42 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'genesis;health'= {
+            cand -o '`text`: one line per check and what to do; `json`: the report (docs/health-json.md)'
+            cand --output '`text`: one line per check and what to do; `json`: the report (docs/health-json.md)'
+            cand --timeout 'How long the whole check may take: every cluster is read at once under this deadline'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;describe'= {
+            cand -o '`text`: a tree; `json`: the same as a document (docs/health-json.md, "describe")'
+            cand --output '`text`: a tree; `json`: the same as a document (docs/health-json.md, "describe")'
+            cand --timeout 'How long reading may take: every cluster is read at once under this deadline'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'genesis;state'= {
             cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
             cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
@@ -409,6 +447,8 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand unlock 'Release the lock of a run that is gone (for a holder on another host)'
             cand secrets 'The secrets file: encrypt it with age, edit the encrypted file, check every reference'
             cand diagnose 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node''s service logs, secrets scrubbed (see docs/diagnose.md)'
+            cand health 'Check the lab as it stands: Platform nodes, Harvester quorum, the Argo CD Secret''s credentials, the VMs; read-only, seconds (exit 1 when a check is red)'
+            cand describe 'Show the objects a step (or a machine''s branch) owns, read live, as a tree with their conditions'
             cand state 'Move the journal between the state directory and the Platform cluster (push|pull)'
             cand completions 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
             cand man 'Print the man page (or write one per command with --out-dir, or the Markdown reference)'
@@ -443,6 +483,10 @@ set edit:completion:arg-completer[genesis] = {|@words|
         &'genesis;help;secrets;keygen'= {
         }
         &'genesis;help;diagnose'= {
+        }
+        &'genesis;help;health'= {
+        }
+        &'genesis;help;describe'= {
         }
         &'genesis;help;state'= {
             cand push 'Copy the local state directory''s journal into the Platform cluster'

@@ -49,6 +49,8 @@ complete -c genesis -n "__fish_genesis_needs_command" -f -a "reset" -d 'Forget s
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "unlock" -d 'Release the lock of a run that is gone (for a holder on another host)'
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "secrets" -d 'The secrets file: encrypt it with age, edit the encrypted file, check every reference'
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "diagnose" -d 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node\'s service logs, secrets scrubbed (see docs/diagnose.md)'
+complete -c genesis -n "__fish_genesis_needs_command" -f -a "health" -d 'Check the lab as it stands: Platform nodes, Harvester quorum, the Argo CD Secret\'s credentials, the VMs; read-only, seconds (exit 1 when a check is red)'
+complete -c genesis -n "__fish_genesis_needs_command" -f -a "describe" -d 'Show the objects a step (or a machine\'s branch) owns, read live, as a tree with their conditions'
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "state" -d 'Move the journal between the state directory and the Platform cluster (push|pull)'
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
 complete -c genesis -n "__fish_genesis_needs_command" -f -a "man" -d 'Print the man page (or write one per command with --out-dir, or the Markdown reference)'
@@ -296,6 +298,42 @@ always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -l no-ssh -d 'Do not log in to the Harvester node'
 complete -c genesis -n "__fish_genesis_using_subcommand diagnose" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c genesis -n "__fish_genesis_using_subcommand health" -s o -l output -d '`text`: one line per check and what to do; `json`: the report (docs/health-json.md)' -r -f -a "text\t'Progress and the final table on stderr'
+json\t'One JSON event per line on stdout'"
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l timeout -d 'How long the whole check may take: every cluster is read at once under this deadline' -r
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
+kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l kubeconfig -d 'Kubeconfig for the Platform cluster (default: the lab file\'s, else KUBECONFIG or ~/.kube/config)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand health" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c genesis -n "__fish_genesis_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -s o -l output -d '`text`: a tree; `json`: the same as a document (docs/health-json.md, "describe")' -r -f -a "text\t'Progress and the final table on stderr'
+json\t'One JSON event per line on stdout'"
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l timeout -d 'How long reading may take: every cluster is read at once under this deadline' -r
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l age-identity -d 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l state-dir -d 'Where the journal, lock and run logs live' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l state -d 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file\'s `state:`, else local' -r -f -a "local\t'The state directory (`--state-dir`): journal file and lock file'
+kubernetes\t'The Platform cluster: chunk Secrets and a Lease in a namespace of genesis\'s own'"
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l kubeconfig -d 'Kubeconfig for the Platform cluster (default: the lab file\'s, else KUBECONFIG or ~/.kube/config)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l context -d 'Kubeconfig context of the Platform cluster (default: the lab file\'s)' -r
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l harvester-context -d 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH' -r
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l write-harvester-kubeconfig -d 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)' -r -F
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -l color -d 'When to use colour on stderr' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c genesis -n "__fish_genesis_using_subcommand describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l lab -d 'The lab inventory: networks, endpoints, machines, VMs' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l phases -d 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)' -r -F
 complete -c genesis -n "__fish_genesis_using_subcommand state; and not __fish_seen_subcommand_from push pull help" -l secrets -d 'The secrets file (see secrets.example); never printed' -r -F
@@ -381,19 +419,21 @@ always\t''
 never\t''"
 complete -c genesis -n "__fish_genesis_using_subcommand man" -l markdown -d 'Print the Markdown command reference (docs/reference/cli.md) instead'
 complete -c genesis -n "__fish_genesis_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "validate" -d 'Check the lab, phase and secrets files offline; exit 2 naming file, line and field'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "plan" -d 'Show what `genesis up` would do, step by step, without changing anything'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "graph" -d 'Print the step DAG as Graphviz dot or Mermaid'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "up" -d 'Run the phases to completion, continuing from the journal'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "status" -d 'Show the journal as a table: what is done, failed, pending or changed'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "reset" -d 'Forget steps in the journal so that the next `genesis up` runs them again'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "unlock" -d 'Release the lock of a run that is gone (for a holder on another host)'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "secrets" -d 'The secrets file: encrypt it with age, edit the encrypted file, check every reference'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "diagnose" -d 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node\'s service logs, secrets scrubbed (see docs/diagnose.md)'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "state" -d 'Move the journal between the state directory and the Platform cluster (push|pull)'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "man" -d 'Print the man page (or write one per command with --out-dir, or the Markdown reference)'
-complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose state completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "validate" -d 'Check the lab, phase and secrets files offline; exit 2 naming file, line and field'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "plan" -d 'Show what `genesis up` would do, step by step, without changing anything'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "graph" -d 'Print the step DAG as Graphviz dot or Mermaid'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "up" -d 'Run the phases to completion, continuing from the journal'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "status" -d 'Show the journal as a table: what is done, failed, pending or changed'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "reset" -d 'Forget steps in the journal so that the next `genesis up` runs them again'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "unlock" -d 'Release the lock of a run that is gone (for a holder on another host)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "secrets" -d 'The secrets file: encrypt it with age, edit the encrypted file, check every reference'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "diagnose" -d 'Collect a bundle for a failed run: journal, logs, status, objects of both clusters and the first Harvester node\'s service logs, secrets scrubbed (see docs/diagnose.md)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "health" -d 'Check the lab as it stands: Platform nodes, Harvester quorum, the Argo CD Secret\'s credentials, the VMs; read-only, seconds (exit 1 when a check is red)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "describe" -d 'Show the objects a step (or a machine\'s branch) owns, read live, as a tree with their conditions'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "state" -d 'Move the journal between the state directory and the Platform cluster (push|pull)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, elvish, powershell)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "man" -d 'Print the man page (or write one per command with --out-dir, or the Markdown reference)'
+complete -c genesis -n "__fish_genesis_using_subcommand help; and not __fish_seen_subcommand_from validate plan graph up status reset unlock secrets diagnose health describe state completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "encrypt" -d 'Encrypt a plaintext secrets file with age (secrets.yaml -> secrets.yaml.age)'
 complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "edit" -d 'Decrypt into a private temporary file, run $VISUAL or $EDITOR on it, check it, encrypt it again to the same recipients and wipe the temporary file'
 complete -c genesis -n "__fish_genesis_using_subcommand help; and __fish_seen_subcommand_from secrets" -f -a "check" -d 'Check that every secret the lab and phases reference is present and well formed (names only, never values); exit 2 on any problem'

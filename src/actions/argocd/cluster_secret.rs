@@ -9,6 +9,7 @@
 
 mod proof;
 mod rotation;
+pub(crate) use proof::reach_with_config;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -456,6 +457,7 @@ pub(crate) const KIND: Definition = Definition {
     target: Target::Platform,
     preview: Preview::DependsOnEarlier,
     effects: &[],
+    owns: Some(crate::actions::owned::cluster_secret),
     params: ParamType::of::<ClusterSecretParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

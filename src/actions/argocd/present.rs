@@ -148,6 +148,7 @@ pub(crate) const KIND: Definition = Definition {
     target: Target::Platform,
     preview: Preview::Check,
     effects: &[],
+    owns: None,
     params: ParamType::of::<ArgocdParams>(),
     names: &[("namespace", NameRule::Namespace)],
     describe: |p| {

@@ -422,6 +422,7 @@ pub(crate) const KIND: Definition = Definition {
     target: Target::Harvester,
     preview: Preview::Check,
     effects: &[],
+    owns: None,
     params: ParamType::of::<ApiParams>(),
     names: &[("first_node", NameRule::Object)],
     describe: |p| {

@@ -241,7 +241,7 @@ fn node_state(node: &Node, cluster_init: Option<&str>) -> NodeState {
 }
 
 /// Whether the quorum stands; otherwise the sub-state to show.
-fn assess(
+pub(crate) fn assess(
     nodes: &BTreeMap<String, Node>,
     wanted: usize,
     cluster_init: Option<&str>,
@@ -397,6 +397,7 @@ pub(crate) const KIND: Definition = Definition {
     target: Target::Harvester,
     preview: Preview::Check,
     effects: &[],
+    owns: None,
     params: ParamType::of::<QuorumParams>(),
     names: &[],
     describe: |p| {

@@ -250,12 +250,29 @@ impl genesis_engine::Action for VmImage {
 }
 
 /// `harvester.vm-image`: a VM boot image.
+/// The VirtualMachineImage the step applies (on the harvester cluster).
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
+    use crate::actions::owned::{Cluster, OwnedObject, text};
+    match (text(p, "namespace"), text(p, "name")) {
+        (Some(namespace), Some(name)) => {
+            vec![OwnedObject::named(
+                Cluster::Harvester,
+                super::image_resource(),
+                namespace,
+                name,
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
 pub(crate) const KIND: Definition = Definition {
     name: "harvester.vm-image",
     summary: "a VM boot image downloaded by Harvester",
     target: Target::Harvester,
     preview: Preview::Apply,
     effects: &[],
+    owns: Some(owns),
     params: ParamType::of::<ImageParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

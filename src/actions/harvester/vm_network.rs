@@ -147,12 +147,29 @@ impl genesis_engine::Action for VmNetwork {
 }
 
 /// `harvester.vm-network`: a VLAN network for VMs.
+/// The NetworkAttachmentDefinition the step applies (on the harvester cluster).
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
+    use crate::actions::owned::{Cluster, OwnedObject, text};
+    match (text(p, "namespace"), text(p, "name")) {
+        (Some(namespace), Some(name)) => {
+            vec![OwnedObject::named(
+                Cluster::Harvester,
+                nad_resource(),
+                namespace,
+                name,
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
 pub(crate) const KIND: Definition = Definition {
     name: "harvester.vm-network",
     summary: "a VLAN network for VMs on Harvester",
     target: Target::Harvester,
     preview: Preview::Apply,
     effects: &[],
+    owns: Some(owns),
     params: ParamType::of::<NetworkParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

@@ -458,6 +458,7 @@ pub(crate) const KIND: Definition = Definition {
     target: Target::Http,
     preview: Preview::Check,
     effects: &[],
+    owns: None,
     params: ParamType::of::<ArtifactsParams>(),
     names: &[],
     describe: |p| {

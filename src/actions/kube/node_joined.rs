@@ -168,12 +168,21 @@ impl genesis_engine::Action for NodeJoined {
 }
 
 /// `kube.node-joined`: a node joined a cluster.
+/// The Node the VM becomes on the Platform cluster.
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
+    use crate::actions::owned::{Cluster, OwnedObject, text};
+    text(p, "node")
+        .map(|node| vec![OwnedObject::node(Cluster::Platform, node)])
+        .unwrap_or_default()
+}
+
 pub(crate) const KIND: Definition = Definition {
     name: "kube.node-joined",
     summary: "a node joined a cluster, Ready, with a role",
     target: Target::Platform,
     preview: Preview::Check,
     effects: &[],
+    owns: Some(owns),
     params: ParamType::of::<JoinParams>(),
     names: &[("node", NameRule::Object)],
     describe: |p| {

@@ -112,6 +112,7 @@ pub(crate) const KIND: Definition = Definition {
     target: Target::Platform,
     preview: Preview::Check,
     effects: &[],
+    owns: None,
     params: ParamType::of::<ReachableParams>(),
     names: &[],
     describe: |p| {

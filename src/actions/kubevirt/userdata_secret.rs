@@ -173,12 +173,26 @@ impl genesis_engine::Action for UserdataSecret {
 }
 
 /// `kubevirt.userdata-secret`: a VM's user data.
+/// The VM's NoCloud user-data Secret (on the Harvester cluster).
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
+    use crate::actions::owned::{Cluster, OwnedObject, text};
+    match (text(p, "namespace"), text(p, "vm")) {
+        (Some(namespace), Some(vm)) => vec![OwnedObject::secret(
+            Cluster::Harvester,
+            namespace,
+            &super::userdata_secret_name(vm),
+        )],
+        _ => Vec::new(),
+    }
+}
+
 pub(crate) const KIND: Definition = Definition {
     name: "kubevirt.userdata-secret",
     summary: "a VM's cloud-init NoCloud user data, as a Secret",
     target: Target::Harvester,
     preview: Preview::Apply,
     effects: &[],
+    owns: Some(owns),
     params: ParamType::of::<UserdataParams>(),
     names: &[("namespace", NameRule::Namespace), ("vm", NameRule::Object)],
     describe: |p| {

@@ -377,12 +377,29 @@ impl genesis_engine::Action for VirtualMachine {
 }
 
 /// `kubevirt.vm`: a KubeVirt VirtualMachine, running.
+/// The VirtualMachine the step applies (on the harvester cluster).
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
+    use crate::actions::owned::{Cluster, OwnedObject, text};
+    match (text(p, "namespace"), text(p, "name")) {
+        (Some(namespace), Some(name)) => {
+            vec![OwnedObject::named(
+                Cluster::Harvester,
+                super::vm_resource(),
+                namespace,
+                name,
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
 pub(crate) const KIND: Definition = Definition {
     name: "kubevirt.vm",
     summary: "a KubeVirt VirtualMachine, running",
     target: Target::Harvester,
     preview: Preview::Apply,
     effects: &[],
+    owns: Some(owns),
     params: ParamType::of::<VmParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

@@ -322,6 +322,7 @@ pub(crate) const KIND: Definition = Definition {
     target: Target::Local,
     preview: Preview::CannotPreview,
     effects: &[],
+    owns: None,
     params: ParamType::of::<ExecParams>(),
     names: &[],
     describe: |p| {

@@ -224,12 +224,30 @@ impl genesis_engine::Action for RufioMachine {
 }
 
 /// `rufio.machine`: a BMC registered with Rufio.
+/// The BMC's credentials Secret and its Rufio Machine (on the Platform cluster).
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
+    use crate::actions::owned::{Cluster, OwnedObject, text};
+    match (text(p, "namespace"), text(p, "machine")) {
+        (Some(namespace), Some(machine)) => vec![
+            OwnedObject::secret(Cluster::Platform, namespace, &format!("bmc-{machine}")),
+            OwnedObject::named(
+                Cluster::Platform,
+                super::machine_resource(),
+                namespace,
+                machine,
+            ),
+        ],
+        _ => Vec::new(),
+    }
+}
+
 pub(crate) const KIND: Definition = Definition {
     name: "rufio.machine",
     summary: "a BMC registered with Rufio and contactable",
     target: Target::Platform,
     preview: Preview::Apply,
     effects: &[],
+    owns: Some(owns),
     params: ParamType::of::<MachineParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

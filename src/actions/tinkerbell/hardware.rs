@@ -205,12 +205,29 @@ impl SingleObject for Hardware {
 }
 
 /// `tinkerbell.hardware`: a machine's Hardware.
+/// The Hardware the step applies (on the platform cluster).
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
+    use crate::actions::owned::{Cluster, OwnedObject, text};
+    match (text(p, "namespace"), text(p, "machine")) {
+        (Some(namespace), Some(name)) => {
+            vec![OwnedObject::named(
+                Cluster::Platform,
+                super::hardware_resource(),
+                namespace,
+                name,
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
 pub(crate) const KIND: Definition = Definition {
     name: "tinkerbell.hardware",
     summary: "a Hardware with the machine's Harvester install configuration",
     target: Target::Platform,
     preview: Preview::Apply,
     effects: &[],
+    owns: Some(owns),
     params: ParamType::of::<HardwareParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

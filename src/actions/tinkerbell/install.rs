@@ -20,7 +20,7 @@ use crate::clients::kube::apply::Object;
 use crate::clients::kube::{LazyClient, classify};
 
 /// Label on Workflows: the machine they install.
-const MACHINE_LABEL: &str = "genesis.dev/machine";
+use super::MACHINE_LABEL;
 /// Label on Workflows: which install attempt of that machine (1, 2, …).
 const ATTEMPT_LABEL: &str = "genesis.dev/attempt";
 
@@ -395,6 +395,7 @@ pub(crate) const KIND: Definition = Definition {
     target: Target::Platform,
     preview: Preview::Apply,
     effects: &[Effect::ErasesDisks, Effect::PowerCycles],
+    owns: Some(crate::actions::owned::install),
     params: ParamType::of::<InstallParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

@@ -20,6 +20,10 @@ use kube::api::{ApiResource, GroupVersionKind};
 use crate::clients::kube::LazyClient;
 use crate::clients::kube::apply::{Object, plan_objects};
 
+/// Label on install Workflows: the machine they install (`tinkerbell.install` sets it;
+/// `genesis describe` finds a machine's Workflows by it).
+pub(crate) const MACHINE_LABEL: &str = "genesis.dev/machine";
+
 /// The label genesis puts on every object it writes.
 pub(crate) const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 

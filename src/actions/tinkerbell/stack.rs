@@ -158,6 +158,7 @@ pub(crate) const KIND: Definition = Definition {
     target: Target::Platform,
     preview: Preview::Check,
     effects: &[],
+    owns: None,
     params: ParamType::of::<StackParams>(),
     names: &[("namespace", NameRule::Namespace)],
     describe: |p| {

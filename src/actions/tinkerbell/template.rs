@@ -149,12 +149,29 @@ impl SingleObject for InstallTemplate {
 }
 
 /// `tinkerbell.template`: the install Template.
+/// The Template the step applies (on the platform cluster).
+fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
+    use crate::actions::owned::{Cluster, OwnedObject, text};
+    match (text(p, "namespace"), text(p, "name")) {
+        (Some(namespace), Some(name)) => {
+            vec![OwnedObject::named(
+                Cluster::Platform,
+                super::template_resource(),
+                namespace,
+                name,
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
 pub(crate) const KIND: Definition = Definition {
     name: "tinkerbell.template",
     summary: "the Harvester install Template",
     target: Target::Platform,
     preview: Preview::Apply,
     effects: &[],
+    owns: Some(owns),
     params: ParamType::of::<TemplateParams>(),
     names: &[
         ("namespace", NameRule::Namespace),

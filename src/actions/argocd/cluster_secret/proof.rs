@@ -52,64 +52,12 @@ impl ArgocdClusterSecret {
                 error,
             )
         })?;
-        let tls = &config["tlsClientConfig"];
-        let kubeconfig = json!({
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "argocd", "cluster": {
-                "server": server,
-                "certificate-authority-data": tls["caData"],
-                "insecure-skip-tls-verify": tls["insecure"],
-            }}],
-            "users": [{"name": "argocd", "user": {
-                "client-certificate-data": tls["certData"],
-                "client-key-data": tls["keyData"],
-            }}],
-            "contexts": [{"name": "argocd", "context": {"cluster": "argocd", "user": "argocd"}}],
-            "current-context": "argocd",
-        });
-        let unusable = |error: &dyn std::fmt::Display| {
-            ActionError::new(
-                ErrorKind::InvalidParams,
-                format!(
-                    "the config of Secret {}/{name} is not usable: {error}",
-                    params.namespace
-                ),
-            )
-        };
-        let kubeconfig: Kubeconfig =
-            serde_json::from_value(kubeconfig).map_err(|error| unusable(&error))?;
-        let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .map_err(|error| unusable(&error))?;
-        let cluster = kube::Client::try_from(config).map_err(|error| unusable(&error))?;
-        let version = cluster.apiserver_version().await.map_err(|error| {
-            classify(
-                error,
-                format!(
-                    "{server} refused the credentials of Secret {}/{name} (GET /version)",
-                    params.namespace
-                ),
-            )
-        })?;
-        let nodes = Api::<Node>::all(cluster)
-            .list(&ListParams::default())
-            .await
-            .map_err(|error| {
-                classify(
-                    error,
-                    format!(
-                        "the credentials of Secret {}/{name} cannot list Nodes on {server}; Argo CD needs cluster-admin there",
-                        params.namespace
-                    ),
-                )
-            })?;
-        Ok(format!(
-            "GET {server}/version and /api/v1/nodes with the Secret's TLS client config: Kubernetes {}, {} nodes",
-            version.git_version,
-            nodes.items.len()
-        ))
+        reach_with_config(
+            &server,
+            &config,
+            &format!("Secret {}/{name}", params.namespace),
+        )
+        .await
     }
 
     /// Argo CD's own view of the cluster, when its API and a token are configured.
@@ -175,4 +123,64 @@ impl ArgocdClusterSecret {
                 .to_owned(),
         })
     }
+}
+
+/// A request to `server` made with exactly an Argo CD cluster `config` (its TLS client
+/// config): `GET /version` and a Node list. `what` names the config in messages (`Secret
+/// argocd/harvester`). Step 12's proof and `genesis health` both ask this.
+pub(crate) async fn reach_with_config(
+    server: &str,
+    config: &Value,
+    what: &str,
+) -> Result<String, ActionError> {
+    let tls = &config["tlsClientConfig"];
+    let kubeconfig = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "argocd", "cluster": {
+            "server": server,
+            "certificate-authority-data": tls["caData"],
+            "insecure-skip-tls-verify": tls["insecure"],
+        }}],
+        "users": [{"name": "argocd", "user": {
+            "client-certificate-data": tls["certData"],
+            "client-key-data": tls["keyData"],
+        }}],
+        "contexts": [{"name": "argocd", "context": {"cluster": "argocd", "user": "argocd"}}],
+        "current-context": "argocd",
+    });
+    let unusable = |error: &dyn std::fmt::Display| {
+        ActionError::new(
+            ErrorKind::InvalidParams,
+            format!("the config of {what} is not usable: {error}"),
+        )
+    };
+    let kubeconfig: Kubeconfig =
+        serde_json::from_value(kubeconfig).map_err(|error| unusable(&error))?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|error| unusable(&error))?;
+    let cluster = kube::Client::try_from(config).map_err(|error| unusable(&error))?;
+    let version = cluster.apiserver_version().await.map_err(|error| {
+        classify(
+            error,
+            format!("{server} refused the credentials of {what} (GET /version)"),
+        )
+    })?;
+    let nodes = Api::<Node>::all(cluster)
+        .list(&ListParams::default())
+        .await
+        .map_err(|error| {
+            classify(
+                error,
+                format!(
+                    "the credentials of {what} cannot list Nodes on {server}; Argo CD needs cluster-admin there"
+                ),
+            )
+        })?;
+    Ok(format!(
+        "GET {server}/version and /api/v1/nodes with the Secret's TLS client config: Kubernetes {}, {} nodes",
+        version.git_version,
+        nodes.items.len()
+    ))
 }

@@ -1,0 +1,69 @@
+//! `genesis health`: is the lab as genesis left it? Each cluster read once, with a short
+//! timeout, nothing written, no lock taken (see [`crate::health`] and docs/health-json.md).
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use super::common::Common;
+use super::error::{CliError, CliResult, exit};
+use crate::health::{Report, gather};
+use crate::ui::OutputFormat;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  genesis health
+  genesis health -o json | jq '.checks[] | select(.status != \"green\")'
+  genesis health --timeout 10s --harvester-context harvester
+
+Exit codes: 0 every check green or yellow, 1 a check is red, 2 bad input.")]
+pub struct HealthArgs {
+    /// `text`: one line per check and what to do; `json`: the report (docs/health-json.md).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// How long the whole check may take: every cluster is read at once under this deadline.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s", value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+pub fn run(args: HealthArgs, common: &Common) -> CliResult {
+    if args.timeout.is_zero() {
+        return Err(CliError::input("--timeout must be more than zero"));
+    }
+    let inputs = common.load_inputs()?;
+    let scrubber =
+        genesis_engine::Scrubber::new(inputs.secrets.values().map(|value| value.expose()));
+    let options = common.cluster_options();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::failed(format!("cannot start the async runtime: {error}")))?;
+    let started = Instant::now();
+    let checks = runtime.block_on(gather::gather(&inputs, &options, args.timeout));
+    // A client stuck in an exec credential plugin is not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    let report = Report::new(
+        inputs.lab.name.clone(),
+        checks,
+        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        u64::try_from(args.timeout.as_millis()).unwrap_or(u64::MAX),
+    );
+    let text = match args.output {
+        OutputFormat::Json => {
+            let mut value = serde_json::to_value(&report)
+                .map_err(|error| CliError::failed(format!("cannot encode the report: {error}")))?;
+            scrubber.scrub_json(&mut value);
+            serde_json::to_string_pretty(&value)
+                .map_err(|error| CliError::failed(format!("cannot encode the report: {error}")))?
+        }
+        OutputFormat::Text => scrubber
+            .scrub(&report.render_text(common.stdout_color()))
+            .into_owned(),
+    };
+    crate::ui::term::write_out(text.trim_end().as_bytes(), true);
+    match report.exit_code() {
+        exit::OK => Ok(()),
+        code => Err(CliError::reported(code)),
+    }
+}
