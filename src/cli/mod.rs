@@ -8,6 +8,7 @@ pub mod common;
 pub mod completions;
 pub mod confirm;
 pub mod diagnose;
+pub mod down;
 pub mod error;
 pub mod graph;
 pub mod man;

@@ -39,6 +39,7 @@ mod preflight_stack;
 mod provision_bmc;
 mod provision_install;
 mod recorded_plan;
+mod reinstall;
 mod resume_after_kill;
 mod secrets_age;
 mod selection;
