@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 
 use super::common::Common;
-use super::{diagnose, graph, plan, reset, secrets, state, status, unlock, up, validate};
+use super::{diagnose, down, graph, plan, reset, secrets, state, status, unlock, up, validate};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,6 +35,9 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Run the phases to completion, continuing from the journal.
     Up(up::UpArgs),
+    /// Delete what genesis made (reverse order, only objects with its label) and power the
+    /// machines off; `up` makes it all again.
+    Down(down::DownArgs),
     /// Show the journal as a table: what is done, failed, pending or changed.
     Status(status::StatusArgs),
     /// Forget steps in the journal so that the next `genesis up` runs them again.

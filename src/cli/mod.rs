@@ -40,6 +40,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args, &cli.common),
         Command::Graph(args) => graph::run(args, &cli.common),
         Command::Up(args) => up::run(args, &cli.common),
+        Command::Down(args) => down::run(args, &cli.common),
         Command::Status(args) => status::run(args, &cli.common),
         Command::Reset(args) => reset::run(args, &cli.common),
         Command::Unlock(args) => unlock::run(args, &cli.common),

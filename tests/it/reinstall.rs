@@ -9,7 +9,8 @@
 //!   installs it again: a second, successful Workflow (a new object), the node registered
 //!   again (a new Node) and promoted, the quorum step passed again;
 //! - `--reinstall cp-3 --yes` deletes the VirtualMachine and the Platform Node and the run
-//!   creates both again.
+//!   creates both again;
+//! - then `genesis down` and `genesis up` ([`down`]).
 
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::Value;
 
 use crate::GENESIS;
+
+mod down;
 
 const LIMIT: Duration = Duration::from_secs(300);
 const NS: &str = "tink-system";
@@ -261,5 +264,6 @@ async fn scenario() {
         "the machine was left alone"
     );
 
+    down::down_then_up(&world, &lab).await;
     world.shutdown().await;
 }
