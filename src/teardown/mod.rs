@@ -12,6 +12,8 @@ pub mod down;
 pub mod kinds;
 pub mod ops;
 pub mod reinstall;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 

@@ -10,6 +10,8 @@
 //!   again (a new Node) and promoted, the quorum step passed again;
 //! - `--reinstall cp-3 --yes` deletes the VirtualMachine and the Platform Node and the run
 //!   creates both again;
+//! - a reinstall of ms-02-3 cut short after its Node and Workflow were deleted finishes when
+//!   run again;
 //! - then `genesis down` and `genesis up` ([`down`]).
 
 use std::time::Duration;
@@ -263,6 +265,30 @@ async fn scenario() {
         2,
         "the machine was left alone"
     );
+
+    // A reinstall cut short after it deleted the Node and the Workflow (both gone by hand
+    // here, with nothing journaled): run again, it skips what is gone and finishes.
+    workflows
+        .delete("harvester-install-ms-02-3-1", &Default::default())
+        .await
+        .expect("delete Workflow");
+    harvester_nodes
+        .delete("ms-02-3", &Default::default())
+        .await
+        .expect("delete Node");
+    let output = lab.genesis(&["up", "--reinstall", "ms-02-3"]).await;
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let journal = lab.journal();
+    assert_eq!(
+        teardowns(&journal)[6..],
+        ["power ms-02-3 off through Rufio Job tink-system/genesis-power-off-ms-02-3"],
+        "only what was still to do"
+    );
+    let node = harvester_nodes.get("ms-02-3").await.expect("Node ms-02-3");
+    assert!(ready_control_plane(&node), "{node:?}");
+    assert_eq!(successes(&journal, "join-cluster/ms-02-3"), 2);
+    assert_eq!(successes(&journal, "quorum"), 3);
 
     down::down_then_up(&world, &lab).await;
     world.shutdown().await;
