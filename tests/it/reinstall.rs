@@ -252,6 +252,24 @@ async fn scenario() {
     );
     let vm = vms.get("cp-3").await.expect("VM cp-3 again");
     assert_ne!(uid(&vm), uid(&first_vm), "a new VirtualMachine");
+    let vmis: Api<DynamicObject> = Api::namespaced_with(
+        world.harvester.client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("kubevirt.io", "v1", "VirtualMachineInstance"),
+            "virtualmachineinstances",
+        ),
+    );
+    let vmi = vmis.get("cp-3").await.expect("VMI cp-3");
+    let owners = vmi.metadata.owner_references.clone().unwrap_or_default();
+    assert_eq!(
+        owners
+            .iter()
+            .map(|owner| owner.uid.clone())
+            .collect::<Vec<_>>(),
+        [uid(&vm)],
+        "the new VM's own instance"
+    );
     let node = platform_nodes.get("cp-3").await.expect("Node cp-3 again");
     assert_ne!(uid(&node), uid(&first_platform_node), "a new Platform Node");
     assert!(ready_control_plane(&node), "{node:?}");
