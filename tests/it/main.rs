@@ -40,6 +40,7 @@ mod provision_bmc;
 mod provision_install;
 mod recorded_plan;
 mod reinstall;
+mod reinstall_real;
 mod resume_after_kill;
 mod secrets_age;
 mod selection;
