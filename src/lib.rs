@@ -10,4 +10,5 @@ pub mod inputs;
 pub mod plan;
 pub mod secrets;
 pub mod state;
+pub mod teardown;
 pub mod ui;

@@ -10,7 +10,8 @@ use clap_complete::Shell;
 use super::common::Common;
 use super::examples;
 use super::{
-    describe, diagnose, graph, health, plan, reset, secrets, state, status, unlock, up, validate,
+    describe, diagnose, down, graph, health, plan, reset, secrets, state, status, unlock, up,
+    validate,
 };
 
 #[derive(Debug, Parser)]
@@ -42,6 +43,10 @@ pub enum Command {
     /// Run the phases to completion, continuing from the journal.
     #[command(after_help = examples::MORE, after_long_help = examples::UP)]
     Up(up::UpArgs),
+    /// Delete what genesis made (reverse order, only objects with its label) and power the
+    /// machines off; `up` makes it all again.
+    #[command(after_help = examples::MORE, after_long_help = examples::DOWN)]
+    Down(down::DownArgs),
     /// Show the journal as a table: what is done, failed, pending or changed.
     #[command(after_help = examples::MORE, after_long_help = examples::STATUS)]
     Status(status::StatusArgs),
@@ -93,4 +98,77 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+    use super::examples::*;
+
+    /// Every `genesis …` command of every example, up to its first pipe, `&&` or redirection
+    /// and without its description.
+    fn commands() -> Vec<Vec<String>> {
+        let all = [
+            VALIDATE,
+            PLAN,
+            GRAPH,
+            UP,
+            STATUS,
+            RESET,
+            UNLOCK,
+            SECRETS,
+            DIAGNOSE,
+            STATE,
+            COMPLETIONS,
+            MAN,
+        ];
+        let mut found = Vec::new();
+        for text in all {
+            for line in text.lines().skip(1) {
+                let command = line.trim_start().split("  ").next().unwrap_or_default();
+                for part in command.split("&&") {
+                    let part = part.split(['|', '>']).next().unwrap_or_default().trim();
+                    if part.starts_with("genesis ") {
+                        found.push(shlex::split(part).expect("shell words"));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_example_parses() {
+        let commands = commands();
+        assert!(commands.len() >= 25, "{}", commands.len());
+        for words in commands {
+            if let Err(error) = Cli::try_parse_from(&words) {
+                panic!("`{}` does not parse: {error}", words.join(" "));
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_has_examples_in_long_help_only() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        cli.build();
+        for sub in cli.get_subcommands_mut() {
+            let name = sub.get_name().to_owned();
+            if name == "help" {
+                continue;
+            }
+            let long = sub.render_long_help().to_string();
+            let short = sub.render_help().to_string();
+            assert!(long.contains("Examples:"), "{name} --help has no examples");
+            assert!(!short.contains("Examples:"), "{name} -h has examples");
+            assert!(long.contains("Global options:"), "{name} --help");
+            assert!(
+                !short.contains("--state-dir <"),
+                "{name} -h lists global options"
+            );
+        }
+    }
 }

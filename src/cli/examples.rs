@@ -1,6 +1,6 @@
 //! The examples each command's `--help` ends with, and the line `-h` ends with instead. The
-//! tests below parse every example with the real parser, so a renamed flag fails a test
-//! before it misleads an operator.
+//! tests of [`super::args`] parse every example with the real parser, so a renamed flag fails
+//! a test before it misleads an operator.
 
 /// The last line of every `-h`: where the rest is.
 pub const MORE: &str =
@@ -29,7 +29,14 @@ Examples:
   genesis up                                     run every phase; asks before erasing disks
   genesis up --machine ms-02-3                   one machine's branch
   genesis up --plan reviewed.json --yes          apply exactly a saved plan, in a script
-  genesis up --dry-run --from quorum             what would run from step `quorum` on";
+  genesis up --dry-run --from quorum             what would run from step `quorum` on
+  genesis up --reinstall ms-02-2                 take a machine out of Harvester, install it again";
+
+pub const DOWN: &str = "\
+Examples:
+  genesis down --dry-run                         what would be deleted and powered off
+  genesis down --phase 4                         only the VMs and what phase 4 made
+  genesis down --machine ms-02-3 --yes           one machine, in a script";
 
 pub const STATUS: &str = "\
 Examples:
@@ -82,76 +89,3 @@ pub const MAN: &str = "\
 Examples:
   genesis man | man -l -                         read the page
   genesis man --out-dir share/man/man1           one page per command";
-
-#[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::*;
-    use crate::cli::Cli;
-
-    /// Every `genesis …` command of every example, up to its first pipe, `&&` or redirection
-    /// and without its description.
-    fn commands() -> Vec<Vec<String>> {
-        let all = [
-            VALIDATE,
-            PLAN,
-            GRAPH,
-            UP,
-            STATUS,
-            RESET,
-            UNLOCK,
-            SECRETS,
-            DIAGNOSE,
-            STATE,
-            COMPLETIONS,
-            MAN,
-        ];
-        let mut found = Vec::new();
-        for text in all {
-            for line in text.lines().skip(1) {
-                let command = line.trim_start().split("  ").next().unwrap_or_default();
-                for part in command.split("&&") {
-                    let part = part.split(['|', '>']).next().unwrap_or_default().trim();
-                    if part.starts_with("genesis ") {
-                        found.push(shlex::split(part).expect("shell words"));
-                    }
-                }
-            }
-        }
-        found
-    }
-
-    #[test]
-    fn every_example_parses() {
-        let commands = commands();
-        assert!(commands.len() >= 25, "{}", commands.len());
-        for words in commands {
-            if let Err(error) = Cli::try_parse_from(&words) {
-                panic!("`{}` does not parse: {error}", words.join(" "));
-            }
-        }
-    }
-
-    #[test]
-    fn every_command_has_examples_in_long_help_only() {
-        use clap::CommandFactory;
-        let mut cli = Cli::command();
-        cli.build();
-        for sub in cli.get_subcommands_mut() {
-            let name = sub.get_name().to_owned();
-            if name == "help" {
-                continue;
-            }
-            let long = sub.render_long_help().to_string();
-            let short = sub.render_help().to_string();
-            assert!(long.contains("Examples:"), "{name} --help has no examples");
-            assert!(!short.contains("Examples:"), "{name} -h has examples");
-            assert!(long.contains("Global options:"), "{name} --help");
-            assert!(
-                !short.contains("--state-dir <"),
-                "{name} -h lists global options"
-            );
-        }
-    }
-}

@@ -9,6 +9,7 @@ pub mod completions;
 pub mod confirm;
 pub mod describe;
 pub mod diagnose;
+pub mod down;
 pub mod error;
 pub mod examples;
 pub mod graph;
@@ -42,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args, &cli.common),
         Command::Graph(args) => graph::run(args, &cli.common),
         Command::Up(args) => up::run(args, &cli.common),
+        Command::Down(args) => down::run(args, &cli.common),
         Command::Status(args) => status::run(args, &cli.common),
         Command::Reset(args) => reset::run(args, &cli.common),
         Command::Unlock(args) => unlock::run(args, &cli.common),

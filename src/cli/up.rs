@@ -14,6 +14,7 @@ use super::common::Common;
 use super::error::{CliError, CliResult, exit};
 use crate::errors::error_chain;
 use crate::plan::{Destruction, saved};
+use crate::teardown::reinstall::Reinstall;
 use crate::ui::{self, OutputFormat, Terminal, runlog::RunLog};
 
 #[derive(Debug, Args)]
@@ -46,6 +47,15 @@ pub struct UpArgs {
     /// its inputs or what it observed changed since.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Redo this machine or VM first (repeatable): a machine is taken out of Harvester and
+    /// installed again, a VM deleted and created again; then the run goes on as usual
+    /// (docs/runbook.md, "Redo a machine or a VM").
+    #[arg(
+        long,
+        value_name = "NAME",
+        add = clap_complete::engine::ArgValueCandidates::new(super::candidates::machines)
+    )]
+    pub reinstall: Vec<String>,
     /// Last: its heading ("Selection") would otherwise hold the options declared after it.
     #[command(flatten)]
     pub select: super::select::SelectArgs,
@@ -57,7 +67,23 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
             "--plan applies a saved plan as it is; it cannot be combined with --dry-run or --verify",
         ));
     }
+    if args.plan.is_some() && !args.reinstall.is_empty() {
+        return Err(CliError::input(
+            "--plan applies a saved plan as it is; it cannot be combined with --reinstall",
+        ));
+    }
     if args.dry_run {
+        if !args.reinstall.is_empty() {
+            let inputs = common.load_inputs()?;
+            let reinstall = Reinstall::resolve(&inputs.graph, &args.reinstall)?;
+            crate::errln!("--reinstall would first:");
+            for line in reinstall.actions(&inputs.graph) {
+                crate::errln!("  - {line}");
+            }
+            crate::errln!(
+                "and then run the steps it forgot; the plan below shows the journal as it is now"
+            );
+        }
         let output = match args.output {
             OutputFormat::Text => super::plan::PlanFormat::Text,
             OutputFormat::Json => super::plan::PlanFormat::Json,
@@ -112,18 +138,33 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         // The operator's own selection: unknown names with the nearest ones.
         None => args.select.resolve(&inputs.graph)?,
     };
+    let reinstall = Reinstall::resolve(&inputs.graph, &args.reinstall)?;
     // Before the lock and before anything is written: what the run would destroy, confirmed.
-    let confirmed = if has_effects(&inputs) {
+    let confirmed = if has_effects(&inputs) || !reinstall.is_empty() {
         let journal = super::state::backend(common)?
             .load_journal()
             .map_err(|error| CliError::journal(&error))?;
-        let destruction = destruction(&inputs, &resolved, &journal, args.verify);
-        super::confirm::confirm(
-            &destruction,
-            &inputs.lab.name,
-            args.yes,
-            common.stderr_color(),
-        )?;
+        let destruction = destruction(&inputs, &resolved, &journal, args.verify, &reinstall);
+        if reinstall.is_empty() {
+            super::confirm::confirm(
+                &destruction,
+                &inputs.lab.name,
+                args.yes,
+                common.stderr_color(),
+            )?;
+        } else {
+            super::down::confirm_removal(
+                &super::down::Removal {
+                    command: "genesis up --reinstall",
+                    heading: "Before the run, --reinstall will:",
+                    lines: reinstall.actions(&inputs.graph),
+                    destruction: &destruction,
+                },
+                &inputs.lab.name,
+                args.yes,
+                common.stderr_color(),
+            )?;
+        }
         Some(destruction)
     } else {
         None
@@ -139,7 +180,7 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
     if let Some(previous) = &acquired.taken_over {
         crate::errln!("warning: taking over the lock left by a run that is gone: {previous}");
     }
-    let (mut journal, prior) = state
+    let (mut journal, mut prior) = state
         .open_journal(Arc::clone(&scrubber))
         .map_err(|error| CliError::journal(&error))?;
     if prior.torn_tail() {
@@ -149,7 +190,7 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
     }
     // Another run may have changed the journal between the question and the lock.
     if let Some(confirmed) = &confirmed {
-        let now = destruction(&inputs, &resolved, &prior, args.verify);
+        let now = destruction(&inputs, &resolved, &prior, args.verify, &reinstall);
         if let Some(step) = now
             .steps
             .iter()
@@ -178,6 +219,25 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
                 )));
             }
         }
+    }
+
+    if !reinstall.is_empty() {
+        let done = runtime.block_on(reinstall.execute(
+            &inputs,
+            &common.cluster_options(),
+            &mut journal,
+            &prior,
+        ));
+        if let Err(error) = done {
+            return Err(CliError::failed(error_chain(&error)).with_hint(
+                "run the same `genesis up --reinstall` again: each part looks first and skips what is already done",
+            ));
+        }
+        // The run starts from the journal as the reinstall left it.
+        drop(journal);
+        (journal, prior) = state
+            .open_journal(Arc::clone(&scrubber))
+            .map_err(|error| CliError::journal(&error))?;
     }
 
     let mut options = RunOptions::new(&inputs.graph);
@@ -272,17 +332,22 @@ fn has_effects(inputs: &crate::inputs::Inputs) -> bool {
 }
 
 /// The destructive steps this run would start: selected, and not done (or forced by the
-/// selection; or done but re-checked by `--verify`, which may run them again).
+/// selection; or done but re-checked by `--verify`, which may run them again; or forgotten by
+/// `--reinstall`).
 fn destruction(
     inputs: &crate::inputs::Inputs,
     resolved: &select::Resolved,
     journal: &genesis_engine::JournalState,
     verify: bool,
+    reinstall: &Reinstall,
 ) -> Destruction {
     let states = journal.states(&inputs.graph);
     Destruction::of(inputs, &|position| {
         resolved.excluded[position].is_none()
-            && (resolved.forced[position] || verify || states[position] != StepState::Done)
+            && (resolved.forced[position]
+                || verify
+                || reinstall.resets(position)
+                || states[position] != StepState::Done)
     })
 }
 
@@ -307,7 +372,7 @@ fn check_saved_plan(
         .map_err(|error| CliError::input(error.to_string()))?;
     let selecting = (!saved.run.is_empty()).then_some((&resolved, only));
     let plan = super::plan::make(common, inputs, selecting, offline, Duration::from_secs(10))?;
-    let key = saved::PlanKey::load(&common.state_dir).map_err(error)?;
+    let key = saved::PlanKey::load(&common.state_dir).map_err(|key| error(key.into()))?;
     let now = saved::Fingerprints::of(inputs, &plan, super::plan::steps_to_run(&plan), &key)
         .map_err(error)?;
     let differences = saved::differences(&saved, &now);

@@ -262,7 +262,7 @@ fn collect_uses(
 fn digest_secrets(
     steps: &mut [genesis_engine::StepSpec],
     secrets: &Secrets,
-    key: &crate::plan::saved::PlanKey,
+    key: &crate::secrets::key::PlanKey,
 ) {
     for step in steps {
         let mut uses = Vec::new();
@@ -295,11 +295,11 @@ pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Di
     if let (Some(state_dir), Some(secrets)) = (&options.state_dir, &secrets)
         && out.is_empty()
     {
-        match crate::plan::saved::PlanKey::load_or_create(state_dir) {
+        match crate::secrets::key::PlanKey::load_or_create(state_dir) {
             Ok(key) => digest_secrets(&mut steps, secrets, &key),
             Err(error) => out.push(
                 Diagnostic::new(
-                    &state_dir.join(crate::plan::saved::KEY_FILE),
+                    &state_dir.join(crate::secrets::key::KEY_FILE),
                     (0, 0),
                     "",
                     genesis_engine::error_chain(&error),

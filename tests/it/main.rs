@@ -40,6 +40,8 @@ mod preflight_stack;
 mod provision_bmc;
 mod provision_install;
 mod recorded_plan;
+mod reinstall;
+mod reinstall_real;
 mod resume_after_kill;
 mod rotated_credentials;
 mod secret_rotation;

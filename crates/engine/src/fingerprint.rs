@@ -39,23 +39,8 @@ impl fmt::Display for Fingerprint {
     }
 }
 
-/// A keyed digest of one secret's value (e.g. `hmac-sha256:…`), made by the product under a
-/// key the journal does not hold. It is hashed into fingerprints and never shown: `Debug`
-/// prints a placeholder, and there is no `Display` or `Serialize`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretDigest(String);
-
-impl SecretDigest {
-    pub fn new(digest: impl Into<String>) -> Self {
-        Self(digest.into())
-    }
-}
-
-impl fmt::Debug for SecretDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretDigest(<keyed>)")
-    }
-}
+/// Kept with the step it belongs to (step.rs), named here too, where it is hashed.
+pub use crate::step::SecretDigest;
 
 /// The fingerprint of a step's resolved inputs.
 pub fn of(step: &StepSpec) -> Fingerprint {
@@ -75,7 +60,7 @@ pub fn of(step: &StepSpec) -> Fingerprint {
         for (name, digest) in &step.secret_digests {
             hasher.update(name.as_bytes());
             hasher.update(b"\0");
-            hasher.update(digest.0.as_bytes());
+            hasher.update(digest.keyed().as_bytes());
             hasher.update(b"\0");
         }
     }
@@ -94,7 +79,7 @@ pub fn secret_tags(step: &StepSpec) -> BTreeMap<String, Fingerprint> {
             hasher.update(b"\0");
             hasher.update(name.as_bytes());
             hasher.update(b"\0");
-            hasher.update(digest.0.as_bytes());
+            hasher.update(digest.keyed().as_bytes());
             (name.clone(), finish(hasher))
         })
         .collect()

@@ -105,6 +105,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "step_skipped",
     "undo_ran",
     "step_reset",
+    "teardown",
     "run_interrupted",
     "run_finished",
 ];
@@ -386,7 +387,7 @@ impl JournalState {
                     entry.skip_reason = Some(reason);
                 }
             }
-            RecordKind::UndoRan { .. } => {}
+            RecordKind::UndoRan { .. } | RecordKind::Teardown { .. } => {}
             RecordKind::StepReset { step } => {
                 self.steps.remove(&step);
                 self.order.retain(|id| *id != step);

@@ -91,6 +91,13 @@ pub enum RecordKind {
     StepReset {
         step: StepId,
     },
+    /// A command outside a run (`up --reinstall`, `down`) is about to remove something genesis
+    /// made, or power a machine off: written before the effect, so that a command cut short
+    /// and run again knows what it had begun. `target` is the machine, VM or step it is for.
+    Teardown {
+        target: String,
+        what: String,
+    },
     RunInterrupted {
         run: String,
     },

@@ -107,7 +107,7 @@ pub struct StepSpec {
     /// by the product when it resolves the graph. Part of the fingerprint when not empty (a
     /// rotated value re-plans the step); never serialized.
     #[serde(skip)]
-    pub secret_digests: BTreeMap<String, crate::fingerprint::SecretDigest>,
+    pub secret_digests: BTreeMap<String, SecretDigest>,
 }
 
 mod duration_millis {
@@ -168,5 +168,28 @@ impl StepSpec {
             estimate: None,
             secret_digests: BTreeMap::new(),
         }
+    }
+}
+
+/// A keyed digest of one secret's value (e.g. `hmac-sha256:…`), made by the product under a
+/// key the journal does not hold. It is hashed into fingerprints ([`crate::fingerprint`]) and
+/// never shown: `Debug` prints a placeholder, and there is no `Display` or `Serialize`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretDigest(String);
+
+impl SecretDigest {
+    pub fn new(digest: impl Into<String>) -> Self {
+        Self(digest.into())
+    }
+
+    /// The digest, for hashing into a fingerprint.
+    pub(crate) fn keyed(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretDigest(<keyed>)")
     }
 }

@@ -50,6 +50,13 @@ pub async fn installed(shared: &Arc<Shared>, node: String) -> Result<(), Error> 
     let mode = install_mode(shared, &node).await;
     let first = {
         let mut nodes = shared.harvester_nodes.lock().await;
+        // Installed again (`genesis up --reinstall`): a fresh machine, which joins as an agent
+        // and is promoted again if the cluster is short of management nodes.
+        if nodes.ready.contains(&node) || nodes.promoting.contains(&node) {
+            nodes.ready.retain(|ready| *ready != node);
+            nodes.promoting.retain(|promoting| *promoting != node);
+            shared.record("harvester", "node.reinstalled", &node, "joins again");
+        }
         match mode.as_deref() {
             Some("create") => nodes.first.get_or_insert_with(|| node.clone()) == &node,
             Some(_) => false,

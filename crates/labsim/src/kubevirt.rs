@@ -115,6 +115,30 @@ async fn start(shared: &Arc<Shared>, vm: DynamicObject) -> Result<(), Error> {
         ..ObjectMeta::default()
     };
     vmi.data = json!({ "spec": template["spec"].clone(), "status": { "phase": "Scheduling" } });
+    // An instance left by a deleted VirtualMachine of the same name (a VM deleted and made
+    // again): KubeVirt's VM controller deletes a VM's instance with it, and the test world runs
+    // no garbage collector, so the simulator removes it here.
+    if let Ok(Some(old)) = vmis.get_opt(&vm_name).await
+        && old
+            .metadata
+            .owner_references
+            .as_ref()
+            .is_some_and(|owners| owners.iter().all(|owner| owner.uid != uid(&vm)))
+    {
+        match vmis
+            .delete(&vm_name, &kube::api::DeleteParams::background())
+            .await
+        {
+            Ok(_) | Err(kube::Error::Api(_)) => {}
+            Err(source) => {
+                return Err(Error::Kube {
+                    context: format!("delete old vmi {namespace}/{vm_name}"),
+                    source,
+                });
+            }
+        }
+        shared.record("kubevirt", "vmi.old_deleted", &key(&vm), "of a deleted VM");
+    }
     match retry_transient!(vmis.create(&PostParams::default(), &vmi)) {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 409 => {}

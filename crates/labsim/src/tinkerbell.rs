@@ -417,6 +417,30 @@ async fn netboot(
             { "powerAction": "on" },
         ],
     }});
+    // A Job of that name left by an earlier Workflow of the same name (a machine installed
+    // again) is deleted first, as the controller's `deleteExisting` does
+    // (tink/controller/internal/workflow/job.go, v0.25.0): else it would adopt a finished Job
+    // and the machine would not be power-cycled.
+    match jobs
+        .delete(&job_name, &kube::api::DeleteParams::background())
+        .await
+    {
+        Ok(_) => {
+            run.shared.record(
+                "tinkerbell",
+                "workflow.old_boot_job_deleted",
+                &run.key,
+                &job_name,
+            );
+        }
+        Err(kube::Error::Api(status)) if status.code == 404 => {}
+        Err(source) => {
+            return Err(Error::Kube {
+                context: format!("delete old job {job_name}"),
+                source,
+            });
+        }
+    }
     let created = match retry_transient!(jobs.create(&PostParams::default(), &job)) {
         Ok(created) => created,
         Err(kube::Error::Api(status)) if status.code == 409 => {

@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `genesis up` would do, step by step, without changing anything')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Print the step DAG as Graphviz dot or Mermaid')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Run the phases to completion, continuing from the journal')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Delete what genesis made (reverse order, only objects with its label) and power the machines off; `up` makes it all again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the journal as a table: what is done, failed, pending or changed')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget steps in the journal so that the next `genesis up` runs them again')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Release the lock of a run that is gone (for a holder on another host)')
@@ -119,6 +120,7 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, '`text`: progress and a final table on stderr; `json`: one event per line on stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, '`text`: progress and a final table on stderr; `json`: one event per line on stdout')
             [CompletionResult]::new('--plan', '--plan', [CompletionResultType]::ParameterName, 'Apply a plan saved by `genesis plan --out FILE`: exactly its steps; refused (exit 2) if its inputs or what it observed changed since')
+            [CompletionResult]::new('--reinstall', '--reinstall', [CompletionResultType]::ParameterName, 'Redo this machine or VM first (repeatable): a machine is taken out of Harvester and installed again, a VM deleted and created again; then the run goes on as usual (docs/runbook.md, "Redo a machine or a VM")')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Start at this step (id, number or glob): it and everything after it, run again even if done')
             [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Only this step (id, number, fan-out template or glob such as `vm/cp-*`); repeatable; run again even if done')
             [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Never this step (id, number, template or glob); repeatable')
@@ -138,6 +140,27 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Ask each done step whether its result still holds; drifted steps run again')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Erase disks and power-cycle machines without asking (for scripts; GENESIS_YES=1 does the same; see docs/runbook.md)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Erase disks and power-cycle machines without asking (for scripts; GENESIS_YES=1 does the same; see docs/runbook.md)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;down' {
+            [CompletionResult]::new('--phase', '--phase', [CompletionResultType]::ParameterName, 'Only this phase and the later ones (3: the machines and what follows; 4: the VMs)')
+            [CompletionResult]::new('--machine', '--machine', [CompletionResultType]::ParameterName, 'Only this machine''s or VM''s steps (repeatable); a machine is also taken out of Harvester (its Node cordoned and deleted)')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--age-identity', '--age-identity', [CompletionResultType]::ParameterName, 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Delete and power off without asking (for scripts; GENESIS_YES=1 does the same)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Delete and power off without asking (for scripts; GENESIS_YES=1 does the same)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be deleted and powered off, and stop')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -345,7 +368,7 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
             [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
             [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -364,7 +387,7 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
             [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
             [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -476,6 +499,7 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `genesis up` would do, step by step, without changing anything')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Print the step DAG as Graphviz dot or Mermaid')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Run the phases to completion, continuing from the journal')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Delete what genesis made (reverse order, only objects with its label) and power the machines off; `up` makes it all again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the journal as a table: what is done, failed, pending or changed')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget steps in the journal so that the next `genesis up` runs them again')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Release the lock of a run that is gone (for a holder on another host)')
@@ -499,6 +523,9 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             break
         }
         'genesis;help;up' {
+            break
+        }
+        'genesis;help;down' {
             break
         }
         'genesis;help;status' {

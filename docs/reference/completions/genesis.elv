@@ -37,6 +37,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand plan 'Show what `genesis up` would do, step by step, without changing anything'
             cand graph 'Print the step DAG as Graphviz dot or Mermaid'
             cand up 'Run the phases to completion, continuing from the journal'
+            cand down 'Delete what genesis made (reverse order, only objects with its label) and power the machines off; `up` makes it all again'
             cand status 'Show the journal as a table: what is done, failed, pending or changed'
             cand reset 'Forget steps in the journal so that the next `genesis up` runs them again'
             cand unlock 'Release the lock of a run that is gone (for a holder on another host)'
@@ -112,6 +113,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand -o '`text`: progress and a final table on stderr; `json`: one event per line on stdout'
             cand --output '`text`: progress and a final table on stderr; `json`: one event per line on stdout'
             cand --plan 'Apply a plan saved by `genesis plan --out FILE`: exactly its steps; refused (exit 2) if its inputs or what it observed changed since'
+            cand --reinstall 'Redo this machine or VM first (repeatable): a machine is taken out of Harvester and installed again, a VM deleted and created again; then the run goes on as usual (docs/runbook.md, "Redo a machine or a VM")'
             cand --from 'Start at this step (id, number or glob): it and everything after it, run again even if done'
             cand --only 'Only this step (id, number, fan-out template or glob such as `vm/cp-*`); repeatable; run again even if done'
             cand --skip 'Never this step (id, number, template or glob); repeatable'
@@ -131,6 +133,26 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --verify 'Ask each done step whether its result still holds; drifted steps run again'
             cand -y 'Erase disks and power-cycle machines without asking (for scripts; GENESIS_YES=1 does the same; see docs/runbook.md)'
             cand --yes 'Erase disks and power-cycle machines without asking (for scripts; GENESIS_YES=1 does the same; see docs/runbook.md)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;down'= {
+            cand --phase 'Only this phase and the later ones (3: the machines and what follows; 4: the VMs)'
+            cand --machine 'Only this machine''s or VM''s steps (repeatable); a machine is also taken out of Harvester (its Node cordoned and deleted)'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)'
+            cand -y 'Delete and power off without asking (for scripts; GENESIS_YES=1 does the same)'
+            cand --yes 'Delete and power off without asking (for scripts; GENESIS_YES=1 does the same)'
+            cand --dry-run 'Show what would be deleted and powered off, and stop'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -322,7 +344,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
             cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
             cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
-            cand --color 'When to use colour on stderr'
+            cand --color 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -340,7 +362,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
             cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
             cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
-            cand --color 'When to use colour on stderr'
+            cand --color 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -442,6 +464,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand plan 'Show what `genesis up` would do, step by step, without changing anything'
             cand graph 'Print the step DAG as Graphviz dot or Mermaid'
             cand up 'Run the phases to completion, continuing from the journal'
+            cand down 'Delete what genesis made (reverse order, only objects with its label) and power the machines off; `up` makes it all again'
             cand status 'Show the journal as a table: what is done, failed, pending or changed'
             cand reset 'Forget steps in the journal so that the next `genesis up` runs them again'
             cand unlock 'Release the lock of a run that is gone (for a holder on another host)'
@@ -461,6 +484,8 @@ set edit:completion:arg-completer[genesis] = {|@words|
         &'genesis;help;graph'= {
         }
         &'genesis;help;up'= {
+        }
+        &'genesis;help;down'= {
         }
         &'genesis;help;status'= {
         }

@@ -1,6 +1,7 @@
 //! Unit tests of `saved.rs`.
 
 use super::*;
+use crate::secrets::Secrets;
 
 fn prints() -> Fingerprints {
     let map = |pairs: &[(&str, &str)]| {
@@ -114,7 +115,7 @@ fn the_key_is_made_once_private_and_reused() {
     let state = dir.path().join("state");
     assert!(matches!(
         PlanKey::load(&state),
-        Err(SavedPlanError::NoKey { .. })
+        Err(KeyError::Missing { .. })
     ));
     let made = PlanKey::load_or_create(&state).expect("made");
     let again = PlanKey::load(&state).expect("read");

@@ -1,0 +1,201 @@
+//! The Kubernetes operations a teardown is made of: delete an object and watch until it is
+//! gone, cordon a Node, power a machine off through a Rufio `Job`. Each observes first: an
+//! object already gone is done, not an error.
+
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch};
+use kube::api::{PatchParams, PostParams};
+use kube::runtime::wait::{Condition, await_condition, conditions};
+use serde_json::{Value, json};
+
+use super::{TeardownError, WAIT_LIMIT};
+use crate::actions::tinkerbell::MANAGED_BY;
+
+/// Rufio's `Job` (`bmc.tinkerbell.org/v1alpha1`): tasks run in order on one Machine's BMC
+/// (UPSTREAM-APIS.md 1.4; tinkerbell@9111b51c api/v1alpha1/bmc/job.go).
+pub fn rufio_job_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("bmc.tinkerbell.org", "v1alpha1", "Job"),
+        "jobs",
+    )
+}
+
+/// The name of the power-off Job genesis makes for `machine`.
+pub fn power_off_job(machine: &str) -> String {
+    format!("genesis-power-off-{machine}")
+}
+
+fn kube_error(what: &str) -> impl FnOnce(kube::Error) -> TeardownError + '_ {
+    move |source| TeardownError::Kube {
+        what: format!("cannot {what}"),
+        source,
+    }
+}
+
+/// Watches `name` until `condition` holds, within [`WAIT_LIMIT`].
+async fn watch_until<K>(
+    api: Api<K>,
+    name: &str,
+    what: &str,
+    condition: impl Condition<K>,
+) -> Result<Option<K>, TeardownError>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    match tokio::time::timeout(WAIT_LIMIT, await_condition(api, name, condition)).await {
+        Ok(Ok(object)) => Ok(object),
+        Ok(Err(error)) => Err(TeardownError::Failed {
+            what: what.to_owned(),
+            message: error.to_string(),
+        }),
+        Err(_) => Err(TeardownError::Timeout {
+            what: what.to_owned(),
+            limit: WAIT_LIMIT,
+        }),
+    }
+}
+
+/// Whether the object exists now.
+pub async fn exists<K>(api: &Api<K>, name: &str, what: &str) -> Result<bool, TeardownError>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    api.get_opt(name)
+        .await
+        .map(|found| found.is_some())
+        .map_err(kube_error(what))
+}
+
+/// Deletes `name` and watches until it is gone; `false` when there was nothing to delete.
+pub async fn delete_and_wait<K>(api: &Api<K>, name: &str, what: &str) -> Result<bool, TeardownError>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let Some(object) = api.get_opt(name).await.map_err(kube_error(what))? else {
+        return Ok(false);
+    };
+    let uid = object.meta().uid.clone().unwrap_or_default();
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(true),
+        Err(error) => return Err(kube_error(what)(error)),
+    }
+    watch_until(api.clone(), name, what, conditions::is_deleted(&uid)).await?;
+    Ok(true)
+}
+
+/// Marks a Node unschedulable (`kubectl cordon`); `false` when there is no such Node.
+pub async fn cordon(nodes: &Api<Node>, name: &str) -> Result<bool, TeardownError> {
+    let what = format!("cordon Node {name}");
+    if !exists(nodes, name, &what).await? {
+        return Ok(false);
+    }
+    let patch = json!({"spec": {"unschedulable": true}});
+    match nodes
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(error) => Err(kube_error(&what)(error)),
+    }
+}
+
+/// Whether a Rufio Job has finished, and its failure message if it failed.
+fn job_outcome(job: &DynamicObject) -> Option<Result<(), String>> {
+    let conditions = job.data.pointer("/status/conditions")?.as_array()?;
+    let holds = |kind: &str| {
+        conditions
+            .iter()
+            .find(|condition| condition["type"] == kind && condition["status"] == "True")
+    };
+    if let Some(failed) = holds("Failed") {
+        return Some(Err(failed["message"]
+            .as_str()
+            .unwrap_or("no message")
+            .to_owned()));
+    }
+    holds("Completed").map(|_| Ok(()))
+}
+
+/// Powers `machine` off through its Rufio Machine (same name, in `namespace`): a Job with the
+/// one task `powerAction: off`, watched until Rufio says it completed. A Job of an earlier
+/// power-off is deleted first (Jobs run once).
+pub async fn power_off(
+    client: &kube::Client,
+    namespace: &str,
+    machine: &str,
+) -> Result<(), TeardownError> {
+    let jobs: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &rufio_job_resource());
+    let name = power_off_job(machine);
+    let what = format!("power {machine} off through Rufio Job {namespace}/{name}");
+    delete_and_wait(&jobs, &name, &what).await?;
+    let mut job = DynamicObject::new(&name, &rufio_job_resource()).within(namespace);
+    job.metadata.labels = Some(
+        [
+            (MANAGED_BY.to_owned(), "genesis".to_owned()),
+            ("genesis.dev/machine".to_owned(), machine.to_owned()),
+        ]
+        .into(),
+    );
+    job.data = json!({"spec": {
+        "machineRef": {"name": machine, "namespace": namespace},
+        "tasks": [{"powerAction": "off"}],
+    }});
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .map_err(kube_error(&what))?;
+    let done = |job: Option<&DynamicObject>| job.and_then(job_outcome).is_some();
+    let finished = watch_until(jobs, &name, &what, done).await?;
+    match finished.as_ref().and_then(job_outcome) {
+        Some(Ok(())) => Ok(()),
+        Some(Err(message)) => Err(TeardownError::Failed { what, message }),
+        None => Err(TeardownError::Failed {
+            what,
+            message: "the Job disappeared before it finished".to_owned(),
+        }),
+    }
+}
+
+/// The value of a label of a live object.
+pub fn label<'a>(object: &'a DynamicObject, key: &str) -> Option<&'a str> {
+    object
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|labels| labels.get(key))
+        .map(String::as_str)
+}
+
+/// Whether a live object carries genesis's ownership label.
+pub fn owned(object: &DynamicObject) -> bool {
+    label(object, MANAGED_BY) == Some("genesis")
+}
+
+/// A JSON value's string at `pointer`, or "".
+pub fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_is_finished_when_rufio_says_completed_or_failed() {
+        let mut job = DynamicObject::new("j", &rufio_job_resource());
+        assert_eq!(job_outcome(&job), None);
+        job.data = json!({"status": {"conditions": [{"type": "Running", "status": "True"}]}});
+        assert_eq!(job_outcome(&job), None);
+        job.data = json!({"status": {"conditions": [
+            {"type": "Running", "status": "False"}, {"type": "Completed", "status": "True"}]}});
+        assert_eq!(job_outcome(&job), Some(Ok(())));
+        job.data = json!({"status": {"conditions": [
+            {"type": "Failed", "status": "True", "message": "dial tcp: i/o timeout"}]}});
+        assert_eq!(
+            job_outcome(&job),
+            Some(Err("dial tcp: i/o timeout".to_owned()))
+        );
+    }
+}
