@@ -70,9 +70,10 @@ pub struct LoadOptions {
     /// `--age-identity`: the identity file for an encrypted secrets file (else
     /// `GENESIS_AGE_IDENTITY`, else `~/.config/genesis/age.txt`).
     pub age_identity: Option<PathBuf>,
-    /// The state directory whose key (`plan.key`, made when absent) digests the secret values
-    /// each step references ([`genesis_engine::StepSpec::secret_digests`]), so a rotated value
-    /// re-plans the steps that use it. `None`: no digests (the plan shape alone).
+    /// The state directory whose key (`plan.key`, made when absent in an existing directory)
+    /// digests the secret values each step references
+    /// ([`genesis_engine::StepSpec::secret_digests`]), so a rotated value re-plans the steps
+    /// that use it. `None`, or a directory that does not exist: no digests.
     pub state_dir: Option<PathBuf>,
 }
 
@@ -264,16 +265,44 @@ fn digest_secrets(
     key: &crate::plan::saved::PlanKey,
 ) {
     for step in steps {
-        let mut uses = Vec::new();
-        collect_uses(&step.params, "params", step, &mut uses);
-        step.secret_digests = uses
-            .into_iter()
-            .filter_map(|use_| {
-                let value = secrets.get(&use_.name)?;
-                let digest = key.digest(&use_.name, value.expose());
-                Some((use_.name, digest))
-            })
-            .collect();
+        digest_step(step, secrets, key);
+    }
+}
+
+/// Fills one step's keyed digests ([`genesis_engine::StepSpec::secret_digests`]).
+pub(crate) fn digest_step(
+    step: &mut genesis_engine::StepSpec,
+    secrets: &Secrets,
+    key: &crate::plan::saved::PlanKey,
+) {
+    let mut uses = Vec::new();
+    collect_uses(&step.params, "params", step, &mut uses);
+    step.secret_digests = uses
+        .into_iter()
+        .filter_map(|use_| {
+            let value = secrets.get(&use_.name)?;
+            let digest = key.digest(&use_.name, value.expose());
+            Some((use_.name, digest))
+        })
+        .collect();
+}
+
+impl Inputs {
+    /// Digests the secrets of every step under the key of `state_dir`, making the key (and
+    /// the directory) when absent: what `genesis up` does once it holds the lock, so that the
+    /// fingerprints it journals cover the secrets from its first run on.
+    pub fn digest_secrets(
+        &mut self,
+        state_dir: &Path,
+    ) -> Result<(), crate::plan::saved::SavedPlanError> {
+        let key = crate::plan::saved::PlanKey::load_or_create(state_dir)?;
+        let mut steps = self.graph.steps().to_vec();
+        digest_secrets(&mut steps, &self.secrets, &key);
+        // The same steps as before, so the graph builds as it did.
+        if let Ok(graph) = Graph::build(steps) {
+            self.graph = graph;
+        }
+        Ok(())
     }
 }
 
@@ -291,8 +320,11 @@ pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Di
     for (_, problem) in value_problems {
         out.push(problem);
     }
+    // A state directory that does not exist holds no journal to compare with, and is not
+    // made here (`genesis up` makes it, then digests: [`Inputs::digest_secrets`]).
     if let (Some(state_dir), Some(secrets)) = (&options.state_dir, &secrets)
         && out.is_empty()
+        && state_dir.is_dir()
     {
         match crate::plan::saved::PlanKey::load_or_create(state_dir) {
             Ok(key) => digest_secrets(&mut steps, secrets, &key),

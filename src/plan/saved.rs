@@ -253,14 +253,17 @@ impl Fingerprints {
         files.insert(lab.display().to_string(), sha256(&bytes));
         hash_tree(&inputs.paths.phases, &mut files)?;
         let graph = &inputs.graph;
+        // With the secrets digested under `key`, as `genesis up` journals them, whether or not
+        // the inputs were loaded with the key (a plan made before the state directory existed).
         let steps = graph
             .order()
             .iter()
             .map(|&position| {
-                let step = graph.step(position);
+                let mut step = graph.step(position).clone();
+                crate::inputs::digest_step(&mut step, &inputs.secrets, key);
                 (
                     step.id.to_string(),
-                    genesis_engine::fingerprint::of(step).to_string(),
+                    genesis_engine::fingerprint::of(&step).to_string(),
                 )
             })
             .collect();
