@@ -70,7 +70,7 @@ pub fn run(args: PlanArgs, common: &Common) -> CliResult {
     let scrubber = Scrubber::new(inputs.secrets.values().map(|value| value.expose()));
     if let Some(out) = &args.out {
         let key = plan::saved::PlanKey::load_or_create(&common.state_dir)
-            .map_err(|error| saved_error(&error))?;
+            .map_err(|error| saved_error(&error.into()))?;
         let fingerprints = plan::saved::Fingerprints::of(&inputs, &plan, steps_to_run(&plan), &key)
             .map_err(|error| saved_error(&error))?;
         let document = plan::saved::document(&plan, &fingerprints);

@@ -141,7 +141,7 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
     // The state directory exists now: the fingerprints cover the secrets (docs/secrets.md).
     inputs
         .digest_secrets(&common.state_dir)
-        .map_err(|error| super::plan::saved_error(&error))?;
+        .map_err(|error| CliError::from_error(&error))?;
     let (mut journal, prior) = state
         .open_journal(Arc::clone(&scrubber))
         .map_err(|error| CliError::journal(&error))?;
@@ -310,7 +310,7 @@ fn check_saved_plan(
         .map_err(|error| CliError::input(error.to_string()))?;
     let selecting = (!saved.run.is_empty()).then_some((&resolved, only));
     let plan = super::plan::make(common, inputs, selecting, offline, Duration::from_secs(10))?;
-    let key = saved::PlanKey::load(&common.state_dir).map_err(error)?;
+    let key = saved::PlanKey::load(&common.state_dir).map_err(|key| error(key.into()))?;
     let now = saved::Fingerprints::of(inputs, &plan, super::plan::steps_to_run(&plan), &key)
         .map_err(error)?;
     let differences = saved::differences(&saved, &now);

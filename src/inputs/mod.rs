@@ -262,7 +262,7 @@ fn collect_uses(
 fn digest_secrets(
     steps: &mut [genesis_engine::StepSpec],
     secrets: &Secrets,
-    key: &crate::plan::saved::PlanKey,
+    key: &crate::secrets::keyed::PlanKey,
 ) {
     for step in steps {
         digest_step(step, secrets, key);
@@ -273,7 +273,7 @@ fn digest_secrets(
 pub(crate) fn digest_step(
     step: &mut genesis_engine::StepSpec,
     secrets: &Secrets,
-    key: &crate::plan::saved::PlanKey,
+    key: &crate::secrets::keyed::PlanKey,
 ) {
     let mut uses = Vec::new();
     collect_uses(&step.params, "params", step, &mut uses);
@@ -294,8 +294,8 @@ impl Inputs {
     pub fn digest_secrets(
         &mut self,
         state_dir: &Path,
-    ) -> Result<(), crate::plan::saved::SavedPlanError> {
-        let key = crate::plan::saved::PlanKey::load_or_create(state_dir)?;
+    ) -> Result<(), crate::secrets::keyed::KeyError> {
+        let key = crate::secrets::keyed::PlanKey::load_or_create(state_dir)?;
         let mut steps = self.graph.steps().to_vec();
         digest_secrets(&mut steps, &self.secrets, &key);
         // The same steps as before, so the graph builds as it did.
@@ -326,11 +326,11 @@ pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Di
         && out.is_empty()
         && state_dir.is_dir()
     {
-        match crate::plan::saved::PlanKey::load_or_create(state_dir) {
+        match crate::secrets::keyed::PlanKey::load_or_create(state_dir) {
             Ok(key) => digest_secrets(&mut steps, secrets, &key),
             Err(error) => out.push(
                 Diagnostic::new(
-                    &state_dir.join(crate::plan::saved::KEY_FILE),
+                    &state_dir.join(crate::secrets::keyed::KEY_FILE),
                     (0, 0),
                     "",
                     genesis_engine::error_chain(&error),

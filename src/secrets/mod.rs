@@ -9,6 +9,7 @@ mod age;
 mod error;
 mod file;
 mod format;
+pub mod keyed;
 mod paths;
 mod set;
 mod value;

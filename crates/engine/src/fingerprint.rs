@@ -20,6 +20,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::step::SecretDigest;
 use crate::step::StepSpec;
 
 /// `sha256:` followed by 64 hex digits.
@@ -36,24 +37,6 @@ impl Fingerprint {
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// A keyed digest of one secret's value (e.g. `hmac-sha256:…`), made by the product under a
-/// key the journal does not hold. It is hashed into fingerprints and never shown: `Debug`
-/// prints a placeholder, and there is no `Display` or `Serialize`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretDigest(String);
-
-impl SecretDigest {
-    pub fn new(digest: impl Into<String>) -> Self {
-        Self(digest.into())
-    }
-}
-
-impl fmt::Debug for SecretDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretDigest(<keyed>)")
     }
 }
 
@@ -75,7 +58,7 @@ pub fn of(step: &StepSpec) -> Fingerprint {
         for (name, digest) in &step.secret_digests {
             hasher.update(name.as_bytes());
             hasher.update(b"\0");
-            hasher.update(digest.0.as_bytes());
+            hasher.update(digest.as_str().as_bytes());
             hasher.update(b"\0");
         }
     }
@@ -94,7 +77,7 @@ pub fn secret_tags(step: &StepSpec) -> BTreeMap<String, Fingerprint> {
             hasher.update(b"\0");
             hasher.update(name.as_bytes());
             hasher.update(b"\0");
-            hasher.update(digest.0.as_bytes());
+            hasher.update(digest.as_str().as_bytes());
             (name.clone(), finish(hasher))
         })
         .collect()
