@@ -326,17 +326,11 @@ pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Di
         && out.is_empty()
         && state_dir.is_dir()
     {
-        match crate::secrets::keyed::PlanKey::load_or_create(state_dir) {
-            Ok(key) => digest_secrets(&mut steps, secrets, &key),
-            Err(error) => out.push(
-                Diagnostic::new(
-                    &state_dir.join(crate::secrets::keyed::KEY_FILE),
-                    (0, 0),
-                    "",
-                    genesis_engine::error_chain(&error),
-                )
-                .help("the state directory must be writable (--state-dir DIR); the key fingerprints secret values so that changing one re-plans the steps using it"),
-            ),
+        // A key that cannot be read or made (a read-only state directory) leaves the steps
+        // without digests here: reading commands still work, and `genesis up`, which must
+        // journal them, fails on it by name ([`Inputs::digest_secrets`]).
+        if let Ok(key) = crate::secrets::keyed::PlanKey::load_or_create(state_dir) {
+            digest_secrets(&mut steps, secrets, &key);
         }
     }
 
