@@ -70,10 +70,10 @@ pub struct LoadOptions {
     /// `--age-identity`: the identity file for an encrypted secrets file (else
     /// `GENESIS_AGE_IDENTITY`, else `~/.config/genesis/age.txt`).
     pub age_identity: Option<PathBuf>,
-    /// The state directory whose key (`plan.key`, made when absent in an existing directory)
+    /// The state directory whose key (`plan.key`, when it exists; loading never makes it)
     /// digests the secret values each step references
     /// ([`genesis_engine::StepSpec::secret_digests`]), so a rotated value re-plans the steps
-    /// that use it. `None`, or a directory that does not exist: no digests.
+    /// that use it. `None`, or no key yet: no digests.
     pub state_dir: Option<PathBuf>,
 }
 
@@ -320,18 +320,14 @@ pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Di
     for (_, problem) in value_problems {
         out.push(problem);
     }
-    // A state directory that does not exist holds no journal to compare with, and is not
-    // made here (`genesis up` makes it, then digests: [`Inputs::digest_secrets`]).
+    // Loading writes nothing: without a key there is no journal fingerprinted with one to
+    // compare with. `genesis up` makes the key once it holds the lock, then digests
+    // ([`Inputs::digest_secrets`]); a key that cannot be read fails it there, by name.
     if let (Some(state_dir), Some(secrets)) = (&options.state_dir, &secrets)
         && out.is_empty()
-        && state_dir.is_dir()
+        && let Ok(key) = crate::secrets::keyed::PlanKey::load(state_dir)
     {
-        // A key that cannot be read or made (a read-only state directory) leaves the steps
-        // without digests here: reading commands still work, and `genesis up`, which must
-        // journal them, fails on it by name ([`Inputs::digest_secrets`]).
-        if let Ok(key) = crate::secrets::keyed::PlanKey::load_or_create(state_dir) {
-            digest_secrets(&mut steps, secrets, &key);
-        }
+        digest_secrets(&mut steps, secrets, &key);
     }
 
     let (Some(lab), Some(secrets)) = (lab, secrets) else {
