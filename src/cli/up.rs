@@ -105,7 +105,7 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
         }
         Err(error) => crate::errln!("warning: Ctrl-C will not stop the run cleanly: {error}"),
     }
-    let inputs = common.load_inputs()?;
+    let mut inputs = common.load_inputs()?;
     if args.plan.is_some() && !args.select.is_everything() {
         return Err(CliError::input(
             "--plan runs exactly the saved plan's steps; it cannot be combined with --from, --only, --skip or --machine",
@@ -180,6 +180,10 @@ pub fn run(args: UpArgs, common: &Common) -> CliResult {
     if let Some(previous) = &acquired.taken_over {
         crate::errln!("warning: taking over the lock left by a run that is gone: {previous}");
     }
+    // The state directory exists now: the fingerprints cover the secrets (docs/secrets.md).
+    inputs
+        .digest_secrets(&common.state_dir)
+        .map_err(|error| CliError::from_error(&error))?;
     let (mut journal, mut prior) = state
         .open_journal(Arc::clone(&scrubber))
         .map_err(|error| CliError::journal(&error))?;

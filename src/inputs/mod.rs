@@ -71,9 +71,10 @@ pub struct LoadOptions {
     /// `--age-identity`: the identity file for an encrypted secrets file (else
     /// `GENESIS_AGE_IDENTITY`, else `~/.config/genesis/age.txt`).
     pub age_identity: Option<PathBuf>,
-    /// The state directory whose key (`plan.key`, made when absent) digests the secret values
-    /// each step references ([`genesis_engine::StepSpec::secret_digests`]), so a rotated value
-    /// re-plans the steps that use it. `None`: no digests (the plan shape alone).
+    /// The state directory whose key (`plan.key`, when it exists; loading never makes it)
+    /// digests the secret values each step references
+    /// ([`genesis_engine::StepSpec::secret_digests`]), so a rotated value re-plans the steps
+    /// that use it. `None`, or no key yet: no digests.
     pub state_dir: Option<PathBuf>,
 }
 
@@ -262,19 +263,47 @@ fn collect_uses(
 fn digest_secrets(
     steps: &mut [genesis_engine::StepSpec],
     secrets: &Secrets,
-    key: &crate::secrets::key::PlanKey,
+    key: &crate::secrets::keyed::PlanKey,
 ) {
     for step in steps {
-        let mut uses = Vec::new();
-        collect_uses(&step.params, "params", step, &mut uses);
-        step.secret_digests = uses
-            .into_iter()
-            .filter_map(|use_| {
-                let value = secrets.get(&use_.name)?;
-                let digest = key.digest(&use_.name, value.expose());
-                Some((use_.name, digest))
-            })
-            .collect();
+        digest_step(step, secrets, key);
+    }
+}
+
+/// Fills one step's keyed digests ([`genesis_engine::StepSpec::secret_digests`]).
+pub(crate) fn digest_step(
+    step: &mut genesis_engine::StepSpec,
+    secrets: &Secrets,
+    key: &crate::secrets::keyed::PlanKey,
+) {
+    let mut uses = Vec::new();
+    collect_uses(&step.params, "params", step, &mut uses);
+    step.secret_digests = uses
+        .into_iter()
+        .filter_map(|use_| {
+            let value = secrets.get(&use_.name)?;
+            let digest = key.digest(&use_.name, value.expose());
+            Some((use_.name, digest))
+        })
+        .collect();
+}
+
+impl Inputs {
+    /// Digests the secrets of every step under the key of `state_dir`, making the key (and
+    /// the directory) when absent: what `genesis up` does once it holds the lock, so that the
+    /// fingerprints it journals cover the secrets from its first run on.
+    pub fn digest_secrets(
+        &mut self,
+        state_dir: &Path,
+    ) -> Result<(), crate::secrets::keyed::KeyError> {
+        let key = crate::secrets::keyed::PlanKey::load_or_create(state_dir)?;
+        let mut steps = self.graph.steps().to_vec();
+        digest_secrets(&mut steps, &self.secrets, &key);
+        // The same steps as before, so the graph builds as it did.
+        if let Ok(graph) = Graph::build(steps) {
+            self.graph = graph;
+        }
+        Ok(())
     }
 }
 
@@ -292,21 +321,14 @@ pub fn load_with(paths: &InputPaths, options: &LoadOptions) -> Result<Inputs, Di
     for (_, problem) in value_problems {
         out.push(problem);
     }
+    // Loading writes nothing: without a key there is no journal fingerprinted with one to
+    // compare with. `genesis up` makes the key once it holds the lock, then digests
+    // ([`Inputs::digest_secrets`]); a key that cannot be read fails it there, by name.
     if let (Some(state_dir), Some(secrets)) = (&options.state_dir, &secrets)
         && out.is_empty()
+        && let Ok(key) = crate::secrets::keyed::PlanKey::load(state_dir)
     {
-        match crate::secrets::key::PlanKey::load_or_create(state_dir) {
-            Ok(key) => digest_secrets(&mut steps, secrets, &key),
-            Err(error) => out.push(
-                Diagnostic::new(
-                    &state_dir.join(crate::secrets::key::KEY_FILE),
-                    (0, 0),
-                    "",
-                    genesis_engine::error_chain(&error),
-                )
-                .help("the state directory must be writable (--state-dir DIR); the key fingerprints secret values so that changing one re-plans the steps using it"),
-            ),
-        }
+        digest_secrets(&mut steps, secrets, &key);
     }
 
     let (Some(lab), Some(secrets)) = (lab, secrets) else {

@@ -4,8 +4,9 @@
 //! nothing differs, else names every difference.
 //!
 //! Secrets are fingerprinted with HMAC-SHA-256 under a random key kept in the state directory
-//! (`plan.key`, 0600): a plan file alone cannot be used to test guesses of a secret value, and
-//! the fingerprints of two labs or state directories cannot be compared.
+//! (`plan.key`, 0600, [`crate::secrets::keyed`]): a plan file alone cannot be used to test
+//! guesses of a secret value, and the fingerprints of two labs or state directories cannot be
+//! compared.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,14 +17,13 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::inputs::Inputs;
+use crate::secrets::keyed::hex;
+pub use crate::secrets::keyed::{KEY_FILE, KeyError, PlanKey};
 
 use super::model::Plan;
 
 /// The `schema` of the `saved` object a saved plan carries next to the plan.
 pub const SAVED_SCHEMA: &str = "genesis.saved-plan/v1";
-
-use crate::secrets::key::hex;
-pub use crate::secrets::key::{KEY_FILE, KeyError, PlanKey};
 
 /// A saved plan is read whole; no real plan comes near this.
 const MAX_PLAN_BYTES: u64 = 32 * 1024 * 1024;
@@ -85,7 +85,7 @@ impl SavedPlanError {
     pub fn is_input(&self) -> bool {
         matches!(
             self,
-            Self::NotASavedPlan { .. } | Self::Key(KeyError::Missing { .. }) | Self::Read { .. }
+            Self::NotASavedPlan { .. } | Self::Key(KeyError::NoKey { .. }) | Self::Read { .. }
         )
     }
 }
@@ -145,14 +145,17 @@ impl Fingerprints {
         files.insert(lab.display().to_string(), sha256(&bytes));
         hash_tree(&inputs.paths.phases, &mut files)?;
         let graph = &inputs.graph;
+        // With the secrets digested under `key`, as `genesis up` journals them, whether or not
+        // the inputs were loaded with the key (a plan made before the state directory existed).
         let steps = graph
             .order()
             .iter()
             .map(|&position| {
-                let step = graph.step(position);
+                let mut step = graph.step(position).clone();
+                crate::inputs::digest_step(&mut step, &inputs.secrets, key);
                 (
                     step.id.to_string(),
-                    genesis_engine::fingerprint::of(step).to_string(),
+                    genesis_engine::fingerprint::of(&step).to_string(),
                 )
             })
             .collect();
@@ -175,7 +178,7 @@ impl Fingerprints {
             schema: SAVED_SCHEMA.to_owned(),
             mode: plan.mode.to_owned(),
             files,
-            secrets_key: key.id.clone(),
+            secrets_key: key.id().to_owned(),
             secrets: key.secrets(&inputs.secrets),
             steps,
             states,

@@ -9,7 +9,7 @@ mod age;
 mod error;
 mod file;
 mod format;
-pub mod key;
+pub mod keyed;
 mod paths;
 mod set;
 mod value;

@@ -120,7 +120,7 @@ impl Setup {
 
     /// Records every step of phases 2 and 3 done, as their run would have.
     fn record_earlier_phases_done(&self) {
-        let inputs = genesis::inputs::load_with(
+        let mut inputs = genesis::inputs::load_with(
             &genesis::inputs::InputPaths {
                 lab: repo().join("hardware/lab.yaml"),
                 phases: repo().join("phases"),
@@ -132,6 +132,9 @@ impl Setup {
             },
         )
         .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
+        inputs
+            .digest_secrets(&self.state)
+            .expect("the state directory's key");
         let (mut journal, _) =
             Journal::open(&self.state, std::sync::Arc::new(Scrubber::empty())).expect("journal");
         let mut recorded = 0;

@@ -20,6 +20,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::step::SecretDigest;
 use crate::step::StepSpec;
 
 /// `sha256:` followed by 64 hex digits.
@@ -39,9 +40,6 @@ impl fmt::Display for Fingerprint {
     }
 }
 
-/// Kept with the step it belongs to (step.rs), named here too, where it is hashed.
-pub use crate::step::SecretDigest;
-
 /// The fingerprint of a step's resolved inputs.
 pub fn of(step: &StepSpec) -> Fingerprint {
     let mut hasher = Sha256::new();
@@ -60,7 +58,7 @@ pub fn of(step: &StepSpec) -> Fingerprint {
         for (name, digest) in &step.secret_digests {
             hasher.update(name.as_bytes());
             hasher.update(b"\0");
-            hasher.update(digest.keyed().as_bytes());
+            hasher.update(digest.as_str().as_bytes());
             hasher.update(b"\0");
         }
     }
@@ -79,7 +77,7 @@ pub fn secret_tags(step: &StepSpec) -> BTreeMap<String, Fingerprint> {
             hasher.update(b"\0");
             hasher.update(name.as_bytes());
             hasher.update(b"\0");
-            hasher.update(digest.keyed().as_bytes());
+            hasher.update(digest.as_str().as_bytes());
             (name.clone(), finish(hasher))
         })
         .collect()

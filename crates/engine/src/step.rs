@@ -71,6 +71,29 @@ impl Default for RetryPolicy {
     }
 }
 
+/// A keyed digest of one secret's value (e.g. `hmac-sha256:…`), made by the product under a
+/// key the journal does not hold. It is hashed into fingerprints and never shown: `Debug`
+/// prints a placeholder, and there is no `Display` or `Serialize`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretDigest(String);
+
+impl SecretDigest {
+    pub fn new(digest: impl Into<String>) -> Self {
+        Self(digest.into())
+    }
+
+    /// For the fingerprint only.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretDigest(<keyed>)")
+    }
+}
+
 /// One resolved step instance of the run's DAG.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepSpec {
@@ -168,28 +191,5 @@ impl StepSpec {
             estimate: None,
             secret_digests: BTreeMap::new(),
         }
-    }
-}
-
-/// A keyed digest of one secret's value (e.g. `hmac-sha256:…`), made by the product under a
-/// key the journal does not hold. It is hashed into fingerprints ([`crate::fingerprint`]) and
-/// never shown: `Debug` prints a placeholder, and there is no `Display` or `Serialize`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretDigest(String);
-
-impl SecretDigest {
-    pub fn new(digest: impl Into<String>) -> Self {
-        Self(digest.into())
-    }
-
-    /// The digest, for hashing into a fingerprint.
-    pub(crate) fn keyed(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretDigest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretDigest(<keyed>)")
     }
 }

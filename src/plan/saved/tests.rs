@@ -113,13 +113,10 @@ fn keyed_fingerprints_hide_the_value_and_depend_on_the_key() {
 fn the_key_is_made_once_private_and_reused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("state");
-    assert!(matches!(
-        PlanKey::load(&state),
-        Err(KeyError::Missing { .. })
-    ));
+    assert!(matches!(PlanKey::load(&state), Err(KeyError::NoKey { .. })));
     let made = PlanKey::load_or_create(&state).expect("made");
     let again = PlanKey::load(&state).expect("read");
-    assert_eq!(made.id, again.id);
+    assert_eq!(made.id(), again.id());
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(state.join(KEY_FILE))
             .expect("key file")

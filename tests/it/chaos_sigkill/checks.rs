@@ -166,7 +166,7 @@ async fn chaos() {
     .expect("test world starts");
     let lab = LoopbackLab::build(GENESIS, &world, Options { phases: PHASES }).await;
     lab.prepare_platform(&world).await;
-    let inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
+    let mut inputs = genesis::inputs::load(&genesis::inputs::InputPaths {
         lab: lab.lab.clone(),
         phases: lab.phases.clone(),
         secrets: lab.secrets.clone(),
@@ -232,6 +232,10 @@ async fn chaos() {
         }
     }
     let state = journal::load(&lab.state).expect("journal");
+    // As `genesis up` fingerprints them: with the secrets digested under the state's key.
+    inputs
+        .digest_secrets(&lab.state)
+        .expect("the state directory's key");
     for (step, step_state) in inputs.graph.steps().iter().zip(state.states(&inputs.graph)) {
         assert_eq!(
             step_state.label(),

@@ -24,8 +24,11 @@ pub fn record_done_in(
         state_dir: Some(state.to_owned()),
         ..Default::default()
     };
-    let inputs = genesis::inputs::load_with(paths, &options)
+    let mut inputs = genesis::inputs::load_with(paths, &options)
         .unwrap_or_else(|diagnostics| panic!("inputs: {}", diagnostics.render(false)));
+    inputs
+        .digest_secrets(state)
+        .expect("the state directory's key");
     let (mut journal, _) = Journal::open(state, Arc::new(Scrubber::empty())).expect("journal");
     for (id, outputs) in steps {
         let step = inputs

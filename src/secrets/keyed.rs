@@ -1,24 +1,26 @@
-//! The state directory's key for keyed secret digests (`plan.key`, 32 random bytes, 0600):
-//! saved plans record each secret's HMAC under it, and step fingerprints include the digests of
-//! the secrets a step uses, so that a changed value re-plans the step. The journal and a plan
-//! file hold digests only; without this key a digest cannot be used to test guesses of a value.
+//! The state directory's key for keyed fingerprints of secret values (`plan.key`, 0600, 32
+//! random bytes): HMAC-SHA-256 of a secret's name and value under it. Saved plans record these
+//! fingerprints (`plan::saved`), and each step's fingerprint covers those of the secrets it
+//! references (`inputs`, `genesis_engine::StepSpec::secret_digests`), so that a changed value
+//! re-plans the steps using it. A keyed fingerprint cannot be used to test guesses of a value
+//! without the key, which never leaves the state directory.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use genesis_engine::state_dir;
 use ring::{digest, hmac, rand::SecureRandom as _};
+use thiserror::Error;
 
 use super::Secrets;
 
 /// The key file in the state directory.
 pub const KEY_FILE: &str = "plan.key";
 
-/// The key cannot be read or made.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Error)]
 pub enum KeyError {
     #[error("cannot use the plan key {path}")]
-    Unusable {
+    Key {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -26,15 +28,13 @@ pub enum KeyError {
     #[error(
         "the plan key {path} does not exist: the plan was made with another state directory; make the plan again with this one (`genesis plan --out FILE`)"
     )]
-    Missing { path: PathBuf },
+    NoKey { path: PathBuf },
 }
 
 /// The state directory's key for secret fingerprints.
 pub struct PlanKey {
     key: hmac::Key,
-    /// A short, public name of the key (a hash of it), so that two plans can tell whether
-    /// they were keyed alike.
-    pub(crate) id: String,
+    id: String,
 }
 
 impl PlanKey {
@@ -48,7 +48,7 @@ impl PlanKey {
     /// The key of `state_dir`, made (32 random bytes, 0600) if it has none yet.
     pub fn load_or_create(state_dir: &Path) -> Result<Self, KeyError> {
         let path = state_dir.join(KEY_FILE);
-        let key_error = |source| KeyError::Unusable {
+        let key_error = |source| KeyError::Key {
             path: path.clone(),
             source,
         };
@@ -80,18 +80,23 @@ impl PlanKey {
     /// The key of `state_dir`; an error naming the file when there is none.
     pub fn load(state_dir: &Path) -> Result<Self, KeyError> {
         let path = state_dir.join(KEY_FILE);
-        Self::load_from(&path)?.ok_or(KeyError::Missing { path })
+        Self::load_from(&path)?.ok_or(KeyError::NoKey { path })
     }
 
     fn load_from(path: &Path) -> Result<Option<Self>, KeyError> {
         match state_dir::read_existing(path) {
             Ok(Some(bytes)) if !bytes.is_empty() => Ok(Some(Self::from_bytes(&bytes))),
             Ok(_) => Ok(None),
-            Err(source) => Err(KeyError::Unusable {
+            Err(source) => Err(KeyError::Key {
                 path: path.to_owned(),
                 source,
             }),
         }
+    }
+
+    /// Which key this is: the first 16 hex digits of its SHA-256.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The keyed fingerprint of one secret.
