@@ -439,15 +439,7 @@ mod tests {
 
     fn config_with_certificate(days: i64) -> Value {
         use base64::Engine as _;
-        let mut params = rcgen::CertificateParams::new(vec![]).expect("params");
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "system:admin");
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now - time::Duration::days(1);
-        params.not_after = now + time::Duration::days(days);
-        let key = rcgen::KeyPair::generate().expect("key");
-        let pem = params.self_signed(&key).expect("cert").pem();
+        let pem = crate::actions::argocd::credentials::test_certificate(days);
         json!({"tlsClientConfig": {"certData": base64::engine::general_purpose::STANDARD.encode(pem)}})
     }
 

@@ -4,8 +4,6 @@
 //! Each removal is journaled before it happens; a step whose objects are all gone is
 //! forgotten in the journal, so that `genesis up` makes them again.
 
-use std::collections::BTreeMap;
-
 use genesis_engine::journal::RecordKind;
 use genesis_engine::{Graph, Journal, JournalState, select};
 use k8s_openapi::api::core::v1::Node;
@@ -15,9 +13,7 @@ use super::kinds::{self, Cluster, Owned, Teardown, Which};
 use super::ops;
 use super::{TeardownError, intend};
 use crate::actions::ClusterOptions;
-use crate::actions::harvester::{ApiStep, HarvesterAccess, OperatorContext};
 use crate::actions::tinkerbell::MANAGED_BY;
-use crate::clients::kube::LazyClient;
 use crate::inputs::Inputs;
 
 /// Which part of the lab to take down.
@@ -147,28 +143,11 @@ impl Down {
         journal: &mut Journal,
         prior: &JournalState,
     ) -> Result<Outcome, TeardownError> {
-        let platform = LazyClient::new(options.platform_target(&inputs.lab))
-            .get()
-            .await
-            .map_err(|error| TeardownError::Unreachable {
-                cluster: "Platform".to_owned(),
-                message: error.to_string(),
-            })?;
-        let access = HarvesterAccess::for_graph(
-            options.state_dir.clone(),
-            OperatorContext::new(
-                options.platform_target(&inputs.lab).kubeconfig,
-                options.harvester_context.clone(),
-            ),
-            ApiStep::of(&inputs.graph),
-        );
-        let harvester = access
-            .plan_client(&BTreeMap::new())
-            .await
-            .map_err(|error| TeardownError::Unreachable {
-                cluster: "Harvester".to_owned(),
-                message: error.full_message(),
-            })?;
+        let ops::Clusters {
+            platform,
+            harvester,
+            harvester_kubeconfig,
+        } = ops::clients(inputs, options).await?;
         let mut outcome = Outcome::default();
         for &position in &self.steps {
             let step = inputs.graph.step(position);
@@ -200,7 +179,7 @@ impl Down {
                         let Some(client) = client else {
                             crate::errln!(
                                 "{id}: the Harvester cluster cannot be reached (no kubeconfig at {}); {} is left",
-                                access.kubeconfig_file().display(),
+                                harvester_kubeconfig.display(),
                                 owned.describe()
                             );
                             whole = false;

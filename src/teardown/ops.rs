@@ -9,10 +9,55 @@ use kube::runtime::wait::{Condition, await_condition, conditions};
 use serde_json::{Value, json};
 
 use super::{TeardownError, WAIT_LIMIT};
+use crate::actions::ClusterOptions;
+use crate::actions::harvester::{ApiStep, HarvesterAccess, OperatorContext};
 use crate::actions::tinkerbell::MANAGED_BY;
+use crate::clients::kube::LazyClient;
+use crate::inputs::Inputs;
 
 /// Rufio's `Job` (`bmc.tinkerbell.org/v1alpha1`): tasks run in order on one Machine's BMC
 /// (UPSTREAM-APIS.md 1.4; tinkerbell@9111b51c api/v1alpha1/bmc/job.go).
+/// The two clusters as the run reaches them.
+pub struct Clusters {
+    pub platform: kube::Client,
+    /// `None` before step 9 fetched a kubeconfig (and without `--harvester-context`).
+    pub harvester: Option<kube::Client>,
+    /// Where step 9 keeps the Harvester kubeconfig, for messages.
+    pub harvester_kubeconfig: std::path::PathBuf,
+}
+
+/// Clients of the Platform and Harvester clusters, as the run reaches them (the Harvester
+/// kubeconfig step 9 fetched, or `--harvester-context`); an unreachable one is named.
+pub async fn clients(inputs: &Inputs, options: &ClusterOptions) -> Result<Clusters, TeardownError> {
+    let platform = LazyClient::new(options.platform_target(&inputs.lab))
+        .get()
+        .await
+        .map_err(|error| TeardownError::Unreachable {
+            cluster: "Platform".to_owned(),
+            message: error.to_string(),
+        })?;
+    let access = HarvesterAccess::for_graph(
+        options.state_dir.clone(),
+        OperatorContext::new(
+            options.platform_target(&inputs.lab).kubeconfig,
+            options.harvester_context.clone(),
+        ),
+        ApiStep::of(&inputs.graph),
+    );
+    let harvester = access
+        .plan_client(&std::collections::BTreeMap::new())
+        .await
+        .map_err(|error| TeardownError::Unreachable {
+            cluster: "Harvester".to_owned(),
+            message: error.full_message(),
+        })?;
+    Ok(Clusters {
+        platform,
+        harvester,
+        harvester_kubeconfig: access.kubeconfig_file(),
+    })
+}
+
 pub fn rufio_job_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("bmc.tinkerbell.org", "v1alpha1", "Job"),

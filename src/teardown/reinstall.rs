@@ -10,8 +10,6 @@
 //! VirtualMachine deleted, then the Node it joined the Platform cluster as, and the journal
 //! forgets its `vm` step and what follows.
 
-use std::collections::BTreeMap;
-
 use genesis_engine::journal::RecordKind;
 use genesis_engine::{Graph, Journal, JournalState, select};
 use k8s_openapi::api::core::v1::Node;
@@ -20,10 +18,8 @@ use kube::api::{Api, DynamicObject, ListParams};
 use super::ops::{self, text};
 use super::{TeardownError, intend};
 use crate::actions::ClusterOptions;
-use crate::actions::harvester::{ApiStep, HarvesterAccess, OperatorContext};
 use crate::actions::tinkerbell::workflow_resource;
 use crate::cli::CliError;
-use crate::clients::kube::LazyClient;
 use crate::inputs::Inputs;
 
 /// The label the install Workflows carry: the machine they install.
@@ -202,29 +198,11 @@ impl Reinstall {
         journal: &mut Journal,
         prior: &JournalState,
     ) -> Result<(), TeardownError> {
-        let platform = LazyClient::new(options.platform_target(&inputs.lab));
-        let platform = platform
-            .get()
-            .await
-            .map_err(|error| TeardownError::Unreachable {
-                cluster: "Platform".to_owned(),
-                message: error.to_string(),
-            })?;
-        let access = HarvesterAccess::for_graph(
-            options.state_dir.clone(),
-            OperatorContext::new(
-                options.platform_target(&inputs.lab).kubeconfig,
-                options.harvester_context.clone(),
-            ),
-            ApiStep::of(&inputs.graph),
-        );
-        let harvester = access
-            .plan_client(&BTreeMap::new())
-            .await
-            .map_err(|error| TeardownError::Unreachable {
-                cluster: "Harvester".to_owned(),
-                message: error.full_message(),
-            })?;
+        let ops::Clusters {
+            platform,
+            harvester,
+            harvester_kubeconfig,
+        } = ops::clients(inputs, options).await?;
         for target in &self.targets {
             match target {
                 Target::Machine {
@@ -243,7 +221,7 @@ impl Reinstall {
                             cluster: "Harvester".to_owned(),
                             message: format!(
                                 "no kubeconfig at {} and no --harvester-context: genesis cannot delete VM {name}",
-                                access.kubeconfig_file().display()
+                                harvester_kubeconfig.display()
                             ),
                         });
                     };

@@ -43,39 +43,9 @@ async fn end_to_end() {
     let platform = world.platform.client.clone();
     ensure_namespace(&platform, "argocd").await;
 
-    // Steps 8 and 10, played by hand: the first node creates the cluster, the others join.
-    lab::ensure_namespace(&platform, TINK_NAMESPACE)
-        .await
-        .expect("tink-system");
-    lab::apply_strict(
-        &platform,
-        &lab::template_resource(),
-        &lab::template("harvester-install"),
-    )
-    .await
-    .expect("template");
-    lab::apply_machine(&platform, "ms-02-1", 1, "harvester-install")
-        .await
-        .expect("first machine");
-    lab::wait_node_ready(&world.harvester.client, "ms-02-1", Duration::from_secs(60))
-        .await
-        .expect("first node Ready");
+    let rke2 = install_by_hand(&world).await;
     let node = world.ssh.as_ref().expect("sshd node");
-    let rke2 = node.host_path("/etc/rancher/rke2/rke2.yaml");
-    // The simulator writes rke2.yaml once the API server presents the re-issued, RKE2-shaped
-    // certificate (docs/testworld.md), which can take a few seconds on a loaded machine.
-    for _ in 0..1200 {
-        if rke2.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let rke2_text = std::fs::read_to_string(&rke2).expect("the simulator wrote rke2.yaml");
-    for (name, index) in [("ms-02-2", 2), ("ms-02-3", 3)] {
-        lab::apply_machine(&platform, name, index, "harvester-install")
-            .await
-            .expect("joining machine");
-    }
     setup.record_done(&[
         "create-cluster/ms-02-1",
         "join-cluster/ms-02-2",
@@ -521,4 +491,45 @@ async fn hung_promotion() {
         assert!(failure.contains(says), "{says}: {failure}");
     }
     world.shutdown().await;
+}
+
+/// Steps 8 and 10, played by hand on the simulator world: the first node creates the cluster
+/// (waited for until Ready and its `rke2.yaml` is written), the others join. Returns the path
+/// of the first node's `rke2.yaml` on the sshd host.
+pub(crate) async fn install_by_hand(world: &World) -> std::path::PathBuf {
+    let platform = world.platform.client.clone();
+    lab::ensure_namespace(&platform, TINK_NAMESPACE)
+        .await
+        .expect("tink-system");
+    lab::apply_strict(
+        &platform,
+        &lab::template_resource(),
+        &lab::template("harvester-install"),
+    )
+    .await
+    .expect("template");
+    lab::apply_machine(&platform, "ms-02-1", 1, "harvester-install")
+        .await
+        .expect("first machine");
+    lab::wait_node_ready(&world.harvester.client, "ms-02-1", Duration::from_secs(60))
+        .await
+        .expect("first node Ready");
+    let node = world.ssh.as_ref().expect("sshd node");
+    let rke2 = node.host_path("/etc/rancher/rke2/rke2.yaml");
+    // The simulator writes rke2.yaml once the API server presents the re-issued, RKE2-shaped
+    // certificate (docs/testworld.md), which can take a few seconds on a loaded machine. A
+    // file on the sshd host has no watch; this test-side wait checks it every 50 ms.
+    for _ in 0..1200 {
+        if rke2.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(rke2.exists(), "the simulator wrote rke2.yaml");
+    for (name, index) in [("ms-02-2", 2), ("ms-02-3", 3)] {
+        lab::apply_machine(&platform, name, index, "harvester-install")
+            .await
+            .expect("joining machine");
+    }
+    rke2
 }

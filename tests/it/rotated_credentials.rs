@@ -18,7 +18,6 @@ use genesis_harness::loopback::{
     LoopbackLab, Options, assert_no_leaks, ensure_namespace, key_lines, kubeconfig_field,
     secret_text, text,
 };
-use genesis_testworld::lab::{self, TINK_NAMESPACE};
 use genesis_testworld::upstream::{self, ArgoCdRequest, Check};
 use genesis_testworld::{World, WorldOptions};
 use k8s_openapi::api::core::v1::Secret;
@@ -77,37 +76,7 @@ async fn rotation() {
     let platform = world.platform.client.clone();
     ensure_namespace(&platform, "argocd").await;
 
-    // Steps 8 and 10, played by hand: the first node creates the cluster, the others join.
-    lab::ensure_namespace(&platform, TINK_NAMESPACE)
-        .await
-        .expect("tink-system");
-    lab::apply_strict(
-        &platform,
-        &lab::template_resource(),
-        &lab::template("harvester-install"),
-    )
-    .await
-    .expect("template");
-    lab::apply_machine(&platform, "ms-02-1", 1, "harvester-install")
-        .await
-        .expect("first machine");
-    lab::wait_node_ready(&world.harvester.client, "ms-02-1", Duration::from_secs(60))
-        .await
-        .expect("first node Ready");
-    let node = world.ssh.as_ref().expect("sshd node");
-    let rke2 = node.host_path("/etc/rancher/rke2/rke2.yaml");
-    for _ in 0..1200 {
-        if rke2.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(rke2.exists(), "the simulator wrote rke2.yaml");
-    for (name, index) in [("ms-02-2", 2), ("ms-02-3", 3)] {
-        lab::apply_machine(&platform, name, index, "harvester-install")
-            .await
-            .expect("joining machine");
-    }
+    let rke2 = crate::harvester_steps::install_by_hand(&world).await;
     setup.record_done(&[
         "create-cluster/ms-02-1",
         "join-cluster/ms-02-2",

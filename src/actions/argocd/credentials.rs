@@ -106,22 +106,26 @@ pub fn from_pem(field: &'static str, pem: &[u8]) -> Result<ClientCertificate, Cr
     })
 }
 
+/// A self-signed client certificate (`CN=system:admin`) valid from yesterday for `days` days,
+/// as PEM, for tests that need a real one.
+#[cfg(test)]
+pub(crate) fn test_certificate(days: i64) -> String {
+    let mut params = rcgen::CertificateParams::new(vec![]).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "system:admin");
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(days);
+    let key = rcgen::KeyPair::generate().expect("key");
+    params.self_signed(&key).expect("cert").pem()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_certificate as certificate;
     use super::*;
     use serde_json::json;
-
-    fn certificate(days: i64) -> String {
-        let mut params = rcgen::CertificateParams::new(vec![]).expect("params");
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "system:admin");
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now - time::Duration::days(1);
-        params.not_after = now + time::Duration::days(days);
-        let key = rcgen::KeyPair::generate().expect("key");
-        params.self_signed(&key).expect("cert").pem()
-    }
 
     fn encoded(pem: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(pem)

@@ -164,15 +164,7 @@ mod tests {
     use super::*;
 
     fn pem(days: i64) -> String {
-        let mut params = rcgen::CertificateParams::new(vec![]).expect("params");
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "system:admin");
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now - time::Duration::days(1);
-        params.not_after = now + time::Duration::days(days);
-        let key = rcgen::KeyPair::generate().expect("key");
-        params.self_signed(&key).expect("cert").pem()
+        crate::actions::argocd::credentials::test_certificate(days)
     }
 
     fn tls(days: i64) -> TlsData {
