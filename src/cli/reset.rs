@@ -64,6 +64,17 @@ pub fn run(args: ResetArgs, common: &Common) -> CliResult {
             .append(RecordKind::StepReset { step: step.clone() })
             .map_err(|error| CliError::from_error(&error))?;
         crate::errln!("{step}: forgotten; the next `genesis up` runs it again");
+        // An install run again finds its machine's Workflow and adopts its result (that is
+        // what makes a cut-short install safe to resume); it does not erase the machine again.
+        let install = graph.as_ref().and_then(|graph| {
+            let spec = graph.step(graph.position(&step)?);
+            (spec.kind == "tinkerbell.install").then(|| spec.item.clone())?
+        });
+        if let Some(machine) = install {
+            crate::errln!(
+                "note: {step} adopts the Workflow that installed {machine} (it does not install again); to install {machine} again, run `genesis up --reinstall {machine}`"
+            );
+        }
     }
     Ok(())
 }

@@ -476,3 +476,30 @@ fn on_a_terminal_only_the_labs_name_goes_on() {
     assert!(!stdout.contains("not confirmed"), "{stdout}");
     assert!(inputs.state.exists(), "the run went on and journaled");
 }
+
+#[test]
+fn resetting_an_install_says_it_adopts_and_points_at_reinstall() {
+    let inputs = Inputs::shipped();
+    let paths = genesis::inputs::InputPaths {
+        lab: inputs.lab.clone(),
+        phases: inputs.phases.clone(),
+        secrets: inputs.secrets.clone(),
+    };
+    record_done_in(
+        &paths,
+        &inputs.state,
+        &[
+            ("join-cluster/ms-02-2", serde_json::Map::new()),
+            ("hardware/ms-02-2", serde_json::Map::new()),
+        ],
+    );
+    let output = inputs.run(None, &["reset", "join-cluster/ms-02-2", "hardware/ms-02-2"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("note: join-cluster/ms-02-2 adopts the Workflow that installed ms-02-2 (it does not install again); to install ms-02-2 again, run `genesis up --reinstall ms-02-2`"),
+        "{stderr}"
+    );
+    // Only installs get the note.
+    assert_eq!(stderr.matches("note:").count(), 1, "{stderr}");
+}
