@@ -14,10 +14,6 @@ use crate::health::describe::{Description, describe};
 use crate::ui::OutputFormat;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  genesis describe ms-02-2
-  genesis describe hardware/ms-02-2
-  genesis describe register-argocd -o json")]
 pub struct DescribeArgs {
     /// A machine or VM of the lab (every step of its branch), or a step: id, number,
     /// fan-out template or glob, as `--only` takes them.

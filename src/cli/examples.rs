@@ -72,7 +72,10 @@ Examples:
 pub const HEALTH: &str = "\
 Examples:
   genesis health                                 both clusters, the step-12 Secret and the VMs
-  genesis health -o json --timeout 10s           for a monitor (docs/health-json.md)";
+  genesis health -o json --timeout 10s           for a monitor (docs/health-json.md)
+  genesis health --harvester-context harvester   Harvester through your own kubeconfig context
+
+Exit codes: 0 every check green or yellow, 1 a check is red, 2 bad input.";
 
 pub const DESCRIBE: &str = "\
 Examples:

@@ -11,12 +11,6 @@ use crate::health::{Report, gather};
 use crate::ui::OutputFormat;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  genesis health
-  genesis health -o json | jq '.checks[] | select(.status != \"green\")'
-  genesis health --timeout 10s --harvester-context harvester
-
-Exit codes: 0 every check green or yellow, 1 a check is red, 2 bad input.")]
 pub struct HealthArgs {
     /// `text`: one line per check and what to do; `json`: the report (docs/health-json.md).
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
@@ -40,7 +34,29 @@ pub fn run(args: HealthArgs, common: &Common) -> CliResult {
         .build()
         .map_err(|error| CliError::failed(format!("cannot start the async runtime: {error}")))?;
     let started = Instant::now();
-    let checks = runtime.block_on(gather::gather(&inputs, &options, args.timeout));
+    let mut checks = runtime.block_on(gather::gather(&inputs, &options, args.timeout));
+    // An object not there is "not run yet" unless the journal says its step finished; the
+    // journal is read, never written. A journal that cannot be read leaves the checks as
+    // they are.
+    if let Ok(journal) = super::state::backend(common).and_then(|backend| {
+        backend
+            .load_journal()
+            .map_err(|error| CliError::journal(&error))
+    }) {
+        let states = journal.states(&inputs.graph);
+        let done = |step: &str| {
+            inputs
+                .graph
+                .position(&genesis_engine::StepId::from(step))
+                .and_then(|position| states.get(position))
+                == Some(&genesis_engine::StepState::Done)
+        };
+        crate::health::escalate_missing(
+            &mut checks,
+            &|check| crate::health::step_of(&inputs.graph, check),
+            &done,
+        );
+    }
     // A client stuck in an exec credential plugin is not waited for.
     runtime.shutdown_timeout(Duration::from_millis(100));
     let report = Report::new(

@@ -132,7 +132,8 @@ pub fn harvester_nodes(nodes: &[Node], machines: &[String]) -> Vec<Check> {
                     format!(
                         "if its install has not run, `genesis up` runs it; otherwise `genesis describe {machine}` shows its Workflow"
                     ),
-                ),
+                )
+                .absent(),
                 Some(node) => {
                     let roles = roles(node).join(",");
                     match readiness(node) {
@@ -197,7 +198,8 @@ pub fn vm(vm_name: &str, vm: Option<&Value>, node_name: &str, node: Option<&Node
             id,
             format!("VM {vm_name}: not created"),
             "`genesis up` creates it (phase 4)",
-        );
+        )
+        .absent();
     };
     let printable = vm
         .pointer("/status/printableStatus")

@@ -251,12 +251,15 @@ async fn argocd_secret(
     let secret = match read {
         Ok(Some(secret)) => secret,
         Ok(None) => {
-            return vec![Check::yellow(
-                "argocd",
-                "argocd.secret",
-                format!("{shown} is not there: Harvester is not registered with Argo CD"),
-                "`genesis up` registers it (step 12, argocd.cluster-secret)",
-            )];
+            return vec![
+                Check::yellow(
+                    "argocd",
+                    "argocd.secret",
+                    format!("{shown} is not there: Harvester is not registered with Argo CD"),
+                    "`genesis up` registers it (step 12, argocd.cluster-secret)",
+                )
+                .absent(),
+            ];
         }
         Err(error) => {
             return vec![Check::red(

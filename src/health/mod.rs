@@ -60,6 +60,11 @@ pub struct Check {
     /// What to do, when not green.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The check found that an object is not there at all (a VM not created, a node not
+    /// registered, the step-12 Secret missing): yellow before its step ran, red once the
+    /// journal says the step finished ([`escalate_missing`]).
+    #[serde(skip)]
+    pub absent: bool,
 }
 
 impl Check {
@@ -70,7 +75,14 @@ impl Check {
             status: Status::Green,
             summary: summary.into(),
             fix: None,
+            absent: false,
         }
+    }
+
+    /// Marks a check that found its object not there at all.
+    pub fn absent(mut self) -> Self {
+        self.absent = true;
+        self
     }
 
     pub fn yellow(
@@ -230,6 +242,56 @@ pub fn exit_code(status: Status) -> u8 {
     }
 }
 
+/// The step that makes the object of a check that can find it absent: `vm.NAME` (the VM's
+/// `kubevirt.vm` step), `harvester.node.MACHINE` (its install), `argocd.secret` (step 12).
+pub fn step_of(graph: &genesis_engine::Graph, check: &str) -> Option<String> {
+    let (kind, item) = if let Some(vm) = check.strip_prefix("vm.") {
+        ("kubevirt.vm", Some(vm))
+    } else if let Some(machine) = check.strip_prefix("harvester.node.") {
+        ("tinkerbell.install", Some(machine))
+    } else if check == "argocd.secret" {
+        ("argocd.cluster-secret", None)
+    } else {
+        return None;
+    };
+    graph
+        .steps()
+        .iter()
+        .find(|step| {
+            step.kind == kind && item.is_none_or(|item| step.item.as_deref() == Some(item))
+        })
+        .map(|step| step.id.to_string())
+}
+
+/// Turns "not there yet" into "gone": an absent object whose step the journal says finished
+/// was there once and has been removed since. `step_of` names the step that makes a check's
+/// object (by check id); `done` says whether the journal has it finished.
+pub fn escalate_missing(
+    checks: &mut [Check],
+    step_of: &dyn Fn(&str) -> Option<String>,
+    done: &dyn Fn(&str) -> bool,
+) {
+    for check in checks.iter_mut() {
+        if !check.absent || check.status != Status::Yellow {
+            continue;
+        }
+        let Some(step) = step_of(&check.id) else {
+            continue;
+        };
+        if !done(&step) {
+            continue;
+        }
+        check.status = Status::Red;
+        check.summary = format!(
+            "{}, though step `{step}` finished: it was removed since",
+            check.summary
+        );
+        check.fix = Some(format!(
+            "`genesis reset {step}` then `genesis up` makes it again (for a machine or VM, `genesis up --reinstall NAME` redoes its whole branch)"
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +307,67 @@ mod tests {
             })
             .collect();
         Report::new("lab".into(), checks, 12, 5000)
+    }
+
+    #[test]
+    fn an_absent_object_is_red_once_its_step_finished() {
+        let mut checks = vec![
+            Check::yellow("vms", "vm.cp-2", "VM cp-2: not created", "up").absent(),
+            Check::yellow("vms", "vm.cp-3", "VM cp-3: not created", "up").absent(),
+            Check::yellow("vms", "vm.cp-4", "VM cp-4: Provisioning", "wait"),
+        ];
+        let step_of = |check: &str| check.strip_prefix("vm.").map(|vm| format!("vm/{vm}"));
+        escalate_missing(&mut checks, &step_of, &|step| step != "vm/cp-3");
+        assert_eq!(checks[0].status, Status::Red);
+        assert!(
+            checks[0]
+                .summary
+                .ends_with("though step `vm/cp-2` finished: it was removed since"),
+            "{}",
+            checks[0].summary
+        );
+        assert!(
+            checks[0]
+                .fix
+                .as_deref()
+                .is_some_and(|fix| fix.contains("genesis reset vm/cp-2"))
+        );
+        // Not run yet: still yellow; present but on its way: not an absence.
+        assert_eq!(checks[1].status, Status::Yellow);
+        assert_eq!(checks[2].status, Status::Yellow);
+    }
+
+    #[test]
+    fn absent_checks_name_the_steps_of_the_reference_lab() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secrets = dir.path().join("secrets.yaml");
+        std::fs::copy("secrets.example", &secrets).expect("copy");
+        std::fs::set_permissions(
+            &secrets,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("chmod");
+        let inputs = crate::inputs::load(&crate::inputs::InputPaths {
+            lab: "hardware/lab.yaml".into(),
+            phases: "phases".into(),
+            secrets,
+        })
+        .expect("the reference lab loads");
+        let graph = &inputs.graph;
+        assert_eq!(step_of(graph, "vm.cp-2").as_deref(), Some("vm/cp-2"));
+        assert_eq!(
+            step_of(graph, "harvester.node.ms-02-3").as_deref(),
+            Some("join-cluster/ms-02-3")
+        );
+        assert_eq!(
+            step_of(graph, "harvester.node.ms-02-1").as_deref(),
+            Some("create-cluster/ms-02-1")
+        );
+        assert_eq!(
+            step_of(graph, "argocd.secret").as_deref(),
+            Some("register-argocd")
+        );
+        assert_eq!(step_of(graph, "platform.control-plane"), None);
     }
 
     #[test]

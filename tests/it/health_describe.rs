@@ -295,6 +295,39 @@ async fn health_and_describe() {
         .await
         .expect("cp-2 Ready again");
 
+    // The step-12 Secret deleted by hand after step 12 finished: red, not "not run yet", and
+    // the fix it names makes it again.
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(world.platform.client.clone(), "argocd");
+    secrets
+        .delete("harvester", &kube::api::DeleteParams::default())
+        .await
+        .expect("delete the step-12 Secret");
+    let output = lab.genesis(&["health", "-o", "json"]).await;
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("health JSON");
+    let (status, summary) = &checks(&report)["argocd.secret"];
+    assert_eq!(status, "red", "{summary}");
+    assert!(
+        summary.contains("though step `register-argocd` finished: it was removed since"),
+        "{summary}"
+    );
+    outputs.push(("gone health stdout".into(), stdout));
+    for args in [&["reset", "register-argocd"][..], &["up"][..]] {
+        let output = lab.genesis(args).await;
+        let (stdout, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stdout}{stderr}");
+    }
+    let output = lab.genesis(&["health", "-o", "json"]).await;
+    let (stdout, stderr) = text(&output);
+    let report: Value = serde_json::from_str(&stdout).expect("health JSON");
+    assert_eq!(
+        checks(&report)["argocd.secret"].0,
+        "green",
+        "{stdout}{stderr}"
+    );
+
     // A Platform API server that accepts connections and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let silent_url = format!(
