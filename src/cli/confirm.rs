@@ -72,10 +72,23 @@ fn what(destruction: &Destruction) -> String {
     parts.join(" and ")
 }
 
+/// One destructive command's question: what it shows, and what it says when it must refuse.
+pub(crate) struct Question {
+    /// What will happen, as shown on stderr (`!!` lines coloured when colour is on).
+    pub shown: String,
+    /// Nothing to confirm: the command goes on without a word.
+    pub empty: bool,
+    /// The refusal without a terminal, e.g. "`genesis up` would erase …".
+    pub refusal: String,
+    /// What to do instead.
+    pub hint: String,
+    /// A line said before the question, if any.
+    pub warning: Option<&'static str>,
+}
+
 /// Shows what will be destroyed on stderr, coloured when `color`.
-fn show(destruction: &Destruction, color: bool) {
-    let text = destruction.render();
-    let text = crate::ui::term::text(&text);
+fn show(shown: &str, color: bool) {
+    let text = crate::ui::term::text(shown);
     if color {
         crate::ui::term::write_err(crate::plan::colorize(&text).as_bytes(), false);
     } else {
@@ -83,36 +96,28 @@ fn show(destruction: &Destruction, color: bool) {
     }
 }
 
-/// Asks, shows or refuses as [`decide`] says. `Ok` means go on.
-pub fn confirm(
-    destruction: &Destruction,
-    lab: &str,
-    yes: bool,
-    color: bool,
-) -> Result<(), CliError> {
+/// Asks, shows or refuses as [`decide`] says: the one rule of every destructive command
+/// (`up`, `up --reinstall`, `down`). `Ok` means go on.
+pub(crate) fn ask(question: &Question, lab: &str, yes: bool, color: bool) -> Result<(), CliError> {
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    match decide(!destruction.is_empty(), yes, interactive) {
+    match decide(!question.empty, yes, interactive) {
         Decision::Proceed => {
-            if !destruction.is_empty() {
+            if !question.empty {
                 // --yes: no question, but the log still says what was agreed to.
-                show(destruction, color);
+                show(&question.shown, color);
                 crate::errln!("confirmed by --yes (or GENESIS_YES)");
             }
             Ok(())
         }
         Decision::Refuse => {
-            show(destruction, color);
-            Err(CliError::input(format!(
-                "`genesis up` would {}, and there is no terminal to confirm on; nothing was done",
-                what(destruction)
-            ))
-            .with_hint(
-                "review the plan with `genesis plan`, then run `genesis up --yes` (or set GENESIS_YES=1) to confirm without a terminal",
-            ))
+            show(&question.shown, color);
+            Err(CliError::input(question.refusal.clone()).with_hint(question.hint.clone()))
         }
         Decision::Ask => {
-            show(destruction, color);
-            crate::errln!("Everything on those disks is lost. `genesis plan` shows every step.");
+            show(&question.shown, color);
+            if let Some(warning) = question.warning {
+                crate::errln!("{warning}");
+            }
             crate::errout!(
                 "Type the lab's name ({}) to go on, anything else to stop: ",
                 crate::ui::term::line(lab)
@@ -134,6 +139,26 @@ pub fn confirm(
             }
         }
     }
+}
+
+/// `up`'s question before it erases disks or power-cycles machines. `Ok` means go on.
+pub fn confirm(
+    destruction: &Destruction,
+    lab: &str,
+    yes: bool,
+    color: bool,
+) -> Result<(), CliError> {
+    let question = Question {
+        shown: destruction.render(),
+        empty: destruction.is_empty(),
+        refusal: format!(
+            "`genesis up` would {}, and there is no terminal to confirm on; nothing was done",
+            what(destruction)
+        ),
+        hint: "review the plan with `genesis plan`, then run `genesis up --yes` (or set GENESIS_YES=1) to confirm without a terminal".to_owned(),
+        warning: Some("Everything on those disks is lost. `genesis plan` shows every step."),
+    };
+    ask(&question, lab, yes, color)
 }
 
 #[cfg(test)]

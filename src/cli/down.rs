@@ -4,7 +4,6 @@
 //! `--yes` for scripts, refused (exit 2) without a terminal and without `--yes`, before
 //! anything is written.
 
-use std::io::{BufRead as _, IsTerminal as _};
 use std::sync::Arc;
 
 use clap::Args;
@@ -12,7 +11,7 @@ use clap_complete::engine::ArgValueCandidates;
 use genesis_engine::Scrubber;
 
 use super::common::Common;
-use super::confirm::{Decision, confirms, decide};
+use super::confirm::{Question, ask};
 use super::error::{CliError, CliResult};
 use crate::errors::error_chain;
 use crate::plan::Destruction;
@@ -151,63 +150,26 @@ impl Removal<'_> {
     }
 }
 
-fn show(removal: &Removal<'_>, color: bool) {
-    let rendered = removal.render();
-    let text = crate::ui::term::text(&rendered);
-    if color {
-        crate::ui::term::write_err(crate::plan::colorize(&text).as_bytes(), false);
-    } else {
-        crate::ui::term::write_err(text.as_bytes(), false);
-    }
-}
-
-/// Shows what will be removed and asks, proceeds (`--yes`) or refuses, as [`decide`] says.
+/// Shows what will be removed and asks, proceeds (`--yes`) or refuses, by `up`'s rule
+/// ([`super::confirm::ask`]).
 pub fn confirm_removal(
     removal: &Removal<'_>,
     lab: &str,
     yes: bool,
     color: bool,
 ) -> Result<(), CliError> {
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    match decide(!removal.is_empty(), yes, interactive) {
-        Decision::Proceed => {
-            if !removal.is_empty() {
-                show(removal, color);
-                crate::errln!("confirmed by --yes (or GENESIS_YES)");
-            }
-            Ok(())
-        }
-        Decision::Refuse => {
-            show(removal, color);
-            Err(CliError::input(format!(
-                "`{}` would do the above, and there is no terminal to confirm on; nothing was done",
-                removal.command
-            ))
-            .with_hint(format!(
-                "review it, then run `{} --yes` (or set GENESIS_YES=1) to confirm without a terminal",
-                removal.command
-            )))
-        }
-        Decision::Ask => {
-            show(removal, color);
-            crate::errout!(
-                "Type the lab's name ({}) to go on, anything else to stop: ",
-                crate::ui::term::line(lab)
-            );
-            let mut answer = String::new();
-            match std::io::stdin().lock().read_line(&mut answer) {
-                Ok(_) if confirms(&answer, lab) => Ok(()),
-                Ok(0) => Err(CliError::input(
-                    "no answer (end of input); nothing was done",
-                )),
-                Ok(_) => Err(CliError::input(format!(
-                    "not confirmed (the answer was not `{}`); nothing was done",
-                    crate::ui::term::line(lab)
-                ))),
-                Err(error) => Err(CliError::input(format!(
-                    "cannot read the answer: {error}; nothing was done"
-                ))),
-            }
-        }
-    }
+    let question = Question {
+        shown: removal.render(),
+        empty: removal.is_empty(),
+        refusal: format!(
+            "`{}` would do the above, and there is no terminal to confirm on; nothing was done",
+            removal.command
+        ),
+        hint: format!(
+            "review it, then run `{} --yes` (or set GENESIS_YES=1) to confirm without a terminal",
+            removal.command
+        ),
+        warning: None,
+    };
+    ask(&question, lab, yes, color)
 }
