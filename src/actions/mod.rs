@@ -56,26 +56,13 @@ pub fn local_registry(secrets: &Secrets) -> Registry {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::os::unix::fs::PermissionsExt as _;
-    use std::path::Path;
 
     use super::*;
-    use crate::inputs::{InputPaths, load};
 
     #[test]
     fn every_kind_in_the_catalog_is_registered_and_nothing_else() {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let dir = tempfile::tempdir().expect("temp dir");
-        let secrets = dir.path().join("secrets.yaml");
-        std::fs::copy(repo.join("secrets.example"), &secrets).expect("copy secrets.example");
-        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600))
-            .expect("chmod 600");
-        let inputs = load(&InputPaths {
-            lab: repo.join("hardware/lab.yaml"),
-            phases: repo.join("phases"),
-            secrets,
-        })
-        .expect("the reference lab loads");
+        let inputs = crate::inputs::reference_lab();
         let options = ClusterOptions {
             state_dir: dir.path().to_owned(),
             ..ClusterOptions::default()

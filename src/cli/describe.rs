@@ -119,22 +119,9 @@ pub fn run(args: DescribeArgs, common: &Common) -> CliResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt as _;
-    use std::path::Path;
 
     fn reference_graph() -> Graph {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = tempfile::tempdir().expect("temp dir");
-        let secrets = dir.path().join("secrets.yaml");
-        std::fs::copy(repo.join("secrets.example"), &secrets).expect("copy");
-        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        crate::inputs::load(&crate::inputs::InputPaths {
-            lab: repo.join("hardware/lab.yaml"),
-            phases: repo.join("phases"),
-            secrets,
-        })
-        .expect("reference lab")
-        .graph
+        crate::inputs::reference_lab().graph
     }
 
     #[test]

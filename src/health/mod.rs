@@ -339,20 +339,7 @@ mod tests {
 
     #[test]
     fn absent_checks_name_the_steps_of_the_reference_lab() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let secrets = dir.path().join("secrets.yaml");
-        std::fs::copy("secrets.example", &secrets).expect("copy");
-        std::fs::set_permissions(
-            &secrets,
-            std::os::unix::fs::PermissionsExt::from_mode(0o600),
-        )
-        .expect("chmod");
-        let inputs = crate::inputs::load(&crate::inputs::InputPaths {
-            lab: "hardware/lab.yaml".into(),
-            phases: "phases".into(),
-            secrets,
-        })
-        .expect("the reference lab loads");
+        let inputs = crate::inputs::reference_lab();
         let graph = &inputs.graph;
         assert_eq!(step_of(graph, "vm.cp-2").as_deref(), Some("vm/cp-2"));
         assert_eq!(

@@ -78,6 +78,24 @@ pub struct LoadOptions {
     pub state_dir: Option<PathBuf>,
 }
 
+/// The shipped reference lab (`hardware/lab.yaml`, `phases/`, `secrets.example`), loaded as
+/// genesis loads it, for unit tests (which run in the package's directory). The secrets are a
+/// private copy of the example: genesis refuses a secrets file others may read.
+#[cfg(test)]
+pub(crate) fn reference_lab() -> Inputs {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secrets = dir.path().join("secrets.yaml");
+    std::fs::copy("secrets.example", &secrets).expect("copy secrets.example");
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    load(&InputPaths {
+        lab: "hardware/lab.yaml".into(),
+        phases: "phases".into(),
+        secrets,
+    })
+    .unwrap_or_else(|diagnostics| panic!("the reference lab loads: {}", diagnostics.render(false)))
+}
+
 /// Loads and checks all inputs; on any problem returns every diagnostic found.
 pub fn load(paths: &InputPaths) -> Result<Inputs, Diagnostics> {
     load_with(paths, &LoadOptions::default())

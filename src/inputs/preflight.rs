@@ -118,21 +118,7 @@ mod tests {
 
     #[test]
     fn the_reference_lab_warns_about_its_two_latest_images_once_each() {
-        // genesis refuses a secrets file others may read: a private copy of the example.
-        let dir = tempfile::tempdir().expect("temp dir");
-        let secrets = dir.path().join("secrets.yaml");
-        std::fs::copy("secrets.example", &secrets).expect("copy");
-        std::fs::set_permissions(
-            &secrets,
-            std::os::unix::fs::PermissionsExt::from_mode(0o600),
-        )
-        .expect("chmod");
-        let inputs = crate::inputs::load(&crate::inputs::InputPaths {
-            lab: "hardware/lab.yaml".into(),
-            phases: "phases".into(),
-            secrets,
-        })
-        .expect("the reference lab loads");
+        let inputs = crate::inputs::reference_lab();
         let warnings = moving_images(&inputs.phases, inputs.graph.steps());
         assert_eq!(warnings.len(), 2, "{warnings:#?}");
         assert!(
