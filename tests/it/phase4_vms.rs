@@ -191,7 +191,7 @@ fn example_secrets_with_unique_talos_tokens(
 }
 
 /// A copy of the shipped phases in `dir/phases`, phase 4 edited by `edit`.
-fn phases_copy(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+pub(crate) fn phases_copy(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     let phases = dir.join("phases");
     std::fs::create_dir_all(phases.join("templates")).expect("phases dir");
     for entry in std::fs::read_dir(repo().join("phases")).expect("phases") {

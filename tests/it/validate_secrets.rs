@@ -182,27 +182,9 @@ fn a_typo_in_a_field_name_suggests_the_field() {
         "{stderr}"
     );
 
-    let phases = dir.path().join("phases");
-    std::fs::create_dir_all(phases.join("templates")).expect("phases dir");
-    for entry in std::fs::read_dir(repo().join("phases")).expect("phases") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            std::fs::copy(&path, phases.join(path.file_name().expect("name"))).expect("copy");
-        }
-    }
-    for entry in std::fs::read_dir(repo().join("phases/templates")).expect("templates") {
-        let path = entry.expect("entry").path();
-        std::fs::copy(
-            &path,
-            phases
-                .join("templates")
-                .join(path.file_name().expect("name")),
-        )
-        .expect("copy template");
-    }
-    let phase = phases.join("phase-4.yaml");
-    let text = std::fs::read_to_string(&phase).expect("phase 4");
-    std::fs::write(&phase, text.replacen("    timeout: ", "    timout: ", 1)).expect("write");
+    let phases = crate::phase4_vms::phases_copy(dir.path(), |text| {
+        text.replacen("    timeout: ", "    timout: ", 1)
+    });
     let output = genesis(
         &["validate"],
         &secrets,
