@@ -265,11 +265,7 @@ async fn end_to_end(phase_4: bool) {
     leaks.extend(lab.secret_values());
     assert!(leaks.len() > 12, "values to look for: {}", leaks.len());
     let mut places = vec![("stdout".to_owned(), stdout), ("stderr".to_owned(), stderr)];
-    places.extend(
-        lab.state_files()
-            .into_iter()
-            .map(|(path, text)| (path.display().to_string(), text)),
-    );
+    places.extend(lab.state_places());
     assert_no_leaks(&places, &leaks);
 
     // Reaction latency: each condition the simulator made true, to genesis' event for the step

@@ -253,12 +253,7 @@ async fn end_to_end() {
         ("stdout (2nd run)".to_owned(), stdout_again),
         ("stderr (2nd run)".to_owned(), stderr_again),
     ];
-    places.extend(
-        setup
-            .state_files()
-            .into_iter()
-            .map(|(path, text)| (path.display().to_string(), text)),
-    );
+    places.extend(setup.state_places());
     assert_no_leaks(&places, &leaks);
     eprintln!(
         "world and installs {world_up:?}, steps 9+11+12 {run_took:?}, total {:?}",

@@ -223,12 +223,7 @@ async fn rotation() {
         ("stdout (again)".to_owned(), stdout_last),
         ("stderr (again)".to_owned(), stderr_last),
     ];
-    places.extend(
-        setup
-            .state_files()
-            .into_iter()
-            .map(|(path, text)| (path.display().to_string(), text)),
-    );
+    places.extend(setup.state_places());
     assert_no_leaks(&places, &leaks);
     eprintln!(
         "rotation: up after the rotation {took:?}, total {:?}",

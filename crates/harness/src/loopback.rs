@@ -389,4 +389,12 @@ impl LoopbackLab {
             .filter(|(path, _)| path.file_name() != Some("harvester.kubeconfig".as_ref()))
             .collect()
     }
+
+    /// [`Self::state_files`] named by their paths, as places for [`assert_no_leaks`].
+    pub fn state_places(&self) -> Vec<(String, String)> {
+        self.state_files()
+            .into_iter()
+            .map(|(path, text)| (path.display().to_string(), text))
+            .collect()
+    }
 }
