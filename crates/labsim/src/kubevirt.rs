@@ -538,7 +538,9 @@ async fn join_platform(shared: &Shared, vm: &str, hostname: &str) -> Result<(), 
             hostname,
             "injected fault: the VM runs but never joins",
         );
-        return Ok(());
+        // Until the faults are lifted (a rehearsal's `--resume`): then it joins after all.
+        shared.faults_lifted().await;
+        shared.record("platform", "vm.mended", vm, "the fault was lifted");
     }
     tokio::time::sleep(shared.scenario.scaled(shared.scenario.platform.join)).await;
     create_platform_node(shared, hostname).await?;

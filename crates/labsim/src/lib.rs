@@ -136,6 +136,8 @@ pub(crate) struct Shared {
     pub unreachable_until: Mutex<HashMap<String, Instant>>,
     /// Workflows (namespace/name) whose injected failure already happened.
     pub failed_once: Mutex<HashSet<String>>,
+    /// The scenario's faults were lifted ([`Simulator::lift_faults`]): none applies any more.
+    pub lifted: tokio::sync::watch::Sender<bool>,
     /// Objects (by uid) a simulated controller has taken on.
     pub claimed: Mutex<HashSet<String>>,
     /// The Harvester cluster exists (the first node registered).
@@ -169,8 +171,24 @@ impl Shared {
         }
     }
 
+    /// The faults that apply now: the scenario's, none once lifted.
+    pub fn faults(&self) -> &[Fault] {
+        if *self.lifted.borrow() {
+            &[]
+        } else {
+            &self.scenario.faults
+        }
+    }
+
     pub fn has_fault(&self, predicate: impl Fn(&Fault) -> bool) -> bool {
-        self.scenario.faults.iter().any(predicate)
+        self.faults().iter().any(predicate)
+    }
+
+    /// Waits until the faults are lifted (forever when they never are): a node or VM held back
+    /// by a fault goes on from there, as if the operator had mended it.
+    pub async fn faults_lifted(&self) {
+        let mut lifted = self.lifted.subscribe();
+        let _ = lifted.wait_for(|lifted| *lifted).await;
     }
 }
 
@@ -231,6 +249,7 @@ impl Simulator {
             started: Instant::now(),
             unreachable_until: Mutex::new(HashMap::new()),
             failed_once: Mutex::new(HashSet::new()),
+            lifted: tokio::sync::watch::channel(false).0,
             claimed: Mutex::new(HashSet::new()),
             cluster_up,
             harvester_nodes: tokio::sync::Mutex::new(harvester::Nodes::default()),
@@ -313,6 +332,17 @@ impl Simulator {
     /// in a real lab; the test world's Platform API server starts without it.
     pub async fn add_platform_node(&self, hostname: &str) -> Result<(), Error> {
         kubevirt::register_platform_node(&self.shared, hostname).await
+    }
+
+    /// Lifts every fault of the scenario from now on, as if the operator had mended the lab: an
+    /// unreachable BMC answers again, a node that never came up and a VM that never joined go
+    /// on now, a Workflow or an image download runs normally the next time it is made.
+    pub fn lift_faults(&self) {
+        self.shared.lifted.send_replace(true);
+        if let Ok(mut until) = self.shared.unreachable_until.lock() {
+            until.clear();
+        }
+        self.shared.record("labsim", "faults.lifted", "-", "");
     }
 
     /// Stops every simulated controller.

@@ -44,7 +44,7 @@ pub async fn run_jobs(shared: Arc<Shared>) {
 }
 
 fn unreachable_for(shared: &Shared, machine: &str) -> Option<Duration> {
-    shared.scenario.faults.iter().find_map(|fault| match fault {
+    shared.faults().iter().find_map(|fault| match fault {
         Fault::BmcUnreachable {
             machine: m,
             duration,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Error;
 
@@ -13,7 +13,7 @@ const REFERENCE: &str = include_str!("../scenarios/reference.yaml");
 
 /// A whole scenario. Every duration is what the real lab would take; the
 /// simulator waits `duration * time_scale`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
@@ -28,7 +28,7 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rufio {
     /// From a Machine's creation to `Contactable=True`.
@@ -37,7 +37,7 @@ pub struct Rufio {
     pub task: SimDuration,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tinkerbell {
     /// PENDING to RUNNING: the machine PXE-boots and the agent checks in.
@@ -49,7 +49,7 @@ pub struct Tinkerbell {
     pub actions: BTreeMap<String, SimDuration>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Harvester {
     /// The first node: after its workflow succeeds, reboot into Harvester, rke2 up, the Node
@@ -80,14 +80,14 @@ fn default_image_import() -> SimDuration {
     SimDuration(Duration::from_secs(120))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Kubevirt {
     /// A VirtualMachine with a running strategy: Starting to Running.
     pub vm_start: SimDuration,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Platform {
     /// A VM running to its Node registered on the Platform API.
@@ -97,7 +97,7 @@ pub struct Platform {
 }
 
 /// Faults to inject.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault {
     /// The named Workflow's action (or its first action) fails the first
@@ -175,6 +175,13 @@ impl Scenario {
 /// A duration written like `8m`, `30s`, `1m30s`, `250ms` or `1h`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimDuration(pub Duration);
+
+/// Written back in milliseconds (`1500ms`), which [`parse_duration`] reads.
+impl Serialize for SimDuration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{}ms", self.0.as_millis()))
+    }
+}
 
 impl<'de> Deserialize<'de> for SimDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -294,5 +301,28 @@ mod tests {
         );
         let bad = REFERENCE.replace("time_scale:", "time_scael: 1\ntime_scale:");
         assert!(Scenario::from_yaml(&bad).is_err());
+    }
+
+    #[test]
+    fn a_scenario_written_as_json_reads_back_the_same() {
+        let scenario = Scenario::reference()
+            .unwrap()
+            .with_fault(Fault::BmcUnreachable {
+                machine: "ms-02-2".into(),
+                duration: SimDuration(Duration::from_millis(90_500)),
+            })
+            .with_fault(Fault::WorkflowFailsOnce {
+                workflow: "w".into(),
+                action: None,
+            });
+        let text = serde_json::to_string(&scenario).unwrap();
+        let back = Scenario::from_yaml(&text).unwrap();
+        assert_eq!(back.faults, scenario.faults);
+        assert_eq!(
+            back.harvester.node_register,
+            scenario.harvester.node_register
+        );
+        assert_eq!(back.tinkerbell.actions, scenario.tinkerbell.actions);
+        assert_eq!(back.time_scale, scenario.time_scale);
     }
 }

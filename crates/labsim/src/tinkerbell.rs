@@ -311,7 +311,7 @@ fn injected_failure(
     if already {
         return None;
     }
-    shared.scenario.faults.iter().find_map(|fault| match fault {
+    shared.faults().iter().find_map(|fault| match fault {
         Fault::WorkflowFailsOnce { workflow, action } if workflow == name => {
             template.tasks.iter().find_map(|task| {
                 task.actions
