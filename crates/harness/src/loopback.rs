@@ -235,12 +235,13 @@ impl LoopbackLab {
     /// namespace with an available controller, Argo CD's namespace, server and application
     /// controller. Idempotent.
     pub async fn prepare_platform(&self, world: &World) {
-        let client = &world.platform.client;
-        ensure_namespace(client, "tink-system").await;
-        available_deployment(client, "tink-system", "tinkerbell").await;
-        ensure_namespace(client, "argocd").await;
-        available_deployment(client, "argocd", "argocd-server").await;
-        ready_statefulset(client, "argocd", "argocd-application-controller").await;
+        genesis_rehearse::platform::prepare_platform(
+            &world.platform.client,
+            "tink-system",
+            "argocd",
+        )
+        .await
+        .expect("make the Platform look installed");
     }
 
     /// `genesis` with this lab's flags (`--lab`, `--phases`, `--secrets`, `--state-dir`,

@@ -22,7 +22,8 @@ use tokio::process::{Child, Command};
 
 use crate::Error;
 
-const SSHD: &str = "/usr/sbin/sshd";
+/// Where OpenSSH's server is (Debian's `openssh-server`).
+pub const SSHD: &str = "/usr/sbin/sshd";
 /// The account Harvester nodes log in with.
 pub const NODE_USER: &str = "rancher";
 /// Absolute path prefixes of the node that live under the node's directory.

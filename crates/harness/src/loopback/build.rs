@@ -3,10 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::task::JoinHandle;
 
 use super::{ARTIFACT_PATH, ARTIFACTS, FIRST_NODE_IP, SHIPPED_HOST, repo, vm_image_paths};
@@ -120,11 +118,7 @@ pub(super) fn copy_phases(to: &Path, numbers: &[u32]) {
 }
 
 pub(super) fn sha256(content: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, content)
-        .as_ref()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    genesis_rehearse::serve::sha256_hex(content)
 }
 
 /// The artifacts: different, deterministic contents of a few hundred KiB.
@@ -132,86 +126,34 @@ pub(super) fn artifacts() -> Vec<(&'static str, Vec<u8>)> {
     ARTIFACTS
         .iter()
         .zip(0u32..)
-        .map(|(file, index)| {
-            let content = (0..(100_000 + index * 1_000))
-                .map(|i| u8::try_from((i * 7 + index) % 251).expect("byte"))
-                .collect();
-            (*file, content)
-        })
+        .map(|(file, index)| (*file, genesis_rehearse::serve::stand_in_content(index)))
         .collect()
 }
 
-/// A minimal HTTP/1.1 server on 127.0.0.1 for the artifacts: `GET` and `HEAD` with
-/// `Content-Length`, 404 for anything else, one request per connection.
+/// The artifacts and the VM images served on 127.0.0.1 ([`genesis_rehearse::serve::serve_files`]);
+/// returns the artifacts' base URL.
 pub(super) async fn serve_artifacts(artifacts: &[(&str, Vec<u8>)]) -> (String, JoinHandle<()>) {
-    let files: Arc<HashMap<String, Vec<u8>>> = Arc::new(
-        artifacts
-            .iter()
-            .map(|(file, content)| (format!("{ARTIFACT_PATH}/{file}"), content.clone()))
-            .chain(
-                vm_image_paths()
-                    .into_iter()
-                    .map(|path| (path, b"a VM image\n".to_vec())),
-            )
-            .collect(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let files: HashMap<String, Vec<u8>> = artifacts
+        .iter()
+        .map(|(file, content)| (format!("{ARTIFACT_PATH}/{file}"), content.clone()))
+        .chain(
+            vm_image_paths()
+                .into_iter()
+                .map(|path| (path, b"a VM image\n".to_vec())),
+        )
+        .collect();
+    let (root, task) = genesis_rehearse::serve::serve_files(files)
         .await
         .expect("bind the artifact server");
-    let port = listener.local_addr().expect("address").port();
-    let task = tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let files = files.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buffer = [0u8; 1024];
-                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
-                    match stream.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(read) => head.extend_from_slice(&buffer[..read]),
-                    }
-                    if head.len() > 16 * 1024 {
-                        return;
-                    }
-                }
-                let head = String::from_utf8_lossy(&head);
-                let mut words = head.split_whitespace();
-                let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-                let (status, body) = match (method, files.get(path)) {
-                    ("GET" | "HEAD", Some(body)) => ("200 OK", body.as_slice()),
-                    _ => ("404 Not Found", b"not found\n".as_slice()),
-                };
-                let header = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(header.as_bytes()).await;
-                if method != "HEAD" {
-                    let _ = stream.write_all(body).await;
-                }
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    (format!("http://127.0.0.1:{port}{ARTIFACT_PATH}"), task)
+    (format!("{root}{ARTIFACT_PATH}"), task)
 }
 
 /// Forwards [`FIRST_NODE_IP`]:<free port> to the world's sshd.
 pub(super) async fn ssh_relay(target: u16) -> (u16, JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind((FIRST_NODE_IP, 0))
-        .await
-        .expect("bind the first node's address");
-    let port = listener.local_addr().expect("address").port();
-    let task = tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                if let Ok(mut outbound) =
-                    tokio::net::TcpStream::connect(("127.0.0.1", target)).await
-                {
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                }
-            });
-        }
-    });
-    (port, task)
+    genesis_rehearse::serve::relay(
+        FIRST_NODE_IP.parse().expect("an address"),
+        (std::net::Ipv4Addr::LOCALHOST, target).into(),
+    )
+    .await
+    .expect("bind the first node's address")
 }
