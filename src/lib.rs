@@ -8,6 +8,7 @@ pub mod errors;
 pub mod health;
 pub mod inputs;
 pub mod plan;
+pub mod rehearse;
 pub mod secrets;
 pub mod state;
 pub mod teardown;

@@ -10,8 +10,8 @@ use clap_complete::Shell;
 use super::common::Common;
 use super::examples;
 use super::{
-    describe, diagnose, down, graph, health, plan, reset, secrets, state, status, unlock, up,
-    validate,
+    describe, diagnose, down, graph, health, plan, rehearse, reset, secrets, state, status, unlock,
+    up, validate,
 };
 
 #[derive(Debug, Parser)]
@@ -43,6 +43,10 @@ pub enum Command {
     /// Run the phases to completion, continuing from the journal.
     #[command(after_help = examples::MORE, after_long_help = examples::UP)]
     Up(up::UpArgs),
+    /// Rehearse the whole bootstrap of your lab on this machine: a private world of real API
+    /// servers, sshd and the lab simulator, your inputs with stand-in secrets, the same `up`.
+    #[command(after_help = examples::MORE, after_long_help = examples::REHEARSE)]
+    Rehearse(rehearse::RehearseArgs),
     /// Delete what genesis made (reverse order, only objects with its label) and power the
     /// machines off; `up` makes it all again.
     #[command(after_help = examples::MORE, after_long_help = examples::DOWN)]
@@ -115,6 +119,7 @@ mod tests {
             PLAN,
             GRAPH,
             UP,
+            REHEARSE,
             STATUS,
             RESET,
             UNLOCK,

@@ -32,6 +32,15 @@ Examples:
   genesis up --dry-run --from quorum             what would run from step `quorum` on
   genesis up --reinstall ms-02-2                 take a machine out of Harvester, install it again";
 
+pub const REHEARSE: &str = "\
+Examples:
+  genesis rehearse                               the whole bootstrap of your lab, on this machine
+  genesis rehearse --fault node-never-ready:ms-02-3 --fault sigkill:random
+                                                 see two failures, then practise resuming:
+  genesis rehearse --resume                      lift the faults, run up again on the kept world
+  genesis rehearse --keep                        keep the world afterwards to explore with kubectl
+  genesis rehearse --down                        stop a kept world and remove its directory";
+
 pub const DOWN: &str = "\
 Examples:
   genesis down --dry-run                         what would be deleted and powered off

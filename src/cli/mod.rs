@@ -16,6 +16,7 @@ pub mod graph;
 pub mod health;
 pub mod man;
 pub mod plan;
+pub mod rehearse;
 pub mod reset;
 pub mod secrets;
 pub mod select;
@@ -43,6 +44,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args, &cli.common),
         Command::Graph(args) => graph::run(args, &cli.common),
         Command::Up(args) => up::run(args, &cli.common),
+        Command::Rehearse(args) => rehearse::run(args, &cli.common),
         Command::Down(args) => down::run(args, &cli.common),
         Command::Status(args) => status::run(args, &cli.common),
         Command::Reset(args) => reset::run(args, &cli.common),

@@ -60,9 +60,14 @@ fn projected_line(projected: &Projected) -> String {
         .iter()
         .map(ToString::to_string)
         .collect();
+    // A rehearsal's phases carry their estimates at its pace: back to hardware time.
+    let ms = match super::rehearsal_pace() {
+        Some(pace) => (projected.critical_path_ms as f64 / pace).round() as u64,
+        None => projected.critical_path_ms,
+    };
     let mut line = format!(
         "on hardware these steps would take about {} (projected from the phase files' estimates), critical path: {}",
-        crate::plan::about_minutes(projected.critical_path_ms),
+        crate::plan::about_minutes(ms),
         path.join(" → ")
     );
     if !projected.unestimated.is_empty() {

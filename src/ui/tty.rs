@@ -42,11 +42,22 @@ impl Bars {
                 "{spinner} {prefix} [{elapsed}] {wide_msg}",
             )
         };
+        // A rehearsal's bar says so too (every line of a rehearsal does).
+        let bar = if super::is_rehearsal() {
+            format!("{}{bar}", super::REHEARSAL_MARK)
+        } else {
+            bar.to_owned()
+        };
         overall.set_style(
-            ProgressStyle::with_template(bar).unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(&bar).unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         overall.enable_steady_tick(Duration::from_millis(200));
-        let step_style = ProgressStyle::with_template(spinner)
+        let spinner = if super::is_rehearsal() {
+            format!("{}{spinner}", super::REHEARSAL_MARK)
+        } else {
+            spinner.to_owned()
+        };
+        let step_style = ProgressStyle::with_template(&spinner)
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         Self {
             multi,
@@ -62,7 +73,7 @@ impl Bars {
     }
 
     fn println(&self, text: &str) {
-        let _ = self.multi.println(super::term::text(text));
+        let _ = self.multi.println(super::mark(&super::term::text(text)));
     }
 
     fn flush_skipped(&mut self) {

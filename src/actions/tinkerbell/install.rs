@@ -158,6 +158,12 @@ pub struct Install {
     client: Arc<LazyClient>,
 }
 
+/// The name of a machine's first install Workflow (`genesis rehearse` aims a
+/// `workflow-fails-once` fault at it).
+pub fn first_workflow_name(machine: &str) -> String {
+    Install::workflow_name(machine, 1)
+}
+
 impl Install {
     pub fn new(client: Arc<LazyClient>) -> Self {
         Self { client }
