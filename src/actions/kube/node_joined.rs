@@ -168,11 +168,16 @@ impl genesis_engine::Action for NodeJoined {
 }
 
 /// `kube.node-joined`: a node joined a cluster.
-/// The Node the VM becomes on the Platform cluster.
+/// The Node the step waits for, on its `cluster` (the Platform cluster for a VM): brought
+/// about by the machine or VM, not written by genesis.
 fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
     use crate::actions::owned::{Cluster, OwnedObject, text};
+    let cluster = match text(p, "cluster") {
+        Some("harvester") => Cluster::Harvester,
+        _ => Cluster::Platform,
+    };
     text(p, "node")
-        .map(|node| vec![OwnedObject::node(Cluster::Platform, node)])
+        .map(|node| vec![OwnedObject::node(cluster, node)])
         .unwrap_or_default()
 }
 
