@@ -256,4 +256,15 @@ mod tests {
         assert!(missing(Some(&node(Some("True"), Some("true"))), "control-plane").is_empty());
         assert!(!missing(Some(&node(Some("True"), Some("true"))), "etcd").is_empty());
     }
+
+    #[test]
+    fn the_node_is_owned_on_the_cluster_it_joins_and_not_written() {
+        use crate::actions::owned::Cluster;
+        let platform = owns(&serde_json::json!({"cluster": "platform", "node": "cp-2"}));
+        assert_eq!(platform[0].cluster, Cluster::Platform);
+        assert!(!platform[0].is_written(), "the VM brings its Node about");
+        let harvester = owns(&serde_json::json!({"cluster": "harvester", "node": "ms-02-2"}));
+        assert_eq!(harvester[0].cluster, Cluster::Harvester);
+        assert_eq!(harvester[0].describe(), "Node ms-02-2");
+    }
 }
