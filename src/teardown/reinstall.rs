@@ -8,7 +8,8 @@
 //! success) and the journal forgets its install step and everything downstream, so that `up`
 //! installs it again and re-checks the quorum. A VM (a `kubevirt.vm` step's item) has its
 //! VirtualMachine deleted, then the Node it joined the Platform cluster as, and the journal
-//! forgets its `vm` step and what follows.
+//! forgets its `vm` step and what follows. Which Workflows, VirtualMachine and Nodes: the
+//! objects those steps own ([`crate::actions::owned`]).
 
 use genesis_engine::journal::RecordKind;
 use genesis_engine::{Graph, Journal, JournalState, select};
@@ -294,7 +295,7 @@ async fn delete(
             return Err(TeardownError::Unreachable {
                 cluster: owned.cluster.name().to_owned(),
                 message: format!(
-                    "no kubeconfig at {} and no --harvester-context: genesis cannot delete {} of {target}",
+                    "no kubeconfig at {} and no --harvester-context: genesis cannot delete {}",
                     clusters.harvester_kubeconfig.display(),
                     owned.describe()
                 ),
