@@ -66,7 +66,9 @@ pub(crate) struct Definition {
     pub preview: Preview,
     /// What running it does to a machine beyond the objects it writes; empty for most kinds.
     pub effects: &'static [Effect],
-    /// The objects its step owns, from the resolved parameters (`genesis describe`, `health`).
+    /// The objects its step owns, from the resolved parameters, in the order its action
+    /// writes them (`genesis describe`, `health`, `down`, `up --reinstall`; see
+    /// [`super::owned`]).
     pub owns: Option<fn(&Value) -> Vec<super::owned::OwnedObject>>,
     /// The type the action reads its parameters into.
     pub params: ParamType,

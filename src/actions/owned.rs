@@ -1,9 +1,15 @@
-//! The objects a step owns: what each kind writes (or what its step brings about, such as the
-//! Harvester Node an install makes), computed from the step's resolved parameters. A kind
-//! declares it next to its definition (`Definition::owns`; [`super::catalog::owned_objects`]
-//! reads it for a step);
-//! `genesis describe` reads them live and `genesis health` finds the step-12 Secret and the
-//! VMs through them. The engine knows nothing of this.
+//! The objects a step owns: what each kind writes, and what its step brings about without
+//! writing it (the Harvester Node an install makes, the Platform Node a VM becomes), computed
+//! from the step's resolved parameters. A kind declares it next to its definition
+//! (`Definition::owns`; [`super::catalog::owned_objects`] reads it for a step). This is the one
+//! model of them: `genesis describe` reads them live, `genesis health` finds the step-12 Secret
+//! and the VMs through them, and `genesis down` and `genesis up --reinstall`
+//! (`crate::teardown`) delete the ones genesis writes ([`Origin::Written`]).
+//!
+//! **Order.** A kind lists its objects in the order its action writes them: an object after
+//! the objects it references (the Rufio Machine after the BMC Secret it names). Teardown
+//! deletes a step's objects in the reverse of that order, as it takes the steps down in the
+//! reverse of their run order. The engine knows nothing of this.
 
 use kube::api::ApiResource;
 use serde_json::Value;
@@ -17,12 +23,32 @@ pub enum Cluster {
 }
 
 impl Cluster {
+    /// The word the JSON and `describe` use.
     pub fn label(self) -> &'static str {
         match self {
             Self::Platform => "platform",
             Self::Harvester => "harvester",
         }
     }
+
+    /// Its name in a sentence.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Platform => "Platform",
+            Self::Harvester => "Harvester",
+        }
+    }
+}
+
+/// Whether genesis writes an object or its step only brings it about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// genesis writes it and labels it `app.kubernetes.io/managed-by: genesis`; `genesis down`
+    /// deletes it while it carries that label.
+    Written,
+    /// The cluster makes it because the step ran (a Node a machine or VM becomes); shown by
+    /// `describe` and `health`, never deleted by `genesis down`'s object list.
+    BroughtAbout,
 }
 
 /// How the object is found: by name, or every object with these labels.
@@ -41,6 +67,7 @@ pub struct OwnedObject {
     /// `None` for a cluster-scoped object (a Node).
     pub namespace: Option<String>,
     pub select: Select,
+    pub origin: Origin,
 }
 
 impl OwnedObject {
@@ -51,16 +78,34 @@ impl OwnedObject {
             resource,
             namespace: Some(namespace.to_owned()),
             select: Select::Name(name.to_owned()),
+            origin: Origin::Written,
         }
     }
 
-    /// A Node by name.
+    /// Every object genesis writes with these labels (`k=v`), in a namespace.
+    pub fn labelled(
+        cluster: Cluster,
+        resource: ApiResource,
+        namespace: &str,
+        selector: String,
+    ) -> Self {
+        Self {
+            cluster,
+            resource,
+            namespace: Some(namespace.to_owned()),
+            select: Select::Labels(selector),
+            origin: Origin::Written,
+        }
+    }
+
+    /// A Node by name: brought about, not written.
     pub fn node(cluster: Cluster, name: &str) -> Self {
         Self {
             cluster,
             resource: ApiResource::erase::<k8s_openapi::api::core::v1::Node>(&()),
             namespace: None,
             select: Select::Name(name.to_owned()),
+            origin: Origin::BroughtAbout,
         }
     }
 
@@ -72,6 +117,11 @@ impl OwnedObject {
             namespace,
             name,
         )
+    }
+
+    /// Whether genesis writes it (and so may delete it).
+    pub fn is_written(&self) -> bool {
+        self.origin == Origin::Written
     }
 
     /// Whether it is a Secret (shown as metadata and key names only).
@@ -98,6 +148,12 @@ pub(crate) fn text<'a>(params: &'a Value, name: &str) -> Option<&'a str> {
     params.get(name).and_then(Value::as_str)
 }
 
+/// The label selector of the objects genesis makes for one machine: its install Workflows and
+/// its power-off Jobs.
+pub(crate) fn machine_selector(machine: &str) -> String {
+    format!("{}={machine}", super::tinkerbell::MACHINE_LABEL)
+}
+
 /// `tinkerbell.install`: the machine's install Workflows (every attempt, by the machine label
 /// the kind sets) and the Harvester Node the install makes.
 pub(crate) fn install(params: &Value) -> Vec<OwnedObject> {
@@ -106,12 +162,12 @@ pub(crate) fn install(params: &Value) -> Vec<OwnedObject> {
         return Vec::new();
     };
     vec![
-        OwnedObject {
-            cluster: Cluster::Platform,
-            resource: super::tinkerbell::workflow_resource(),
-            namespace: Some(namespace.to_owned()),
-            select: Select::Labels(format!("{}={machine}", super::tinkerbell::MACHINE_LABEL)),
-        },
+        OwnedObject::labelled(
+            Cluster::Platform,
+            super::tinkerbell::workflow_resource(),
+            namespace,
+            machine_selector(machine),
+        ),
         OwnedObject::node(Cluster::Harvester, machine),
     ]
 }
@@ -146,6 +202,8 @@ mod tests {
             ]
         );
         assert_eq!(owned[1].cluster, Cluster::Harvester);
+        assert!(owned[0].is_written(), "genesis writes the Workflows");
+        assert!(!owned[1].is_written(), "the install brings the Node about");
     }
 
     #[test]

@@ -3,18 +3,102 @@
 //! label is left alone and reported. Machines are powered off through Rufio, not erased.
 //! Each removal is journaled before it happens; a step whose objects are all gone is
 //! forgotten in the journal, so that `genesis up` makes them again.
+//!
+//! What a step's teardown removes comes from the one model of the objects a step owns
+//! ([`crate::actions::owned`]): the ones genesis writes, in the reverse of the order its kind
+//! lists them, with the power-off Jobs genesis made against a Rufio Machine before that
+//! Machine. Nodes are brought about, not written: they are not in the list.
 
 use genesis_engine::journal::RecordKind;
-use genesis_engine::{Graph, Journal, JournalState, select};
+use genesis_engine::{Graph, Journal, JournalState, StepSpec, select};
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::Api;
 
-use super::kinds::{self, Cluster, Owned, Teardown, Which};
-use super::ops;
+use super::ops::{self, MachineOff};
 use super::{TeardownError, intend};
 use crate::actions::ClusterOptions;
+use crate::actions::catalog::{self, Effect, Preview};
+use crate::actions::owned::{Cluster, OwnedObject, Select, text};
 use crate::actions::tinkerbell::MANAGED_BY;
 use crate::inputs::Inputs;
+
+/// What taking a step down means.
+#[derive(Debug, Clone)]
+enum Teardown {
+    /// The kind writes nothing: nothing to delete; the journal forgets it so that `up`
+    /// checks again.
+    Checks,
+    /// Delete these objects (in this order), after powering this machine off when the kind
+    /// power-cycles one.
+    Objects {
+        power_off: Option<Machine>,
+        objects: Vec<OwnedObject>,
+    },
+    /// A local command: genesis cannot know what it made.
+    Unknown,
+}
+
+/// A machine a step power-cycles.
+#[derive(Debug, Clone)]
+struct Machine {
+    /// The Tinkerbell namespace, where its Rufio Machine is.
+    namespace: String,
+    name: String,
+    /// The Harvester Node it becomes (brought about by the step), for `--machine`.
+    node: Option<String>,
+}
+
+/// What taking `step` down means, from its kind's definition: the objects it owns that
+/// genesis writes, last written first, each Rufio Machine's power-off Jobs before it; and the
+/// machine powered off first when the kind power-cycles one.
+fn teardown(step: &StepSpec) -> Teardown {
+    let Some(kind) = catalog::find(&step.kind) else {
+        return Teardown::Unknown;
+    };
+    if kind.preview == Preview::CannotPreview {
+        return Teardown::Unknown;
+    }
+    let owned = catalog::owned_objects(step);
+    let power_off = kind
+        .effects
+        .contains(&Effect::PowerCycles)
+        .then(|| {
+            let namespace = text(&step.params, "namespace")?;
+            let name = text(&step.params, "machine")?;
+            let node = ops::nodes(&owned, Cluster::Harvester).into_iter().next();
+            Some(Machine {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                node,
+            })
+        })
+        .flatten();
+    let mut objects = Vec::new();
+    for object in owned.into_iter().rev().filter(OwnedObject::is_written) {
+        objects.extend(ops::power_off_jobs(&object));
+        objects.push(object);
+    }
+    if power_off.is_none() && objects.is_empty() {
+        Teardown::Checks
+    } else {
+        Teardown::Objects { power_off, objects }
+    }
+}
+
+/// For the list: `Platform Machine tink-system/ms-02-1` or `Platform Workflows in
+/// tink-system labelled genesis.dev/machine=ms-02-2`.
+fn removal(owned: &OwnedObject) -> String {
+    let cluster = owned.cluster.name();
+    let kind = &owned.resource.kind;
+    match (&owned.select, &owned.namespace) {
+        (Select::Name(name), Some(namespace)) => format!("{cluster} {kind} {namespace}/{name}"),
+        (Select::Name(name), None) => format!("{cluster} {kind} {name}"),
+        (Select::Labels(selector), Some(namespace)) => {
+            format!("{cluster} {kind}s in {namespace} labelled {selector}")
+        }
+        (Select::Labels(selector), None) => format!("{cluster} {kind}s labelled {selector}"),
+    }
+}
 
 /// Which part of the lab to take down.
 #[derive(Debug, Clone, Default)]
@@ -60,7 +144,7 @@ impl Down {
                     // Its own steps, and the checks after them; not a shared object (step 12's
                     // Secret) that other machines need too.
                     let own = step.item.as_deref() == Some(machine.as_str());
-                    if own || matches!(kinds::of(step), Teardown::Checks) {
+                    if own || matches!(teardown(step), Teardown::Checks) {
                         branch[position] = true;
                     }
                 }
@@ -71,7 +155,7 @@ impl Down {
         }
         let mut recheck = vec![false; graph.len()];
         for (position, _) in selected.iter().enumerate().filter(|(_, on)| **on) {
-            if matches!(kinds::of(graph.step(position)), Teardown::Objects { .. }) {
+            if matches!(teardown(graph.step(position)), Teardown::Objects { .. }) {
                 for downstream in graph.downstream_of(position) {
                     recheck[downstream] = true;
                 }
@@ -98,21 +182,22 @@ impl Down {
         for &position in &self.steps {
             let step = graph.step(position);
             let head = format!("step {} {}", step.number, step.id);
-            match kinds::of(step) {
+            match teardown(step) {
                 Teardown::Objects { power_off, objects } => {
                     let mut parts = Vec::new();
-                    if let Some((_, machine)) = &power_off {
-                        if self.remove_nodes {
-                            parts.push(format!("cordon and delete Harvester Node {machine}"));
+                    if let Some(machine) = &power_off {
+                        if let Some(node) = machine.node.as_ref().filter(|_| self.remove_nodes) {
+                            parts.push(format!("cordon and delete Harvester Node {node}"));
                         }
                         parts.push(format!(
-                            "power {machine} off through its BMC (its disks are not erased)"
+                            "power {} off through its BMC (its disks are not erased)",
+                            machine.name
                         ));
                     }
                     parts.extend(
                         objects
                             .iter()
-                            .map(|owned| format!("delete {}", owned.describe())),
+                            .map(|owned| format!("delete {}", removal(owned))),
                     );
                     lines.push(format!("{head}: {}", parts.join("; ")));
                 }
@@ -143,44 +228,39 @@ impl Down {
         journal: &mut Journal,
         prior: &JournalState,
     ) -> Result<Outcome, TeardownError> {
-        let ops::Clusters {
-            platform,
-            harvester,
-            harvester_kubeconfig,
-        } = ops::clients(inputs, options).await?;
+        let clusters = ops::clients(inputs, options).await?;
+        let nodes = clusters
+            .harvester
+            .as_ref()
+            .map(|client| Api::<Node>::all(client.clone()));
         let mut outcome = Outcome::default();
         for &position in &self.steps {
             let step = inputs.graph.step(position);
             let id = step.id.to_string();
-            let complete = match kinds::of(step) {
+            let complete = match teardown(step) {
                 Teardown::Checks => self.recheck[position],
                 Teardown::Unknown => false,
                 Teardown::Objects { power_off, objects } => {
-                    if let Some((namespace, machine)) = &power_off {
-                        let nodes = harvester
+                    if let Some(machine) = &power_off {
+                        let node = nodes
                             .as_ref()
-                            .map(|client| Api::<Node>::all(client.clone()));
-                        self.machine_off(
-                            journal,
-                            &platform,
-                            nodes.as_ref(),
-                            namespace,
-                            machine,
-                            &id,
-                        )
-                        .await?;
+                            .filter(|_| self.remove_nodes)
+                            .zip(machine.node.as_deref());
+                        let off = MachineOff {
+                            namespace: &machine.namespace,
+                            machine: &machine.name,
+                            node,
+                            ours_only: true,
+                        };
+                        ops::machine_off(journal, &id, &clusters.platform, &off).await?;
                     }
                     let mut whole = true;
                     for owned in &objects {
-                        let client = match owned.cluster {
-                            Cluster::Platform => Some(&platform),
-                            Cluster::Harvester => harvester.as_ref(),
-                        };
-                        let Some(client) = client else {
+                        let Some(client) = clusters.of(owned.cluster) else {
                             crate::errln!(
                                 "{id}: the Harvester cluster cannot be reached (no kubeconfig at {}); {} is left",
-                                harvester_kubeconfig.display(),
-                                owned.describe()
+                                clusters.harvester_kubeconfig.display(),
+                                removal(owned)
                             );
                             whole = false;
                             continue;
@@ -204,101 +284,21 @@ impl Down {
         }
         Ok(outcome)
     }
-
-    /// Powers a machine off through its Rufio Machine (when genesis's is there); with
-    /// `--machine`, cordons its Harvester Node first and deletes it after.
-    async fn machine_off(
-        &self,
-        journal: &mut Journal,
-        platform: &kube::Client,
-        nodes: Option<&Api<Node>>,
-        namespace: &str,
-        machine: &str,
-        step: &str,
-    ) -> Result<(), TeardownError> {
-        let nodes = nodes.filter(|_| self.remove_nodes);
-        if let Some(nodes) = nodes
-            && ops::exists(nodes, machine, "read the Harvester Node").await?
-        {
-            intend(journal, step, &format!("cordon Harvester Node {machine}"))?;
-            ops::cordon(nodes, machine).await?;
-        }
-        let machines: Api<DynamicObject> = Api::namespaced_with(
-            platform.clone(),
-            namespace,
-            &crate::actions::rufio::machine_resource(),
-        );
-        match machines.get_opt(machine).await {
-            Ok(Some(found)) if ops::owned(&found) => {
-                intend(
-                    journal,
-                    step,
-                    &format!(
-                        "power {machine} off through Rufio Job {namespace}/{}",
-                        ops::power_off_job(machine)
-                    ),
-                )?;
-                ops::power_off(platform, namespace, machine).await?;
-            }
-            Ok(Some(_)) => crate::errln!(
-                "{step}: Rufio Machine {namespace}/{machine} is not genesis's ({MANAGED_BY}); {machine} is not powered off"
-            ),
-            Ok(None) => crate::errln!(
-                "{step}: no Rufio Machine {namespace}/{machine}; {machine} is not powered off"
-            ),
-            Err(source) => {
-                return Err(TeardownError::Kube {
-                    what: format!("cannot read Rufio Machine {namespace}/{machine}"),
-                    source,
-                });
-            }
-        }
-        if let Some(nodes) = nodes
-            && ops::exists(nodes, machine, "read the Harvester Node").await?
-        {
-            let what = format!("delete Harvester Node {machine}");
-            intend(journal, step, &what)?;
-            ops::delete_and_wait(nodes, machine, &what).await?;
-        }
-        Ok(())
-    }
 }
 
 /// Deletes the objects `owned` names that carry genesis's label; `false` when one was left.
 async fn remove(
     journal: &mut Journal,
     client: &kube::Client,
-    owned: &Owned,
+    owned: &OwnedObject,
     step: &str,
     outcome: &mut Outcome,
 ) -> Result<bool, TeardownError> {
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), &owned.namespace, &owned.resource);
-    let kind = format!("{} {}", owned.cluster.label(), owned.resource.kind);
-    let found: Vec<DynamicObject> = match &owned.which {
-        Which::Name(name) => api
-            .get_opt(name)
-            .await
-            .map_err(|source| TeardownError::Kube {
-                what: format!("cannot read {kind} {}/{name}", owned.namespace),
-                source,
-            })?
-            .into_iter()
-            .collect(),
-        Which::Labelled(selector) => {
-            api.list(&ListParams::default().labels(selector))
-                .await
-                .map_err(|source| TeardownError::Kube {
-                    what: format!("cannot list {}", owned.describe()),
-                    source,
-                })?
-                .items
-        }
-    };
+    let api = ops::api(client, owned);
     let mut whole = true;
-    for object in found {
+    for object in ops::find(&api, owned).await? {
         let name = object.metadata.name.clone().unwrap_or_default();
-        let described = format!("{kind} {}/{name}", owned.namespace);
+        let described = format!("{} {}", owned.cluster.name(), ops::place(owned, &object));
         if !ops::owned(&object) {
             crate::errln!(
                 "{step}: left alone: {described} has no {MANAGED_BY}=genesis label, so genesis did not make it"

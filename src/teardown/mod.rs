@@ -1,7 +1,8 @@
 //! Removing what genesis made, outside a run: `genesis up --reinstall NAME` ([`reinstall`])
 //! takes one machine out of Harvester, or one VM out of the Platform cluster, so that its
-//! branch runs again; `genesis down` ([`down`]) removes the objects each step kind owns
-//! ([`kinds`]) in reverse dependency order and powers the machines off.
+//! branch runs again; `genesis down` ([`down`]) removes the objects each step owns and genesis
+//! writes (the one model: [`crate::actions::owned`]) in reverse dependency order and powers
+//! the machines off.
 //!
 //! Every side effect here is preceded by a journal record ([`RecordKind::Teardown`]), written
 //! and flushed before the effect; every operation observes first and treats "already gone" as
@@ -9,7 +10,6 @@
 //! nothing polls.
 
 pub mod down;
-pub mod kinds;
 pub mod ops;
 pub mod reinstall;
 #[cfg(test)]

@@ -8,39 +8,40 @@
 //! success) and the journal forgets its install step and everything downstream, so that `up`
 //! installs it again and re-checks the quorum. A VM (a `kubevirt.vm` step's item) has its
 //! VirtualMachine deleted, then the Node it joined the Platform cluster as, and the journal
-//! forgets its `vm` step and what follows.
+//! forgets its `vm` step and what follows. Which Workflows, VirtualMachine and Nodes: the
+//! objects those steps own ([`crate::actions::owned`]).
 
 use genesis_engine::journal::RecordKind;
 use genesis_engine::{Graph, Journal, JournalState, select};
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::Api;
 
-use super::ops::{self, text};
+use super::ops::{self, MachineOff};
 use super::{TeardownError, intend};
 use crate::actions::ClusterOptions;
-use crate::actions::tinkerbell::workflow_resource;
+use crate::actions::catalog::owned_objects;
+use crate::actions::owned::{Cluster, OwnedObject, Select, text};
 use crate::cli::CliError;
 use crate::inputs::Inputs;
 
-/// The label the install Workflows carry: the machine they install.
-const MACHINE_LABEL: &str = "genesis.dev/machine";
-
-/// One thing to redo.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One thing to redo, with the objects its steps own (`crate::actions::owned`).
+#[derive(Debug, Clone)]
 enum Target {
     Machine {
         name: String,
-        /// The Tinkerbell namespace (the install step's), where its Rufio Machine and
-        /// Workflows live.
+        /// The Tinkerbell namespace (the install step's), where its Rufio Machine is.
         namespace: String,
-        install: String,
+        /// What its install step writes: its install Workflows.
+        written: Vec<OwnedObject>,
+        /// The Harvester Node the install brings about.
+        node: Option<String>,
     },
     Vm {
         name: String,
-        namespace: String,
-        vm: String,
-        /// The Node it joined the Platform cluster as (its `kube.node-joined` step), if any.
-        platform_node: Option<String>,
+        /// What its `kubevirt.vm` step writes: the VirtualMachine.
+        written: Vec<OwnedObject>,
+        /// The Platform Nodes its `kube.node-joined` step waits for (brought about).
+        platform_nodes: Vec<String>,
     },
 }
 
@@ -61,7 +62,9 @@ pub struct Reinstall {
 }
 
 fn param(graph: &Graph, position: usize, name: &str) -> String {
-    text(&graph.step(position).params, &format!("/{name}")).to_owned()
+    text(&graph.step(position).params, name)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 impl Reinstall {
@@ -89,21 +92,26 @@ impl Reinstall {
                         "reinstall a joining machine, or take the whole lab down with `genesis down --phase 3` and run `genesis up`",
                     ));
                 }
+                let owned = owned_objects(graph.step(install));
                 let target = Target::Machine {
                     name: name.clone(),
                     namespace: param(graph, install, "namespace"),
-                    install: graph.step(install).id.to_string(),
+                    node: ops::nodes(&owned, Cluster::Harvester).into_iter().next(),
+                    written: owned.into_iter().filter(OwnedObject::is_written).collect(),
                 };
                 (target, install)
             } else if let Some(vm) = of_kind("kubevirt.vm") {
-                let platform_node = of_kind("kube.node-joined")
-                    .filter(|&joined| param(graph, joined, "cluster") == "platform")
-                    .map(|joined| param(graph, joined, "node"));
+                let platform_nodes = of_kind("kube.node-joined")
+                    .map(|joined| ops::nodes(&owned_objects(graph.step(joined)), Cluster::Platform))
+                    .unwrap_or_default();
+                let written = owned_objects(graph.step(vm))
+                    .into_iter()
+                    .filter(OwnedObject::is_written)
+                    .collect();
                 let target = Target::Vm {
                     name: name.clone(),
-                    namespace: param(graph, vm, "namespace"),
-                    vm: graph.step(vm).id.to_string(),
-                    platform_node,
+                    written,
+                    platform_nodes,
                 };
                 (target, vm)
             } else {
@@ -149,28 +157,32 @@ impl Reinstall {
         for target in &self.targets {
             match target {
                 Target::Machine {
-                    name, namespace, ..
+                    name,
+                    namespace,
+                    written,
+                    node,
                 } => {
-                    lines.push(format!("cordon Harvester Node {name}"));
+                    if let Some(node) = node {
+                        lines.push(format!("cordon Harvester Node {node}"));
+                    }
                     lines.push(format!(
                         "power {name} off through its BMC (Rufio Job {namespace}/{})",
                         ops::power_off_job(name)
                     ));
-                    lines.push(format!("delete Harvester Node {name}"));
-                    lines.push(format!(
-                        "delete the install Workflows of {name} ({namespace}, label {MACHINE_LABEL}={name})"
-                    ));
+                    if let Some(node) = node {
+                        lines.push(format!("delete Harvester Node {node}"));
+                    }
+                    lines.extend(written.iter().map(|owned| deletion(owned, "install", name)));
                 }
                 Target::Vm {
                     name,
-                    namespace,
-                    platform_node,
-                    ..
+                    written,
+                    platform_nodes,
                 } => {
-                    lines.push(format!(
-                        "delete VirtualMachine {namespace}/{name} on Harvester (its disk goes with it)"
-                    ));
-                    if let Some(node) = platform_node {
+                    lines.extend(written.iter().map(|owned| {
+                        format!("{} (its disk goes with it)", deletion(owned, "VM", name))
+                    }));
+                    for node in platform_nodes {
                         lines.push(format!("delete Platform Node {node}"));
                     }
                 }
@@ -198,42 +210,42 @@ impl Reinstall {
         journal: &mut Journal,
         prior: &JournalState,
     ) -> Result<(), TeardownError> {
-        let ops::Clusters {
-            platform,
-            harvester,
-            harvester_kubeconfig,
-        } = ops::clients(inputs, options).await?;
+        let clusters = ops::clients(inputs, options).await?;
         for target in &self.targets {
             match target {
                 Target::Machine {
-                    name, namespace, ..
+                    name,
+                    namespace,
+                    written,
+                    node,
                 } => {
-                    machine(journal, &platform, harvester.as_ref(), name, namespace).await?;
+                    let nodes = clusters
+                        .harvester
+                        .as_ref()
+                        .map(|client| Api::<Node>::all(client.clone()));
+                    let off = MachineOff {
+                        namespace,
+                        machine: name,
+                        node: nodes.as_ref().zip(node.as_deref()),
+                        ours_only: false,
+                    };
+                    ops::machine_off(journal, name, &clusters.platform, &off).await?;
+                    delete(journal, &clusters, name, written).await?;
                 }
                 Target::Vm {
                     name,
-                    namespace,
-                    platform_node,
-                    ..
+                    written,
+                    platform_nodes,
                 } => {
-                    let Some(harvester) = &harvester else {
-                        return Err(TeardownError::Unreachable {
-                            cluster: "Harvester".to_owned(),
-                            message: format!(
-                                "no kubeconfig at {} and no --harvester-context: genesis cannot delete VM {name}",
-                                harvester_kubeconfig.display()
-                            ),
-                        });
-                    };
-                    vm(
-                        journal,
-                        &platform,
-                        harvester,
-                        target,
-                        namespace,
-                        platform_node,
-                    )
-                    .await?;
+                    delete(journal, &clusters, name, written).await?;
+                    let nodes: Api<Node> = Api::all(clusters.platform.clone());
+                    for node in platform_nodes {
+                        if ops::exists(&nodes, node, "read the Platform Node").await? {
+                            let what = format!("delete Platform Node {node}");
+                            intend(journal, name, &what)?;
+                            ops::delete_and_wait(&nodes, node, &what).await?;
+                        }
+                    }
                 }
             }
         }
@@ -254,93 +266,47 @@ impl Reinstall {
     }
 }
 
-/// Takes machine `name` out of Harvester and deletes its install Workflows.
-async fn machine(
-    journal: &mut Journal,
-    platform: &kube::Client,
-    harvester: Option<&kube::Client>,
-    name: &str,
-    namespace: &str,
-) -> Result<(), TeardownError> {
-    let nodes = harvester.map(|client| Api::<Node>::all(client.clone()));
-    if let Some(nodes) = &nodes
-        && ops::exists(nodes, name, "read the Harvester Node").await?
-    {
-        intend(journal, name, &format!("cordon Harvester Node {name}"))?;
-        ops::cordon(nodes, name).await?;
+/// For the question: `delete VirtualMachine default/cp-3 on Harvester` or `delete the install
+/// Workflows of ms-02-2 (tink-system, label genesis.dev/machine=ms-02-2)`.
+fn deletion(owned: &OwnedObject, role: &str, target: &str) -> String {
+    let kind = &owned.resource.kind;
+    let namespace = owned.namespace.as_deref().unwrap_or("all namespaces");
+    match &owned.select {
+        Select::Name(name) => format!(
+            "delete {kind} {namespace}/{name} on {}",
+            owned.cluster.name()
+        ),
+        Select::Labels(selector) => {
+            format!("delete the {role} {kind}s of {target} ({namespace}, label {selector})")
+        }
     }
-    let machines: Api<DynamicObject> = Api::namespaced_with(
-        platform.clone(),
-        namespace,
-        &crate::actions::rufio::machine_resource(),
-    );
-    if ops::exists(&machines, name, "read the Rufio Machine").await? {
-        intend(
-            journal,
-            name,
-            &format!(
-                "power {name} off through Rufio Job {namespace}/{}",
-                ops::power_off_job(name)
-            ),
-        )?;
-        ops::power_off(platform, namespace, name).await?;
-    } else {
-        crate::errln!("{name}: no Rufio Machine {namespace}/{name}; not powered off");
-    }
-    if let Some(nodes) = &nodes
-        && ops::exists(nodes, name, "read the Harvester Node").await?
-    {
-        let what = format!("delete Harvester Node {name}");
-        intend(journal, name, &what)?;
-        ops::delete_and_wait(nodes, name, &what).await?;
-    }
-    let workflows: Api<DynamicObject> =
-        Api::namespaced_with(platform.clone(), namespace, &workflow_resource());
-    let selector = format!("{MACHINE_LABEL}={name}");
-    let listed = workflows
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|source| TeardownError::Kube {
-            what: format!("cannot list the Workflows of {name} in {namespace}"),
-            source,
-        })?;
-    for workflow in listed {
-        let Some(workflow) = workflow.metadata.name else {
-            continue;
-        };
-        let what = format!("delete Workflow {namespace}/{workflow}");
-        intend(journal, name, &what)?;
-        ops::delete_and_wait(&workflows, &workflow, &what).await?;
-    }
-    Ok(())
 }
 
-/// Deletes a VM's VirtualMachine on Harvester, then the Node it joined the Platform as.
-async fn vm(
+/// Deletes every live object `written` names (genesis wrote them; the target's steps make them
+/// again), journaling each deletion first under `target`.
+async fn delete(
     journal: &mut Journal,
-    platform: &kube::Client,
-    harvester: &kube::Client,
-    target: &Target,
-    namespace: &str,
-    platform_node: &Option<String>,
+    clusters: &ops::Clusters,
+    target: &str,
+    written: &[OwnedObject],
 ) -> Result<(), TeardownError> {
-    let name = target.name();
-    let vms: Api<DynamicObject> = Api::namespaced_with(
-        harvester.clone(),
-        namespace,
-        &crate::actions::kubevirt::vm_resource(),
-    );
-    if ops::exists(&vms, name, "read the VirtualMachine").await? {
-        let what = format!("delete VirtualMachine {namespace}/{name}");
-        intend(journal, name, &what)?;
-        ops::delete_and_wait(&vms, name, &what).await?;
-    }
-    if let Some(node) = platform_node {
-        let nodes: Api<Node> = Api::all(platform.clone());
-        if ops::exists(&nodes, node, "read the Platform Node").await? {
-            let what = format!("delete Platform Node {node}");
-            intend(journal, name, &what)?;
-            ops::delete_and_wait(&nodes, node, &what).await?;
+    for owned in written {
+        let Some(client) = clusters.of(owned.cluster) else {
+            return Err(TeardownError::Unreachable {
+                cluster: owned.cluster.name().to_owned(),
+                message: format!(
+                    "no kubeconfig at {} and no --harvester-context: genesis cannot delete {}",
+                    clusters.harvester_kubeconfig.display(),
+                    owned.describe()
+                ),
+            });
+        };
+        let api = ops::api(client, owned);
+        for object in ops::find(&api, owned).await? {
+            let name = object.metadata.name.clone().unwrap_or_default();
+            let what = format!("delete {}", ops::place(owned, &object));
+            intend(journal, target, &what)?;
+            ops::delete_and_wait(&api, &name, &what).await?;
         }
     }
     Ok(())

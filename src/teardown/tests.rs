@@ -150,3 +150,44 @@ fn down_goes_in_reverse_order_and_scopes_by_phase_and_machine() {
         .is_err()
     );
 }
+
+#[test]
+fn down_deletes_what_the_step_owns_and_writes_last_written_first_and_never_a_node() {
+    let graph = reference();
+    let lines = Down::plan(&graph, &Scope::default())
+        .expect("plans")
+        .lines(&graph);
+    let line = |id: &str| {
+        lines
+            .iter()
+            .find(|line| line.contains(&format!(" {id}:")))
+            .unwrap_or_else(|| panic!("{id}: {lines:#?}"))
+            .clone()
+    };
+    // rufio.machine lists the Secret, then the Machine that names it (the order it writes
+    // them); down deletes genesis's power-off Jobs against the Machine, the Machine, then the
+    // Secret.
+    assert_eq!(
+        line("bmc/ms-02-2"),
+        "step 6/ms-02-2 bmc/ms-02-2: delete Platform Jobs in tink-system labelled genesis.dev/machine=ms-02-2; delete Platform Machine tink-system/ms-02-2; delete Platform Secret tink-system/bmc-ms-02-2"
+    );
+    // The install owns its Workflows and the Harvester Node it brings about: the Node is not
+    // deleted (without --machine), the machine is powered off.
+    assert_eq!(
+        line("join-cluster/ms-02-2"),
+        "step 10/ms-02-2 join-cluster/ms-02-2: power ms-02-2 off through its BMC (its disks are not erased); delete Platform Workflows in tink-system labelled genesis.dev/machine=ms-02-2"
+    );
+    // The join owns the Platform Node the VM becomes; genesis never writes it.
+    assert!(
+        line("platform-join/cp-3")
+            .ends_with("only checks; forgotten, so that `genesis up` checks again"),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|line| line.contains("delete Platform Node")
+                || line.contains("delete Harvester Node")),
+        "{lines:#?}"
+    );
+}

@@ -168,11 +168,16 @@ impl genesis_engine::Action for NodeJoined {
 }
 
 /// `kube.node-joined`: a node joined a cluster.
-/// The Node the VM becomes on the Platform cluster.
+/// The Node the step waits for, on its `cluster` (the Platform cluster for a VM): brought
+/// about by the machine or VM, not written by genesis.
 fn owns(p: &serde_json::Value) -> Vec<crate::actions::owned::OwnedObject> {
     use crate::actions::owned::{Cluster, OwnedObject, text};
+    let cluster = match text(p, "cluster") {
+        Some("harvester") => Cluster::Harvester,
+        _ => Cluster::Platform,
+    };
     text(p, "node")
-        .map(|node| vec![OwnedObject::node(Cluster::Platform, node)])
+        .map(|node| vec![OwnedObject::node(cluster, node)])
         .unwrap_or_default()
 }
 
@@ -250,5 +255,16 @@ mod tests {
         assert!(missing(Some(&node(Some("True"), Some(""))), "control-plane").is_empty());
         assert!(missing(Some(&node(Some("True"), Some("true"))), "control-plane").is_empty());
         assert!(!missing(Some(&node(Some("True"), Some("true"))), "etcd").is_empty());
+    }
+
+    #[test]
+    fn the_node_is_owned_on_the_cluster_it_joins_and_not_written() {
+        use crate::actions::owned::Cluster;
+        let platform = owns(&serde_json::json!({"cluster": "platform", "node": "cp-2"}));
+        assert_eq!(platform[0].cluster, Cluster::Platform);
+        assert!(!platform[0].is_written(), "the VM brings its Node about");
+        let harvester = owns(&serde_json::json!({"cluster": "harvester", "node": "ms-02-2"}));
+        assert_eq!(harvester[0].cluster, Cluster::Harvester);
+        assert_eq!(harvester[0].describe(), "Node ms-02-2");
     }
 }
