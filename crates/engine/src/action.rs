@@ -361,6 +361,17 @@ impl RunContext {
     /// Waits for `future` under a nested deadline: `limit` if given, never past the step's own
     /// deadline. Shows "waiting for `what`" as the sub-state, and an expiry names the step and
     /// the wait that used the time.
+    /// `; last seen: …` with the step's last sub-state when the wait set one of its own (what
+    /// it observed, e.g. `2/3 nodes Ready`), for a timeout's message; else nothing.
+    fn last_seen(&self, what: &str) -> String {
+        match self.substate.lock() {
+            Ok(substate) if !substate.is_empty() && *substate != format!("waiting for {what}") => {
+                format!("; last seen: {substate}")
+            }
+            _ => String::new(),
+        }
+    }
+
     pub async fn wait<T>(
         &self,
         what: &str,
@@ -398,7 +409,7 @@ impl RunContext {
                         "step `{}`: {} expired while waiting for {what}",
                         self.step, self.deadline.owner,
                     ),
-                })),
+                } + &self.last_seen(what))),
             },
         }
     }

@@ -97,8 +97,12 @@ impl Action for Scripted {
                 .get("sleep_ms")
                 .and_then(serde_json::Value::as_u64)
                 .unwrap_or(0);
+            let seen = step.params.get("seen").and_then(serde_json::Value::as_str);
             let slept = context
                 .wait("the nap", None, async {
+                    if let Some(seen) = seen {
+                        context.set_substate(seen);
+                    }
                     tokio::time::sleep(Duration::from_millis(sleep)).await;
                     Ok(())
                 })
@@ -373,6 +377,29 @@ pub(crate) async fn a_timeout_names_the_step_and_the_wait() {
     let detail = detail.expect("error");
     assert!(detail.contains("step `slow`"), "{detail}");
     assert!(detail.contains("the nap"), "{detail}");
+    assert!(!detail.contains("last seen"), "{detail}");
+}
+
+//   slow                  (sleeps past its timeout, having said what it saw)
+#[tokio::test]
+pub(crate) async fn a_timeout_says_what_the_wait_saw_last() {
+    let harness = Harness::new();
+    let mut slow = step(
+        "slow",
+        2,
+        &[],
+        serde_json::json!({"sleep_ms": 5_000, "seen": "2/3 nodes Ready; 1 not registered yet"}),
+    );
+    slow.timeout = Duration::from_millis(100);
+    let (summary, _) = harness.run(vec![slow], Selection::default()).await;
+    let (_, _, detail) = Harness::result(&summary, "slow");
+    let detail = detail.expect("error");
+    assert!(
+        detail.ends_with(
+            "expired while waiting for the nap; last seen: 2/3 nodes Ready; 1 not registered yet"
+        ),
+        "{detail}"
+    );
 }
 
 //   a ──> b               (phase 2)
