@@ -83,17 +83,25 @@ pub struct LoadOptions {
 /// private copy of the example: genesis refuses a secrets file others may read.
 #[cfg(test)]
 pub(crate) fn reference_lab() -> Inputs {
-    use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().expect("temp dir");
-    let secrets = dir.path().join("secrets.yaml");
+    load(&reference_paths(dir.path())).unwrap_or_else(|diagnostics| {
+        panic!("the reference lab loads: {}", diagnostics.render(false))
+    })
+}
+
+/// The shipped reference lab's paths, with a private copy of `secrets.example` in `dir` (for
+/// unit tests that read the files again after loading them).
+#[cfg(test)]
+pub(crate) fn reference_paths(dir: &std::path::Path) -> InputPaths {
+    use std::os::unix::fs::PermissionsExt as _;
+    let secrets = dir.join("secrets.yaml");
     std::fs::copy("secrets.example", &secrets).expect("copy secrets.example");
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    load(&InputPaths {
+    InputPaths {
         lab: "hardware/lab.yaml".into(),
         phases: "phases".into(),
         secrets,
-    })
-    .unwrap_or_else(|diagnostics| panic!("the reference lab loads: {}", diagnostics.render(false)))
+    }
 }
 
 /// Loads and checks all inputs; on any problem returns every diagnostic found.

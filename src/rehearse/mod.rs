@@ -13,6 +13,7 @@
 //! The simulator is reached only from here: no other command links to it.
 
 pub mod clocks;
+pub mod error;
 pub mod faults;
 pub mod phases;
 pub mod standins;
@@ -24,33 +25,8 @@ use std::time::{Duration, Instant};
 use genesis_rehearse::control::Request;
 use genesis_rehearse::{Layout, Scenario, WorldInfo};
 
+pub use error::RehearseError;
 use faults::RehearsalFault;
-
-/// What went wrong in a rehearsal (before or around `genesis up`; a failed `up` is its own).
-#[derive(Debug, thiserror::Error)]
-pub enum RehearseError {
-    /// The operator asked for something that cannot be (exit 2).
-    #[error("{0}")]
-    Input(String),
-    /// Something a rehearsal needs on this machine is missing (exit 2).
-    #[error("a rehearsal needs {what}: {install}")]
-    Missing { what: String, install: String },
-    #[error("{what}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the rehearsal world")]
-    World(#[source] genesis_rehearse::Error),
-}
-
-impl RehearseError {
-    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
-        let what = what.into();
-        move |source| Self::Io { what, source }
-    }
-}
 
 /// The scenario of a rehearsal: the reference one or the operator's file, at `speed` times its
 /// pace, with the simulated faults added.
@@ -281,24 +257,8 @@ pub fn layout(dir: Option<PathBuf>) -> Layout {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
-    use std::path::Path;
-
+mod tests {
     use super::*;
-    use crate::inputs::InputPaths;
-
-    /// The shipped lab's paths with a private copy of `secrets.example` in `dir`.
-    pub(crate) fn reference_paths(dir: &Path) -> InputPaths {
-        let secrets = dir.join("secrets.yaml");
-        std::fs::copy("secrets.example", &secrets).expect("copy secrets.example");
-        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        InputPaths {
-            lab: "hardware/lab.yaml".into(),
-            phases: "phases".into(),
-            secrets,
-        }
-    }
 
     #[test]
     fn the_scenario_takes_the_speed_and_the_simulated_faults() {

@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn the_shipped_phases_load_after_scaling() {
         let dir = tempfile::tempdir().unwrap();
-        let mut paths = super::super::tests::reference_paths(dir.path());
+        let mut paths = crate::inputs::reference_paths(dir.path());
         let phases = dir.path().join("phases");
         copy_scaled(&paths.phases, &phases, 0.002).unwrap();
         paths.phases = phases;

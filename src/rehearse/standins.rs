@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn every_secret_gets_a_stand_in_of_its_shape_and_none_is_the_operator_s() {
         let dir = tempfile::tempdir().unwrap();
-        let paths = super::super::tests::reference_paths(dir.path());
+        let paths = crate::inputs::reference_paths(dir.path());
         let inputs = crate::inputs::load(&paths).unwrap();
         let check = crate::inputs::check_secrets(&paths, &crate::inputs::LoadOptions::default());
         let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nthe world's key\n-----END OPENSSH PRIVATE KEY-----\n";

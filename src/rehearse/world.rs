@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use genesis_rehearse::testworld::{apiserver, sshd};
 use genesis_rehearse::{Layout, WorldInfo, control};
 
-use super::RehearseError;
+use super::error::RehearseError;
 
 /// How long the world process may take to answer `ready` (two API servers with the CRDs, sshd).
 const READY_TIMEOUT: Duration = Duration::from_secs(240);

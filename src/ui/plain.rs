@@ -74,7 +74,11 @@ impl<W: Write> Lines<W> {
 
     fn flush_skipped(&mut self) {
         for text in skipped_lines(&std::mem::take(&mut self.skipped)) {
-            let _ = writeln!(self.out, "{}", super::mark(&super::term::text(&text)));
+            let _ = writeln!(
+                self.out,
+                "{}",
+                super::rehearsal::mark(&super::term::text(&text))
+            );
         }
     }
 
@@ -270,7 +274,7 @@ impl<W: Write> Render for Lines<W> {
         }
         self.flush_skipped();
         if let Some(text) = line(event) {
-            let _ = writeln!(self.out, "{}", super::mark(&text));
+            let _ = writeln!(self.out, "{}", super::rehearsal::mark(&text));
         }
         if let Event::RunFinished {
             outcome, report, ..
@@ -279,7 +283,7 @@ impl<W: Write> Render for Lines<W> {
             let _ = write!(
                 self.out,
                 "{}",
-                super::mark(&super::term::text(&report::render(
+                super::rehearsal::mark(&super::term::text(&report::render(
                     report, *outcome, self.color
                 )))
             );

@@ -61,7 +61,7 @@ fn projected_line(projected: &Projected) -> String {
         .map(ToString::to_string)
         .collect();
     // A rehearsal's phases carry their estimates at its pace: back to hardware time.
-    let ms = match super::rehearsal_pace() {
+    let ms = match super::rehearsal::rehearsal_pace() {
         Some(pace) => (projected.critical_path_ms as f64 / pace).round() as u64,
         None => projected.critical_path_ms,
     };

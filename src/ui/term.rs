@@ -94,13 +94,22 @@ pub fn write_out(bytes: &[u8], newline: bool) {
 pub fn err(args: std::fmt::Arguments<'_>, newline: bool) {
     let formatted = std::fmt::format(args);
     // A rehearsal's `up` says so on every line (`super::mark`).
-    write_err(super::mark(&text(&formatted)).as_bytes(), newline);
+    write_err(
+        super::rehearsal::mark(&text(&formatted)).as_bytes(),
+        newline,
+    );
 }
 
 /// Writes bytes to stderr as they are (coloured diagnostics), ignoring a closed stderr.
 pub fn write_err(bytes: &[u8], newline: bool) {
     let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(bytes);
+    // A rehearsal's `up` says so on every line (`super::rehearsal::mark`).
+    if super::rehearsal::is_rehearsal() {
+        let marked = super::rehearsal::mark(&String::from_utf8_lossy(bytes)).into_owned();
+        let _ = stderr.write_all(marked.as_bytes());
+    } else {
+        let _ = stderr.write_all(bytes);
+    }
     if newline {
         let _ = stderr.write_all(b"\n");
     }

@@ -43,8 +43,8 @@ impl Bars {
             )
         };
         // A rehearsal's bar says so too (every line of a rehearsal does).
-        let bar = if super::is_rehearsal() {
-            format!("{}{bar}", super::REHEARSAL_MARK)
+        let bar = if super::rehearsal::is_rehearsal() {
+            format!("{}{bar}", super::rehearsal::REHEARSAL_MARK)
         } else {
             bar.to_owned()
         };
@@ -52,8 +52,8 @@ impl Bars {
             ProgressStyle::with_template(&bar).unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         overall.enable_steady_tick(Duration::from_millis(200));
-        let spinner = if super::is_rehearsal() {
-            format!("{}{spinner}", super::REHEARSAL_MARK)
+        let spinner = if super::rehearsal::is_rehearsal() {
+            format!("{}{spinner}", super::rehearsal::REHEARSAL_MARK)
         } else {
             spinner.to_owned()
         };
@@ -73,7 +73,9 @@ impl Bars {
     }
 
     fn println(&self, text: &str) {
-        let _ = self.multi.println(super::mark(&super::term::text(text)));
+        let _ = self
+            .multi
+            .println(super::rehearsal::mark(&super::term::text(text)));
     }
 
     fn flush_skipped(&mut self) {
