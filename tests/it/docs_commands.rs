@@ -15,7 +15,11 @@ use std::path::Path;
 use clap::Parser as _;
 use genesis::cli::Cli;
 
-const DOCS: [&str; 2] = ["docs/runbook.md", "docs/troubleshooting.md"];
+const DOCS: [&str; 3] = [
+    "docs/runbook.md",
+    "docs/troubleshooting.md",
+    "docs/rehearse.md",
+];
 
 /// A command found in a document: its line and its words.
 #[derive(Debug)]

@@ -40,6 +40,7 @@ mod preflight_stack;
 mod provision_bmc;
 mod provision_install;
 mod recorded_plan;
+mod rehearse;
 mod reinstall;
 mod reinstall_real;
 mod resume_after_kill;

@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `genesis up` would do, step by step, without changing anything')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Print the step DAG as Graphviz dot or Mermaid')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Run the phases to completion, continuing from the journal')
+            [CompletionResult]::new('rehearse', 'rehearse', [CompletionResultType]::ParameterValue, 'Rehearse the whole bootstrap of your lab on this machine: a private world of real API servers, sshd and the lab simulator, your inputs with stand-in secrets, the same `up`')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Delete what genesis made (reverse order, only objects with its label) and power the machines off; `up` makes it all again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the journal as a table: what is done, failed, pending or changed')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget steps in the journal so that the next `genesis up` runs them again')
@@ -140,6 +141,30 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Ask each done step whether its result still holds; drifted steps run again')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Erase disks and power-cycle machines without asking (for scripts; GENESIS_YES=1 does the same; see docs/runbook.md)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Erase disks and power-cycle machines without asking (for scripts; GENESIS_YES=1 does the same; see docs/runbook.md)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'genesis;rehearse' {
+            [CompletionResult]::new('--scenario', '--scenario', [CompletionResultType]::ParameterName, 'Scenario file: how long each thing takes in the real lab, and faults (default: the reference scenario; docs/rehearse.md)')
+            [CompletionResult]::new('--fault', '--fault', [CompletionResultType]::ParameterName, 'Inject a fault (repeatable): bmc-unreachable:MACHINE, workflow-fails-once:MACHINE, node-never-ready:MACHINE, vm-never-joins:VM, image-import-fails[:IMAGE], apiserver-restart:platform|harvester, sigkill:random')
+            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'Run this many times faster than the scenario''s pace (0.5: half as fast)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The rehearsal directory (default: $TMPDIR/genesis-rehearsal-<uid>): everything a rehearsal writes is below it')
+            [CompletionResult]::new('--serve-world', '--serve-world', [CompletionResultType]::ParameterName, 'The world process itself (started by `genesis rehearse`)')
+            [CompletionResult]::new('--lab', '--lab', [CompletionResultType]::ParameterName, 'The lab inventory: networks, endpoints, machines, VMs')
+            [CompletionResult]::new('--phases', '--phases', [CompletionResultType]::ParameterName, 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'The secrets file (see secrets.example); never printed')
+            [CompletionResult]::new('--age-identity', '--age-identity', [CompletionResultType]::ParameterName, 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where the journal, lock and run logs live')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Platform cluster (default: the lab file''s)')
+            [CompletionResult]::new('--harvester-context', '--harvester-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH')
+            [CompletionResult]::new('--write-harvester-kubeconfig', '--write-harvester-kubeconfig', [CompletionResultType]::ParameterName, 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the world running afterwards, with the KUBECONFIG to explore it; `genesis rehearse --down` removes it')
+            [CompletionResult]::new('--resume', '--resume', [CompletionResultType]::ParameterName, 'Continue the kept rehearsal: lift its faults (the lab mended) and run `genesis up` again')
+            [CompletionResult]::new('--down', '--down', [CompletionResultType]::ParameterName, 'Stop the kept rehearsal world and remove its directory')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -499,6 +524,7 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `genesis up` would do, step by step, without changing anything')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Print the step DAG as Graphviz dot or Mermaid')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Run the phases to completion, continuing from the journal')
+            [CompletionResult]::new('rehearse', 'rehearse', [CompletionResultType]::ParameterValue, 'Rehearse the whole bootstrap of your lab on this machine: a private world of real API servers, sshd and the lab simulator, your inputs with stand-in secrets, the same `up`')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Delete what genesis made (reverse order, only objects with its label) and power the machines off; `up` makes it all again')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the journal as a table: what is done, failed, pending or changed')
             [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget steps in the journal so that the next `genesis up` runs them again')
@@ -523,6 +549,9 @@ Register-ArgumentCompleter -Native -CommandName 'genesis' -ScriptBlock {
             break
         }
         'genesis;help;up' {
+            break
+        }
+        'genesis;help;rehearse' {
             break
         }
         'genesis;help;down' {

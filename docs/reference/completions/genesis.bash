@@ -43,6 +43,9 @@ _genesis() {
             genesis,plan)
                 cmd="genesis__subcmd__plan"
                 ;;
+            genesis,rehearse)
+                cmd="genesis__subcmd__rehearse"
+                ;;
             genesis,reset)
                 cmd="genesis__subcmd__reset"
                 ;;
@@ -90,6 +93,9 @@ _genesis() {
                 ;;
             genesis__subcmd__help,plan)
                 cmd="genesis__subcmd__help__subcmd__plan"
+                ;;
+            genesis__subcmd__help,rehearse)
+                cmd="genesis__subcmd__help__subcmd__rehearse"
                 ;;
             genesis__subcmd__help,reset)
                 cmd="genesis__subcmd__help__subcmd__reset"
@@ -185,7 +191,7 @@ _genesis() {
 
     case "${cmd}" in
         genesis)
-            opts="-h -V --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help --version validate plan graph up down status reset unlock secrets diagnose health describe state completions man help"
+            opts="-h -V --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help --version validate plan graph up rehearse down status reset unlock secrets diagnose health describe state completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -639,7 +645,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__help)
-            opts="validate plan graph up down status reset unlock secrets diagnose health describe state completions man help"
+            opts="validate plan graph up rehearse down status reset unlock secrets diagnose health describe state completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -765,6 +771,20 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        genesis__subcmd__help__subcmd__rehearse)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1058,6 +1078,84 @@ _genesis() {
                     return 0
                     ;;
                 --machine)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lab)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --phases)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secrets)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --age-identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -W "local kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --harvester-context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --write-harvester-kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        genesis__subcmd__rehearse)
+            opts="-h --scenario --fault --speed --keep --resume --down --dir --serve-world --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --scenario)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fault)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serve-world)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

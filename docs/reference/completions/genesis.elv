@@ -37,6 +37,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand plan 'Show what `genesis up` would do, step by step, without changing anything'
             cand graph 'Print the step DAG as Graphviz dot or Mermaid'
             cand up 'Run the phases to completion, continuing from the journal'
+            cand rehearse 'Rehearse the whole bootstrap of your lab on this machine: a private world of real API servers, sshd and the lab simulator, your inputs with stand-in secrets, the same `up`'
             cand down 'Delete what genesis made (reverse order, only objects with its label) and power the machines off; `up` makes it all again'
             cand status 'Show the journal as a table: what is done, failed, pending or changed'
             cand reset 'Forget steps in the journal so that the next `genesis up` runs them again'
@@ -133,6 +134,29 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --verify 'Ask each done step whether its result still holds; drifted steps run again'
             cand -y 'Erase disks and power-cycle machines without asking (for scripts; GENESIS_YES=1 does the same; see docs/runbook.md)'
             cand --yes 'Erase disks and power-cycle machines without asking (for scripts; GENESIS_YES=1 does the same; see docs/runbook.md)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'genesis;rehearse'= {
+            cand --scenario 'Scenario file: how long each thing takes in the real lab, and faults (default: the reference scenario; docs/rehearse.md)'
+            cand --fault 'Inject a fault (repeatable): bmc-unreachable:MACHINE, workflow-fails-once:MACHINE, node-never-ready:MACHINE, vm-never-joins:VM, image-import-fails[:IMAGE], apiserver-restart:platform|harvester, sigkill:random'
+            cand --speed 'Run this many times faster than the scenario''s pace (0.5: half as fast)'
+            cand --dir 'The rehearsal directory (default: $TMPDIR/genesis-rehearsal-<uid>): everything a rehearsal writes is below it'
+            cand --serve-world 'The world process itself (started by `genesis rehearse`)'
+            cand --lab 'The lab inventory: networks, endpoints, machines, VMs'
+            cand --phases 'Directory of phase files (phase-2.yaml, phase-3.yaml, …)'
+            cand --secrets 'The secrets file (see secrets.example); never printed'
+            cand --age-identity 'The age identity that decrypts an encrypted secrets file (default: GENESIS_AGE_IDENTITY, else ~/.config/genesis/age.txt; see docs/secrets.md)'
+            cand --state-dir 'Where the journal, lock and run logs live'
+            cand --state 'Where the journal and lock live: `local` (the state directory) or `kubernetes` (the Platform cluster; see docs/state.md). Default: the lab file''s `state:`, else local'
+            cand --kubeconfig 'Kubeconfig for the Platform cluster (default: the lab file''s, else KUBECONFIG or ~/.kube/config)'
+            cand --context 'Kubeconfig context of the Platform cluster (default: the lab file''s)'
+            cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
+            cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
+            cand --color 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)'
+            cand --keep 'Leave the world running afterwards, with the KUBECONFIG to explore it; `genesis rehearse --down` removes it'
+            cand --resume 'Continue the kept rehearsal: lift its faults (the lab mended) and run `genesis up` again'
+            cand --down 'Stop the kept rehearsal world and remove its directory'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -464,6 +488,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand plan 'Show what `genesis up` would do, step by step, without changing anything'
             cand graph 'Print the step DAG as Graphviz dot or Mermaid'
             cand up 'Run the phases to completion, continuing from the journal'
+            cand rehearse 'Rehearse the whole bootstrap of your lab on this machine: a private world of real API servers, sshd and the lab simulator, your inputs with stand-in secrets, the same `up`'
             cand down 'Delete what genesis made (reverse order, only objects with its label) and power the machines off; `up` makes it all again'
             cand status 'Show the journal as a table: what is done, failed, pending or changed'
             cand reset 'Forget steps in the journal so that the next `genesis up` runs them again'
@@ -484,6 +509,8 @@ set edit:completion:arg-completer[genesis] = {|@words|
         &'genesis;help;graph'= {
         }
         &'genesis;help;up'= {
+        }
+        &'genesis;help;rehearse'= {
         }
         &'genesis;help;down'= {
         }
