@@ -304,3 +304,34 @@ fn a_rehearsal_with_two_faults_fails_as_a_run_does_and_resumes_to_the_end() {
     assert!(stderr(&wrong).contains("no machine ms-02-9"));
     assert!(!operator.rehearsal().exists());
 }
+
+#[test]
+fn without_go_and_without_a_built_api_server_a_rehearsal_says_what_to_install() {
+    let operator = Operator::new();
+    let empty_cache = operator.dir.path().join("cache");
+    let output = Command::new(GENESIS)
+        .arg("--secrets")
+        .arg(operator.secrets())
+        .arg("rehearse")
+        .env("GENESIS_REHEARSAL_DIR", operator.rehearsal())
+        .env("GENESIS_CACHE_DIR", &empty_cache)
+        .env_remove("GENESIS_APISERVER_BIN")
+        // A PATH without Go (it lives in /usr/local/go/bin or a Go root of its own).
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .current_dir(ROOT)
+        .output()
+        .expect("genesis rehearse runs");
+    let text = stderr(&output);
+    if Path::new("/usr/bin/go").exists() {
+        // Go is installed system-wide here: nothing to prove about a missing Go.
+        return;
+    }
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("a rehearsal needs Go, to build the real kube-apiserver once")
+            && text.contains("https://go.dev/dl/"),
+        "{text}"
+    );
+    assert!(!empty_cache.exists(), "nothing was built or written");
+    assert!(!operator.rehearsal().exists());
+}

@@ -38,18 +38,17 @@ fn workload_spec(name: &str) -> Value {
     })
 }
 
-/// A one-replica Deployment (it never runs: no kubelet) with the status the controller-manager
-/// would write once its pod is ready. Idempotent.
-pub async fn available_deployment(
-    client: &kube::Client,
-    namespace: &str,
+/// Creates `object` unless it exists, then writes `status` as its controller would.
+async fn with_status<K>(
+    api: Api<K>,
     name: &str,
-) -> Result<(), kube::Error> {
-    let api = Api::<Deployment>::namespaced(client.clone(), namespace);
-    let deployment: Deployment =
-        serde_json::from_value(json!({"metadata": {"name": name}, "spec": workload_spec(name)}))
-            .map_err(kube::Error::SerdeError)?;
-    match api.create(&PostParams::default(), &deployment).await {
+    object: &K,
+    status: Value,
+) -> Result<(), kube::Error>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
+{
+    match api.create(&PostParams::default(), object).await {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 409 => {}
         Err(error) => return Err(error),
@@ -57,12 +56,29 @@ pub async fn available_deployment(
     api.patch_status(
         name,
         &PatchParams::default(),
-        &Patch::Merge(json!({
-            "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1, "updatedReplicas": 1}
-        })),
+        &Patch::Merge(json!({ "status": status })),
     )
     .await
     .map(drop)
+}
+
+/// A one-replica Deployment (it never runs: no kubelet) with the status the controller-manager
+/// would write once its pod is ready. Idempotent.
+pub async fn available_deployment(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<(), kube::Error> {
+    let deployment: Deployment =
+        serde_json::from_value(json!({"metadata": {"name": name}, "spec": workload_spec(name)}))
+            .map_err(kube::Error::SerdeError)?;
+    with_status(
+        Api::namespaced(client.clone(), namespace),
+        name,
+        &deployment,
+        json!({"replicas": 1, "readyReplicas": 1, "availableReplicas": 1, "updatedReplicas": 1}),
+    )
+    .await
 }
 
 /// A one-replica StatefulSet with a ready replica, as its controller would report. Idempotent.
@@ -71,26 +87,18 @@ pub async fn ready_statefulset(
     namespace: &str,
     name: &str,
 ) -> Result<(), kube::Error> {
-    let api = Api::<StatefulSet>::namespaced(client.clone(), namespace);
     let mut spec = workload_spec(name);
     spec["serviceName"] = json!(name);
     let statefulset: StatefulSet =
         serde_json::from_value(json!({"metadata": {"name": name}, "spec": spec}))
             .map_err(kube::Error::SerdeError)?;
-    match api.create(&PostParams::default(), &statefulset).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.code == 409 => {}
-        Err(error) => return Err(error),
-    }
-    api.patch_status(
+    with_status(
+        Api::namespaced(client.clone(), namespace),
         name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({
-            "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
-        })),
+        &statefulset,
+        json!({"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}),
     )
     .await
-    .map(drop)
 }
 
 /// Tinkerbell's controller in `tinkerbell_namespace`, Argo CD's server and application
