@@ -62,6 +62,7 @@ fn cli_error(error: RehearseError) -> CliError {
         RehearseError::Input(_) | RehearseError::Missing { .. } => {
             CliError::input(error.to_string())
         }
+        RehearseError::Interrupted => CliError::new(exit::INTERRUPTED, error.to_string()),
         other => CliError::from_error(&other),
     }
 }
@@ -171,7 +172,7 @@ pub fn run(args: RehearseArgs, common: &Common) -> CliResult {
         scenario.name,
         args.speed
     );
-    let info = match world::spawn(&layout) {
+    let info = match world::spawn(&layout, &runtime) {
         Ok(info) => info,
         Err(error) => {
             let _ = world::remove(layout.path());

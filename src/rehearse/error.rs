@@ -15,6 +15,9 @@ pub enum RehearseError {
         #[source]
         source: std::io::Error,
     },
+    /// Ctrl-C while the world started: it was stopped and removed (exit 130).
+    #[error("interrupted while the rehearsal world started; it is stopped and removed")]
+    Interrupted,
     #[error("the rehearsal world")]
     World(#[source] genesis_rehearse::Error),
 }

@@ -76,13 +76,25 @@ pub struct UpRun<'a> {
     pub time_scale: f64,
 }
 
-/// A moment in `[3 s, 12 s)` from the start of `up`, different each run: when a timed fault
-/// (`sigkill:random`, `apiserver-restart:…`) strikes.
-fn moment(salt: u64) -> Duration {
+/// When a timed fault strikes, in milliseconds from the start of `up` at the reference pace:
+/// `genesis up` killed mid-run; the Platform API server while the machines install (Workflows
+/// and Rufio Jobs on it); the Harvester API server once it answers, while the quorum and the
+/// Argo CD registration use it (the reference rehearsal's timeline: phase 2 ends near 0.5 s,
+/// Harvester answers near 3 s, phase 4 runs from near 5.5 s to 7 s).
+const SIGKILL_WINDOW: (u64, u64) = (1_000, 6_000);
+const PLATFORM_RESTART_WINDOW: (u64, u64) = (1_000, 4_000);
+const HARVESTER_RESTART_WINDOW: (u64, u64) = (3_500, 5_500);
+
+/// A moment in `window` (reference-pace milliseconds), different each run, at the pace
+/// `time_scale` (a slower pace, a later moment).
+fn moment(salt: u64, window: (u64, u64), time_scale: f64) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.subsec_nanos() as u64);
-    Duration::from_millis(3_000 + (nanos.wrapping_mul(31).wrapping_add(salt * 7_919)) % 9_000)
+        .map_or(0, |elapsed| u64::from(elapsed.subsec_nanos()));
+    let span = (window.1 - window.0).max(1);
+    let at = window.0 + nanos.wrapping_mul(31).wrapping_add(salt * 7_919) % span;
+    let reference = Scenario::reference().map_or(time_scale, |scenario| scenario.time_scale);
+    Duration::from_millis(at).mul_f64(time_scale / reference)
 }
 
 /// Runs `genesis up` on the rehearsal's inputs, with the terminal, and plays the timed faults.
@@ -118,7 +130,13 @@ pub fn run_up(
         .iter()
         .zip(1u64..)
         .filter_map(|(fault, salt)| match fault {
-            RehearsalFault::ApiserverRestart(cluster) => Some((moment(salt), *cluster)),
+            RehearsalFault::ApiserverRestart(cluster) => {
+                let window = match cluster {
+                    genesis_rehearse::control::Cluster::Platform => PLATFORM_RESTART_WINDOW,
+                    genesis_rehearse::control::Cluster::Harvester => HARVESTER_RESTART_WINDOW,
+                };
+                Some((moment(salt, window, run.time_scale), *cluster))
+            }
             _ => None,
         })
         .collect();
@@ -130,10 +148,16 @@ pub fn run_up(
         let mut child = command
             .spawn()
             .map_err(RehearseError::io("start genesis up"))?;
+        let mut pending = Vec::new();
         for (at, cluster) in restarts {
             let socket = run.layout.socket();
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 tokio::time::sleep(at).await;
+                crate::errln!(
+                    "rehearsal: fault apiserver-restart:{0}: killing the {0} API server {1:.1} s into the run; it starts again on the same data and port",
+                    cluster.name(),
+                    at.as_secs_f64()
+                );
                 let answer = tokio::task::spawn_blocking(move || {
                     genesis_rehearse::control::request(
                         &socket,
@@ -142,20 +166,41 @@ pub fn run_up(
                     )
                 })
                 .await;
-                let outcome = match answer {
-                    Ok(Ok(_)) => "it answers again".to_owned(),
-                    Ok(Err(error)) => format!("it did not start again: {error}"),
-                    Err(error) => format!("it did not start again: {error}"),
-                };
-                crate::errln!(
-                    "rehearsal: fault apiserver-restart:{}: killed the {} API server after {:.1} s and started it again; {outcome}",
-                    cluster.name(),
-                    cluster.name(),
-                    at.as_secs_f64()
-                );
+                match answer {
+                    Ok(Ok(_)) => crate::errln!(
+                        "rehearsal: fault apiserver-restart:{}: it answers again",
+                        cluster.name()
+                    ),
+                    Ok(Err(error)) => crate::errln!(
+                        "rehearsal: fault apiserver-restart:{}: it did not start again: {error}",
+                        cluster.name()
+                    ),
+                    Err(error) => crate::errln!(
+                        "rehearsal: fault apiserver-restart:{}: {error}",
+                        cluster.name()
+                    ),
+                }
             });
+            pending.push((task, at, cluster));
         }
-        let kill_at = moment(0);
+        // After `up`: a restart under way is waited for; one whose moment had not come is
+        // called off, and said so.
+        let settle = |pending: Vec<(tokio::task::JoinHandle<()>, Duration, genesis_rehearse::control::Cluster)>| async move {
+            let elapsed = started.elapsed();
+            for (task, at, cluster) in pending {
+                if at <= elapsed {
+                    let _ = task.await;
+                } else {
+                    task.abort();
+                    crate::errln!(
+                        "rehearsal: fault apiserver-restart:{}: the run ended before its moment ({:.1} s); nothing was restarted",
+                        cluster.name(),
+                        at.as_secs_f64()
+                    );
+                }
+            }
+        };
+        let kill_at = moment(0, SIGKILL_WINDOW, run.time_scale);
         let kill = async {
             if sigkill {
                 tokio::time::sleep(kill_at).await;
@@ -168,12 +213,22 @@ pub fn run_up(
             tokio::select! {
                 status = child.wait() => {
                     let status = status.map_err(RehearseError::io("wait for genesis up"))?;
-                    return Ok((UpEnd::Exited(status.code().unwrap_or(1)), started.elapsed()));
+                    let took = started.elapsed();
+                    if sigkill {
+                        crate::errln!(
+                            "rehearsal: fault sigkill:random: the run ended before its moment ({:.1} s); nothing was killed",
+                            kill_at.as_secs_f64()
+                        );
+                    }
+                    settle(pending).await;
+                    return Ok((UpEnd::Exited(status.code().unwrap_or(1)), took));
                 }
                 () = &mut kill => {
                     let _ = child.start_kill();
                     let _ = child.wait().await;
-                    return Ok((UpEnd::Killed(kill_at), started.elapsed()));
+                    let took = started.elapsed();
+                    settle(pending).await;
+                    return Ok((UpEnd::Killed(kill_at), took));
                 }
                 _ = &mut interrupted => {
                     // `up` got the same Ctrl-C and stops on its own; wait for it.
@@ -280,13 +335,17 @@ mod tests {
     }
 
     #[test]
-    fn timed_faults_strike_between_three_and_twelve_seconds() {
+    fn timed_faults_strike_inside_their_window_at_the_pace() {
+        let reference = Scenario::reference().unwrap().time_scale;
         for salt in 0..50 {
-            let at = moment(salt);
+            let at = moment(salt, HARVESTER_RESTART_WINDOW, reference);
             assert!(
-                at >= Duration::from_secs(3) && at < Duration::from_secs(12),
+                at >= Duration::from_millis(3_500) && at < Duration::from_millis(5_500),
                 "{at:?}"
             );
+            // Half the pace: twice as late.
+            let slow = moment(salt, (1_000, 1_001), reference * 2.0);
+            assert_eq!(slow, Duration::from_secs(2));
         }
     }
 }

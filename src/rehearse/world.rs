@@ -102,8 +102,12 @@ pub fn ensure_api_server(runtime: &tokio::runtime::Runtime) -> Result<(), Rehear
 
 /// Starts the world process for `layout` (the scenario and the lab are written) and waits for
 /// its `ready` line. The process runs in a process group of its own, so that Ctrl-C in the
-/// terminal reaches `genesis up`, not the world.
-pub fn spawn(layout: &Layout) -> Result<WorldInfo, RehearseError> {
+/// terminal reaches `genesis up`, not the world; a Ctrl-C while the world starts stops it (it
+/// shuts down on SIGTERM) and removes the rehearsal directory.
+pub fn spawn(
+    layout: &Layout,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<WorldInfo, RehearseError> {
     let exe = std::env::current_exe().map_err(RehearseError::io("find the genesis binary"))?;
     std::fs::create_dir_all(layout.world_tmp()).map_err(RehearseError::io(format!(
         "create {}",
@@ -129,13 +133,28 @@ pub fn spawn(layout: &Layout) -> Result<WorldInfo, RehearseError> {
     let stdout = child.stdout.take().ok_or_else(|| {
         RehearseError::World(genesis_rehearse::Error::Control("no stdout".into()))
     })?;
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = sender.send(line);
+    let read = runtime.block_on(async {
+        let ready = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            line
+        });
+        tokio::select! {
+            line = tokio::time::timeout(READY_TIMEOUT, ready) => {
+                Some(line.ok().and_then(Result::ok).unwrap_or_default())
+            }
+            _ = tokio::signal::ctrl_c() => None,
+        }
     });
-    let line = receiver.recv_timeout(READY_TIMEOUT).unwrap_or_default();
+    let Some(line) = read else {
+        if let Ok(pid) = i32::try_from(child.id()) {
+            // SAFETY: kill has no memory effects; `pid` is our child, not yet reaped.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let _ = child.wait();
+        let _ = remove(layout.path());
+        return Err(RehearseError::Interrupted);
+    };
     let line = line.trim_end();
     if let Some(json) = line.strip_prefix("ready ") {
         return serde_json::from_str(json).map_err(|error| {

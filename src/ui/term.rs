@@ -93,11 +93,7 @@ pub fn write_out(bytes: &[u8], newline: bool) {
 /// Writes sanitized text to stderr, ignoring a closed stderr.
 pub fn err(args: std::fmt::Arguments<'_>, newline: bool) {
     let formatted = std::fmt::format(args);
-    // A rehearsal's `up` says so on every line (`super::mark`).
-    write_err(
-        super::rehearsal::mark(&text(&formatted)).as_bytes(),
-        newline,
-    );
+    write_err(text(&formatted).as_bytes(), newline);
 }
 
 /// Writes bytes to stderr as they are (coloured diagnostics), ignoring a closed stderr.

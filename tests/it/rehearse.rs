@@ -153,6 +153,10 @@ fn assert_marked(text: &str) {
             line.starts_with("rehearsal: ") || line.starts_with("rehearsal │ "),
             "a line that does not say it is a rehearsal's: {line:?}\n{text}"
         );
+        assert!(
+            !line.contains("rehearsal │ rehearsal │"),
+            "a line marked twice: {line:?}"
+        );
     }
 }
 
