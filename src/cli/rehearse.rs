@@ -242,7 +242,7 @@ fn finish(runtime: &tokio::runtime::Runtime, run: &UpRun, keep: bool) -> CliResu
     if code == 0 && !keep {
         world::down(run.layout).map_err(cli_error)?;
         say!(
-            "the world is stopped and {} removed",
+            "the world is stopped and {} removed, its journal and run log with it (--keep keeps them)",
             run.layout.path().display()
         );
         return Ok(());
