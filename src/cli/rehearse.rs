@@ -26,12 +26,17 @@ pub struct RehearseArgs {
     /// Run this many times faster than the scenario's pace (0.5: half as fast).
     #[arg(long, default_value_t = 1.0, value_name = "X")]
     pub speed: f64,
+    /// Let the lab simulator play Tinkerbell and Rufio too, instead of running their real
+    /// upstream controllers against Redfish BMC emulators (no Go build of the controllers, no
+    /// Python; a faster start).
+    #[arg(long)]
+    pub simulated_controllers: bool,
     /// Leave the world running afterwards, with the KUBECONFIG to explore it; `genesis rehearse
     /// --down` removes it.
     #[arg(long)]
     pub keep: bool,
     /// Continue the kept rehearsal: lift its faults (the lab mended) and run `genesis up` again.
-    #[arg(long, conflicts_with_all = ["scenario", "faults", "down"])]
+    #[arg(long, conflicts_with_all = ["scenario", "faults", "down", "simulated_controllers"])]
     pub resume: bool,
     /// Stop the kept rehearsal world and remove its directory.
     #[arg(long, conflicts_with_all = ["scenario", "faults", "keep"])]
@@ -145,8 +150,9 @@ pub fn run(args: RehearseArgs, common: &Common) -> CliResult {
     }
     let scenario =
         rehearse::scenario(args.scenario.as_deref(), args.speed, &faults).map_err(cli_error)?;
-    world::prerequisites().map_err(cli_error)?;
-    world::ensure_api_server(&runtime).map_err(cli_error)?;
+    let real = !args.simulated_controllers;
+    world::prerequisites(real).map_err(cli_error)?;
+    world::ensure_built(&runtime, real).map_err(cli_error)?;
 
     let lab_text = std::fs::read_to_string(&inputs.paths.lab)
         .map_err(|error| CliError::input(format!("{}: {error}", inputs.paths.lab.display())))?;
@@ -157,7 +163,19 @@ pub fn run(args: RehearseArgs, common: &Common) -> CliResult {
         layout.scenario(),
         serde_json::to_string(&scenario).unwrap_or_default(),
     )
-    .and_then(|()| std::fs::write(layout.source_lab(), lab_json.to_string()));
+    .and_then(|()| std::fs::write(layout.source_lab(), lab_json.to_string()))
+    .and_then(|()| {
+        if real {
+            let bmcs =
+                crate::rehearse::standins::bmc_credentials(&inputs.secrets, inputs.graph.steps());
+            std::fs::write(
+                layout.bmcs(),
+                serde_json::to_string(&bmcs).unwrap_or_default(),
+            )
+        } else {
+            Ok(())
+        }
+    });
     if let Err(error) = written {
         let _ = world::remove(layout.path());
         return Err(CliError::failed(format!(
@@ -166,9 +184,14 @@ pub fn run(args: RehearseArgs, common: &Common) -> CliResult {
         )));
     }
     say!(
-        "lab {} on this machine, in {}: two real kube-apiservers with the upstream CRDs, a real sshd as the first node, the lab simulator as the hardware (scenario {}, {}× its pace)",
+        "lab {} on this machine, in {}: two real kube-apiservers with the upstream CRDs, {}, a real sshd as the first node, the lab simulator as the hardware (scenario {}, {}× its pace)",
         inputs.lab.name,
         layout.path().display(),
+        if real {
+            "the real Tinkerbell and Rufio controllers with a Redfish BMC emulator per machine"
+        } else {
+            "Tinkerbell and Rufio played by the simulator (--simulated-controllers)"
+        },
         scenario.name,
         args.speed
     );
@@ -179,9 +202,14 @@ pub fn run(args: RehearseArgs, common: &Common) -> CliResult {
             return Err(cli_error(error));
         }
     };
-    if let Err(error) =
-        rehearse::write_inputs(&layout, &info, &inputs, &check.uses, scenario.time_scale)
-    {
+    if let Err(error) = rehearse::write_inputs(
+        &layout,
+        &info,
+        &inputs,
+        &check.uses,
+        scenario.time_scale,
+        real,
+    ) {
         let _ = world::down(&layout);
         return Err(cli_error(error));
     }

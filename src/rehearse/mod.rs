@@ -247,6 +247,7 @@ pub fn write_inputs(
     inputs: &crate::inputs::Inputs,
     uses: &[crate::inputs::secret_values::SecretUse],
     time_scale: f64,
+    real_controllers: bool,
 ) -> Result<(), RehearseError> {
     let key =
         std::fs::read_to_string(&info.ssh_private_key).map_err(RehearseError::io(format!(
@@ -255,8 +256,18 @@ pub fn write_inputs(
         )))?;
     let text = standins::file(&inputs.secrets, uses, &key).map_err(RehearseError::Input)?;
     write_private(&layout.secrets(), &text)?;
-    phases::copy_scaled(&inputs.paths.phases, &layout.phases(), time_scale)
-        .map_err(RehearseError::Input)
+    let min_timeout = if real_controllers {
+        phases::MIN_TIMEOUT_REAL_CONTROLLERS
+    } else {
+        phases::MIN_TIMEOUT
+    };
+    phases::copy_scaled(
+        &inputs.paths.phases,
+        &layout.phases(),
+        time_scale,
+        min_timeout,
+    )
+    .map_err(RehearseError::Input)
 }
 
 /// Writes `path` readable by its owner only (genesis refuses a secrets file others may read).

@@ -12,8 +12,13 @@ use serde_json::Value;
 
 /// A scaled timeout is this many times the lab time it stands for at the rehearsal's pace…
 const MARGIN: f64 = 4.0;
-/// …and never under this (a step that takes a second on hardware still gets its API calls).
-const MIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// …and never under this (a step that takes a second on hardware still gets its API calls)…
+pub const MIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// …or this with the real Tinkerbell and Rufio controllers, whose own pace is real time, not
+/// the scenario's: observed, a netboot Job (off, one-time PXE, on) of the real Rufio took over
+/// 20 s under load whatever the pace (its Task controller checks the power state again after
+/// each action; that its requeue delay is the cause is a guess).
+pub const MIN_TIMEOUT_REAL_CONTROLLERS: Duration = Duration::from_secs(60);
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MIN_MAX_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -47,13 +52,14 @@ fn scale_exactly(value: &mut Value, time_scale: f64) -> Result<(), String> {
     Ok(())
 }
 
-/// One phase file's text with its steps' timeouts and backoffs scaled.
-pub fn scale_phase(text: &str, time_scale: f64) -> Result<String, String> {
+/// One phase file's text with its steps' timeouts (never under `min_timeout`) and backoffs
+/// scaled.
+pub fn scale_phase(text: &str, time_scale: f64, min_timeout: Duration) -> Result<String, String> {
     let mut phase: Value =
         serde_saphyr::from_str(text).map_err(|error| format!("not YAML: {error}"))?;
     for step in phase["steps"].as_array_mut().into_iter().flatten() {
         if let Some(timeout) = step.get_mut("timeout") {
-            scale_field(timeout, time_scale, MIN_TIMEOUT)?;
+            scale_field(timeout, time_scale, min_timeout)?;
         }
         if let Some(estimate) = step.get_mut("estimate") {
             scale_exactly(estimate, time_scale)?;
@@ -75,7 +81,12 @@ pub fn scale_phase(text: &str, time_scale: f64) -> Result<String, String> {
 }
 
 /// Copies the phases directory `from` to `to`, scaling every phase file.
-pub fn copy_scaled(from: &Path, to: &Path, time_scale: f64) -> Result<(), String> {
+pub fn copy_scaled(
+    from: &Path,
+    to: &Path,
+    time_scale: f64,
+    min_timeout: Duration,
+) -> Result<(), String> {
     std::fs::create_dir_all(to).map_err(|error| format!("create {}: {error}", to.display()))?;
     let entries =
         std::fs::read_dir(from).map_err(|error| format!("read {}: {error}", from.display()))?;
@@ -91,7 +102,7 @@ pub fn copy_scaled(from: &Path, to: &Path, time_scale: f64) -> Result<(), String
         {
             let text = std::fs::read_to_string(&path)
                 .map_err(|error| format!("read {}: {error}", path.display()))?;
-            let scaled = scale_phase(&text, time_scale)
+            let scaled = scale_phase(&text, time_scale, min_timeout)
                 .map_err(|error| format!("{}: {error}", path.display()))?;
             std::fs::write(&target, scaled)
                 .map_err(|error| format!("write {}: {error}", target.display()))?;
@@ -129,7 +140,7 @@ mod tests {
     #[test]
     fn timeouts_and_backoffs_follow_the_pace_with_a_floor() {
         let text = "phase: 3\nname: n\nsteps:\n  - id: a\n    number: 1\n    name: a\n    kind: k\n    timeout: 45m\n    estimate: 20m\n    retry: {attempts: 2, backoff: 30s, max_backoff: 2m}\n  - id: b\n    number: 2\n    name: b\n    kind: k\n    timeout: 1m\n";
-        let scaled = scale_phase(text, 0.002).unwrap();
+        let scaled = scale_phase(text, 0.002, MIN_TIMEOUT).unwrap();
         let phase: Value = serde_saphyr::from_str(&scaled).unwrap();
         // 45 min at 0.002 is 5.4 s, times the margin of 4.
         assert_eq!(phase["steps"][0]["timeout"], "21600ms");
@@ -145,7 +156,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut paths = crate::inputs::reference_paths(dir.path());
         let phases = dir.path().join("phases");
-        copy_scaled(&paths.phases, &phases, 0.002).unwrap();
+        copy_scaled(&paths.phases, &phases, 0.002, MIN_TIMEOUT).unwrap();
         paths.phases = phases;
         let inputs = crate::inputs::load(&paths)
             .unwrap_or_else(|diagnostics| panic!("{}", diagnostics.render(false)));

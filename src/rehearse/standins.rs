@@ -42,9 +42,7 @@ pub fn file(secrets: &Secrets, uses: &[SecretUse], ssh_key: &str) -> Result<Stri
             .find(|use_| use_.name == name)
             .map_or(SecretFormat::Line, |use_| use_.format);
         let value = match format {
-            SecretFormat::Line | SecretFormat::HarvesterToken => {
-                format!("rehearsal-stand-in-{}", index + 1)
-            }
+            SecretFormat::Line | SecretFormat::HarvesterToken => line_value(index),
             SecretFormat::SshPrivateKey => ssh_key.to_owned(),
             SecretFormat::YamlMapping => {
                 let original = secrets.get(name).map(|value| value.expose()).unwrap_or("");
@@ -61,6 +59,44 @@ pub fn file(secrets: &Secrets, uses: &[SecretUse], ssh_key: &str) -> Result<Stri
             )
         })
         .map_err(|error| format!("write the stand-in secrets: {error}"))
+}
+
+/// The one-line stand-in of the secret at `index` in the secrets file's order.
+fn line_value(index: usize) -> String {
+    format!("rehearsal-stand-in-{}", index + 1)
+}
+
+/// The stand-in of the one-line secret `name` (what [`file`] writes for it), if the file has it.
+pub fn line_stand_in(secrets: &Secrets, name: &str) -> Option<String> {
+    secrets
+        .names()
+        .position(|candidate| candidate == name)
+        .map(line_value)
+}
+
+/// Each machine's BMC credentials as the rehearsal's stand-ins, from the `rufio.machine` steps'
+/// `username` and `password` references: what the emulated BMCs accept.
+pub fn bmc_credentials(
+    secrets: &Secrets,
+    steps: &[genesis_engine::StepSpec],
+) -> Vec<genesis_rehearse::BmcCredentials> {
+    let reference = |value: &Value| -> Option<String> {
+        match value.get("secret").and_then(Value::as_str) {
+            Some(name) => line_stand_in(secrets, name),
+            None => value.as_str().map(str::to_owned),
+        }
+    };
+    steps
+        .iter()
+        .filter(|step| step.kind == "rufio.machine")
+        .filter_map(|step| {
+            Some(genesis_rehearse::BmcCredentials {
+                machine: step.params.get("machine")?.as_str()?.to_owned(),
+                username: reference(step.params.get("username")?)?,
+                password: reference(step.params.get("password")?)?,
+            })
+        })
+        .collect()
 }
 
 fn insert(root: &mut Map<String, Value>, name: &str, value: String) {
@@ -227,6 +263,15 @@ mod tests {
                 assert_eq!(use_.format.check(value), Ok(()), "{}", use_.name);
             }
         }
+        let bmcs = bmc_credentials(&inputs.secrets, inputs.graph.steps());
+        assert_eq!(bmcs.len(), 3);
+        assert_eq!(bmcs[1].machine, "ms-02-2");
+        assert_eq!(
+            Some(bmcs[1].password.as_str()),
+            stand_ins
+                .get("bmc.ms-02-2.password")
+                .map(|value| value.expose())
+        );
         let secret_values = never_written(&inputs.secrets);
         assert!(secret_values.len() > 10, "{secret_values:?}");
         for (name, value) in secret_values {

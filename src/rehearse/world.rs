@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use genesis_rehearse::testworld::{apiserver, sshd};
+use genesis_rehearse::testworld::{apiserver, redfish, sshd, tinkerbell};
 use genesis_rehearse::{Layout, WorldInfo, control};
 
 use super::error::RehearseError;
@@ -14,13 +14,16 @@ use super::error::RehearseError;
 /// How long the world process may take to answer `ready` (two API servers with the CRDs, sshd).
 const READY_TIMEOUT: Duration = Duration::from_secs(240);
 
-/// A cold build of the kube-apiserver on the machine the figures in docs/benchmarks.md were
-/// taken on (2 cores), shown as the estimate of the first run's build.
+/// Cold builds on the machine the figures in docs/benchmarks.md ("Rehearsal") were taken on
+/// (2 cores, the Go module cache warm), shown as the estimates of a first run's builds.
 pub const COLD_BUILD_ESTIMATE: &str = "about 4 minutes on 2 cores";
+const CONTROLLERS_BUILD_ESTIMATE: &str = "about 4 minutes on 2 cores";
+const EMULATOR_INSTALL_ESTIMATE: &str = "about 1 minute";
 
 /// Checks what a rehearsal needs on this machine, saying what to install when something is
-/// missing: OpenSSH's sshd, the upstream CRDs, and Go unless the API server is built already.
-pub fn prerequisites() -> Result<(), RehearseError> {
+/// missing: OpenSSH's sshd, the upstream CRDs, Go unless what it builds is built already, and
+/// with the real controllers (`real`) Python 3 for the Redfish emulators unless installed.
+pub fn prerequisites(real: bool) -> Result<(), RehearseError> {
     if !Path::new(sshd::SSHD).is_file() {
         return Err(RehearseError::Missing {
             what: format!("OpenSSH's sshd ({})", sshd::SSHD),
@@ -39,7 +42,17 @@ pub fn prerequisites() -> Result<(), RehearseError> {
             ),
         });
     }
-    if !api_server_built()
+    let go_builds = !api_server_built() || (real && !controllers_built());
+    if real && !emulator_installed() && !succeeds("python3", &["-c", "import venv"]) {
+        return Err(RehearseError::Missing {
+            what: "Python 3 with venv, to install the Redfish BMC emulator (sushy-tools) once"
+                .into(),
+            install: "install Python 3 and its venv module (Debian, Ubuntu: `apt-get install \
+                      python3-venv`), or rehearse with --simulated-controllers"
+                .into(),
+        });
+    }
+    if go_builds
         && Command::new("go")
             .arg("version")
             .stdout(Stdio::null())
@@ -57,6 +70,30 @@ pub fn prerequisites() -> Result<(), RehearseError> {
     Ok(())
 }
 
+fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Whether the upstream Tinkerbell and Rufio controllers are built (or named by their variable).
+pub fn controllers_built() -> bool {
+    std::env::var_os(tinkerbell::TINKERBELL_BIN_ENV).is_some()
+        || tinkerbell::cached_binary_path().is_ok_and(|path| path.is_file())
+}
+
+/// Whether the Redfish emulator is installed (or named by its variable).
+pub fn emulator_installed() -> bool {
+    std::env::var_os(redfish::SUSHY_EMULATOR_ENV).is_some()
+        || redfish::cached_emulator_path()
+            .parent()
+            .and_then(Path::parent)
+            .is_some_and(|venv| venv.join(".installed").exists())
+}
+
 /// Whether the API server the world runs is there already (built, or named by
 /// `GENESIS_APISERVER_BIN`).
 pub fn api_server_built() -> bool {
@@ -64,18 +101,50 @@ pub fn api_server_built() -> bool {
         || apiserver::cached_binary_path().is_ok_and(|path| path.is_file())
 }
 
-/// Builds the API server into the cache unless it is there, showing a spinner with the time so
-/// far and the estimate (a line per minute without a terminal).
-pub fn ensure_api_server(runtime: &tokio::runtime::Runtime) -> Result<(), RehearseError> {
-    if api_server_built() {
-        return Ok(());
+/// Builds into the cache what the world needs and is not there yet (the API server; with the
+/// real controllers also the Tinkerbell/Rufio program and the Redfish emulator), one at a
+/// time, each with a spinner showing the time so far and the estimate (a line without a
+/// terminal).
+pub fn ensure_built(runtime: &tokio::runtime::Runtime, real: bool) -> Result<(), RehearseError> {
+    if !api_server_built() {
+        build(
+            runtime,
+            "the real kube-apiserver",
+            COLD_BUILD_ESTIMATE,
+            async { apiserver::binary().await.map(drop) },
+        )?;
     }
+    if real && !controllers_built() {
+        build(
+            runtime,
+            "the upstream Tinkerbell and Rufio controllers",
+            CONTROLLERS_BUILD_ESTIMATE,
+            async { tinkerbell::binary().await.map(drop) },
+        )?;
+    }
+    if real && !emulator_installed() {
+        build(
+            runtime,
+            "the Redfish BMC emulator (sushy-tools, from PyPI)",
+            EMULATOR_INSTALL_ESTIMATE,
+            async { redfish::emulator().await.map(drop) },
+        )?;
+    }
+    Ok(())
+}
+
+fn build(
+    runtime: &tokio::runtime::Runtime,
+    what: &str,
+    estimate: &str,
+    work: impl std::future::Future<Output = Result<(), genesis_rehearse::testworld::Error>>,
+) -> Result<(), RehearseError> {
     let started = Instant::now();
     let spinner = std::io::stderr().is_terminal().then(|| {
         let spinner = indicatif::ProgressBar::new_spinner();
         spinner.set_style(
             indicatif::ProgressStyle::with_template(&format!(
-                "{{spinner}} rehearsal: building the real kube-apiserver into the cache, once [{{elapsed}}; {COLD_BUILD_ESTIMATE}]"
+                "{{spinner}} rehearsal: building {what} into the cache, once [{{elapsed}}; {estimate}]"
             ))
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
@@ -83,18 +152,15 @@ pub fn ensure_api_server(runtime: &tokio::runtime::Runtime) -> Result<(), Rehear
         spinner
     });
     if spinner.is_none() {
-        crate::errln!(
-            "rehearsal: building the real kube-apiserver into the cache, once ({COLD_BUILD_ESTIMATE})"
-        );
+        crate::errln!("rehearsal: building {what} into the cache, once ({estimate})");
     }
-    let built = runtime.block_on(apiserver::binary());
+    let built = runtime.block_on(work);
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }
-    let path = built.map_err(|error| RehearseError::World(error.into()))?;
+    built.map_err(|error| RehearseError::World(error.into()))?;
     crate::errln!(
-        "rehearsal: built {} in {:.0} s",
-        path.display(),
+        "rehearsal: built {what} in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -168,6 +168,30 @@ pub struct Loopback<'a> {
     pub files_root: &'a str,
     /// What the file server serves, by path.
     pub files: &'a HashMap<String, Vec<u8>>,
+    /// Each machine's emulated Redfish BMC (address, port), when the world runs them: the
+    /// machine's `bmc` becomes `{address, protocol: redfish, port, insecure_tls: true}`.
+    pub bmcs: &'a HashMap<String, (Ipv4Addr, u16)>,
+}
+
+/// Where each machine's emulated BMC listens: its BMC address moved like every address of the
+/// management network, or, for a BMC on another network, `127.254.0.N` (N: the machine's
+/// place in the lab, from 1).
+pub fn bmc_hosts(lab: &Value, map: &AddressMap) -> Vec<(String, Ipv4Addr)> {
+    lab["machines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(1u8..)
+        .filter_map(|(machine, index)| {
+            let name = machine["hostname"].as_str()?.to_owned();
+            let host = machine["bmc"]["address"]
+                .as_str()
+                .and_then(|address| address.parse().ok())
+                .and_then(|address| map.map(address))
+                .unwrap_or(Ipv4Addr::new(127, 254, 0, index));
+            Some((name, host))
+        })
+        .collect()
 }
 
 /// `lab` on loopback (see the module's documentation).
@@ -185,6 +209,13 @@ pub fn rewrite(lab: &Value, map: &AddressMap, loopback: &Loopback) -> Result<Val
     harvester["api_port"] = json!(loopback.harvester_port);
     harvester["ssh_port"] = json!(loopback.ssh_port);
 
+    for machine in lab["machines"].as_array_mut().into_iter().flatten() {
+        let name = machine["hostname"].as_str().unwrap_or_default().to_owned();
+        if let Some((host, port)) = loopback.bmcs.get(&name) {
+            machine["bmc"] = json!({"address": host.to_string(), "protocol": "redfish",
+                                    "port": port, "insecure_tls": true});
+        }
+    }
     let base = url_path(text(&lab, "/endpoints/pxe/base_url")?)?;
     lab["endpoints"]["pxe"]["base_url"] = json!(format!("{}{base}", loopback.files_root));
     let served = |path: &str| {
@@ -253,8 +284,10 @@ mod tests {
                         "artifacts": [{"role": "disk-image", "file": "disk-v1.7.0.raw.zst"}]}
             },
             "machines": [
-                {"hostname": "a", "role": "join", "ip": "10.20.3.12"},
-                {"hostname": "b", "role": "create", "ip": "10.20.3.11"}
+                {"hostname": "a", "role": "join", "ip": "10.20.3.12",
+                 "bmc": {"address": "10.20.4.12", "protocol": "intel-amt"}},
+                {"hostname": "b", "role": "create", "ip": "10.20.3.11",
+                 "bmc": {"address": "192.168.7.11", "protocol": "intel-amt"}}
             ],
             "vm_images": [{"name": "talos", "url": "https://10.20.1.10/images/talos.qcow2", "sha256": "00"}]
         })
@@ -304,6 +337,7 @@ mod tests {
             ssh_port: 40002,
             files_root: "http://127.0.0.1:40003",
             files: &files,
+            bmcs: &HashMap::from([("a".to_owned(), (Ipv4Addr::new(127, 0, 4, 12), 40004))]),
         };
         let out = rewrite(&lab, &map, &loopback).unwrap();
         assert_eq!(out["networks"][0]["subnet"], "127.0.0.0/8");
@@ -337,6 +371,25 @@ mod tests {
             sha256_hex(&files["/images/talos.qcow2"])
         );
         assert_eq!(out["machines"][0]["ip"], "127.0.3.12");
+        assert_eq!(
+            out["machines"][0]["bmc"],
+            json!({"address": "127.0.4.12", "protocol": "redfish", "port": 40004, "insecure_tls": true})
+        );
+        // A machine without an emulated BMC keeps its own (the simulator plays it).
+        assert_eq!(out["machines"][1]["bmc"]["protocol"], "intel-amt");
+    }
+
+    #[test]
+    fn a_bmc_on_another_network_gets_an_address_of_its_own() {
+        let lab = lab();
+        let map = AddressMap::of(&lab).unwrap();
+        assert_eq!(
+            bmc_hosts(&lab, &map),
+            [
+                ("a".to_owned(), Ipv4Addr::new(127, 0, 4, 12)),
+                ("b".to_owned(), Ipv4Addr::new(127, 254, 0, 2))
+            ]
+        );
     }
 
     #[test]

@@ -71,6 +71,15 @@ pub struct WorldInfo {
     pub startup_ms: u64,
 }
 
+/// A machine's BMC as the rehearsal's Redfish emulator accepts it: stand-in credentials, never
+/// the operator's.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BmcCredentials {
+    pub machine: String,
+    pub username: String,
+    pub password: String,
+}
+
 /// The files of one rehearsal directory.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -96,6 +105,11 @@ impl Layout {
     /// The world's control socket.
     pub fn socket(&self) -> PathBuf {
         self.dir.join("control.sock")
+    }
+    /// The BMCs to emulate (JSON [`BmcCredentials`], stand-in credentials), written by the
+    /// foreground when the rehearsal runs the real Tinkerbell and Rufio controllers.
+    pub fn bmcs(&self) -> PathBuf {
+        self.dir.join("bmcs.json")
     }
     /// The world process's log (its stderr).
     pub fn world_log(&self) -> PathBuf {

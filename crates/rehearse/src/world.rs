@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
-use genesis_testworld::{World, WorldOptions};
+use genesis_testworld::{BmcSpec, World, WorldOptions};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::control::{Cluster, Request};
 use crate::labmap::{self, AddressMap, Loopback};
 use crate::serve::{relay, serve_files, stand_in_content};
-use crate::{Error, Layout, Scenario, WorldInfo};
+use crate::{BmcCredentials, Error, Layout, Scenario, WorldInfo};
 
 /// Runs the world of the rehearsal directory `layout` until it is told to stop. Prints one
 /// line on stdout: `ready <WorldInfo as JSON>` once everything answers, or `error <message>`.
@@ -67,11 +67,49 @@ async fn start(layout: &Layout, started: Instant) -> Result<Up, Error> {
     let first_node = labmap::first_node_ip(&lab, &map)?;
     let paths = labmap::served_paths(&lab)?;
 
+    // With `bmcs.json`: the real Tinkerbell and Rufio controllers and one Redfish emulator per
+    // machine, with the stand-in credentials.
+    let real_bmcs = match std::fs::read_to_string(layout.bmcs()) {
+        Ok(text) => {
+            let credentials: Vec<BmcCredentials> = serde_json::from_str(&text)
+                .map_err(|error| Error::Lab(format!("bmcs.json: {error}")))?;
+            let hosts: HashMap<String, Ipv4Addr> =
+                labmap::bmc_hosts(&lab, &map).into_iter().collect();
+            let specs = credentials
+                .into_iter()
+                .map(|bmc| {
+                    let host = hosts.get(&bmc.machine).copied().ok_or_else(|| {
+                        Error::Lab(format!("no machine {} in the lab", bmc.machine))
+                    })?;
+                    Ok(BmcSpec {
+                        machine: bmc.machine,
+                        host,
+                        username: bmc.username,
+                        password: bmc.password,
+                    })
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            Some(specs)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => {
+            return Err(Error::Io {
+                what: format!("read {}", layout.bmcs().display()),
+                source: error,
+            });
+        }
+    };
     let world = World::start_with(WorldOptions {
         scenario: Some(scenario),
+        real_tinkerbell: real_bmcs,
         ..WorldOptions::default()
     })
     .await?;
+    let bmcs: HashMap<String, (Ipv4Addr, u16)> = world
+        .bmcs
+        .values()
+        .map(|bmc| (bmc.machine.clone(), (bmc.host, bmc.port)))
+        .collect();
     let ssh = world
         .ssh
         .as_ref()
@@ -102,6 +140,7 @@ async fn start(layout: &Layout, started: Instant) -> Result<Up, Error> {
             ssh_port,
             files_root: &files_root,
             files: &files,
+            bmcs: &bmcs,
         },
     )?;
     std::fs::create_dir_all(layout.run_dir())
@@ -182,7 +221,15 @@ async fn run(layout: &Layout, mut up: Up) -> Result<(), Error> {
             Some(Request::Lift) => match up.world.simulator.as_ref() {
                 Some(simulator) => {
                     simulator.lift_faults();
-                    "ok".to_owned()
+                    // An emulated BMC stopped by `bmc_unreachable` answers again.
+                    let machines: Vec<String> = up.world.bmcs.keys().cloned().collect();
+                    let mut answer = "ok".to_owned();
+                    for machine in machines {
+                        if let Err(error) = up.world.resume_bmc(&machine).await {
+                            answer = format!("error the BMC of {machine}: {}", one_line(&error));
+                        }
+                    }
+                    answer
                 }
                 None => "error the world runs no simulator".to_owned(),
             },
