@@ -1133,7 +1133,7 @@ _genesis() {
             return 0
             ;;
         genesis__subcmd__rehearse)
-            opts="-h --scenario --fault --speed --keep --resume --down --dir --serve-world --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
+            opts="-h --scenario --fault --speed --simulated-controllers --keep --resume --down --dir --serve-world --lab --phases --secrets --age-identity --state-dir --state --kubeconfig --context --harvester-context --write-harvester-kubeconfig --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

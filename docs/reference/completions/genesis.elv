@@ -154,6 +154,7 @@ set edit:completion:arg-completer[genesis] = {|@words|
             cand --harvester-context 'Kubeconfig context of the Harvester cluster, from the same kubeconfig as --context; used instead of the kubeconfig step 9 fetches over SSH'
             cand --write-harvester-kubeconfig 'Step 9 also writes the Harvester kubeconfig it fetches into FILE, as the context `harvester-<lab name>`, mode 0600 (other entries of FILE are kept)'
             cand --color 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)'
+            cand --simulated-controllers 'Let the lab simulator play Tinkerbell and Rufio too, instead of running their real upstream controllers against Redfish BMC emulators (no Go build of the controllers, no Python; a faster start)'
             cand --keep 'Leave the world running afterwards, with the KUBECONFIG to explore it; `genesis rehearse --down` removes it'
             cand --resume 'Continue the kept rehearsal: lift its faults (the lab mended) and run `genesis up` again'
             cand --down 'Stop the kept rehearsal world and remove its directory'

@@ -160,6 +160,7 @@ complete -c genesis -n "__fish_genesis_using_subcommand rehearse" -l write-harve
 complete -c genesis -n "__fish_genesis_using_subcommand rehearse" -l color -d 'When to use colour, on stdout and stderr alike (`auto`: on a terminal, unless NO_COLOR is set or TERM=dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c genesis -n "__fish_genesis_using_subcommand rehearse" -l simulated-controllers -d 'Let the lab simulator play Tinkerbell and Rufio too, instead of running their real upstream controllers against Redfish BMC emulators (no Go build of the controllers, no Python; a faster start)'
 complete -c genesis -n "__fish_genesis_using_subcommand rehearse" -l keep -d 'Leave the world running afterwards, with the KUBECONFIG to explore it; `genesis rehearse --down` removes it'
 complete -c genesis -n "__fish_genesis_using_subcommand rehearse" -l resume -d 'Continue the kept rehearsal: lift its faults (the lab mended) and run `genesis up` again'
 complete -c genesis -n "__fish_genesis_using_subcommand rehearse" -l down -d 'Stop the kept rehearsal world and remove its directory'
