@@ -14,11 +14,14 @@ use super::error::RehearseError;
 /// How long the world process may take to answer `ready` (two API servers with the CRDs, sshd).
 const READY_TIMEOUT: Duration = Duration::from_secs(240);
 
-/// Cold builds on the machine the figures in docs/benchmarks.md ("Rehearsal") were taken on
-/// (2 cores, the Go module cache warm), shown as the estimates of a first run's builds.
-pub const COLD_BUILD_ESTIMATE: &str = "about 4 minutes on 2 cores";
-const CONTROLLERS_BUILD_ESTIMATE: &str = "about 4 minutes on 2 cores";
-const EMULATOR_INSTALL_ESTIMATE: &str = "about 1 minute";
+/// The first builds as measured on the project's machine (2 cores; docs/testworld.md,
+/// "Measured figures", and docs/benchmarks.md, "Rehearsal"), shown as a first run's estimates:
+/// with nothing in Go's caches, and with Go's build cache already warm.
+pub const COLD_BUILD_ESTIMATE: &str =
+    "about 15 min on 2 cores with nothing cached, under a minute with Go's build cache warm";
+const CONTROLLERS_BUILD_ESTIMATE: &str =
+    "about 5 min on 2 idle cores with nothing cached, under a minute with Go's build cache warm";
+const EMULATOR_INSTALL_ESTIMATE: &str = "about 40 s from PyPI";
 
 /// Checks what a rehearsal needs on this machine, saying what to install when something is
 /// missing: OpenSSH's sshd, the upstream CRDs, Go unless what it builds is built already, and
