@@ -164,3 +164,13 @@ impl Common {
         })
     }
 }
+
+/// The async runtime of a command that reads the clusters (`plan`, `health`, `describe`,
+/// `rehearse`): two worker threads.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::failed(format!("cannot start the async runtime: {error}")))
+}

@@ -87,11 +87,7 @@ pub fn run(args: DescribeArgs, common: &Common) -> CliResult {
     let scrubber =
         genesis_engine::Scrubber::new(inputs.secrets.values().map(|value| value.expose()));
     let options = common.cluster_options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|error| CliError::failed(format!("cannot start the async runtime: {error}")))?;
+    let runtime = super::common::runtime()?;
     let steps = runtime.block_on(describe(&inputs, &options, &positions, args.timeout));
     runtime.shutdown_timeout(Duration::from_millis(100));
     let description = Description {

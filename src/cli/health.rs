@@ -28,11 +28,7 @@ pub fn run(args: HealthArgs, common: &Common) -> CliResult {
     let scrubber =
         genesis_engine::Scrubber::new(inputs.secrets.values().map(|value| value.expose()));
     let options = common.cluster_options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|error| CliError::failed(format!("cannot start the async runtime: {error}")))?;
+    let runtime = super::common::runtime()?;
     let started = Instant::now();
     let mut checks = runtime.block_on(gather::gather(&inputs, &options, args.timeout));
     // An object not there is "not run yet" unless the journal says its step finished; the

@@ -212,13 +212,7 @@ pub(crate) fn make(
         }
     }
     if !offline {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|error| {
-                CliError::failed(format!("could not start the async runtime: {error}"))
-            })?;
+        let runtime = super::common::runtime()?;
         let options = common.cluster_options();
         let registry = crate::actions::registry(inputs, &options);
         let target = plan::platform_target(inputs, &options);

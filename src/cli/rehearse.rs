@@ -7,7 +7,7 @@ use clap::Args;
 use genesis_rehearse::Layout;
 use genesis_rehearse::control::Request;
 
-use super::common::{ColorChoice, Common};
+use super::common::{ColorChoice, Common, runtime};
 use super::error::{CliError, CliResult, exit};
 use crate::rehearse::faults::{self, RehearsalFault};
 use crate::rehearse::{self, RehearseError, UpEnd, UpRun, clocks, world};
@@ -52,14 +52,6 @@ pub struct RehearseArgs {
     /// ms-02-3`).
     #[arg(last = true, value_name = "UP ARGS")]
     pub up_args: Vec<String>,
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|error| CliError::failed(format!("cannot start the async runtime: {error}")))
 }
 
 fn cli_error(error: RehearseError) -> CliError {

@@ -28,28 +28,30 @@ pub fn scaled(duration: Duration, time_scale: f64, floor: Duration) -> Duration 
     duration.mul_f64(time_scale * MARGIN).max(floor)
 }
 
-fn scale_field(value: &mut Value, time_scale: f64, floor: Duration) -> Result<(), String> {
+/// Rewrites the duration `value` (a string such as `45m`; anything else is left) as `how`
+/// says, in the unit `how` writes.
+fn rescale(value: &mut Value, how: impl FnOnce(Duration) -> String) -> Result<(), String> {
     let Some(text) = value.as_str() else {
         return Ok(());
     };
     let duration =
         humantime::parse_duration(text).map_err(|error| format!("duration {text:?}: {error}"))?;
-    *value = Value::String(format!(
-        "{}ms",
-        scaled(duration, time_scale, floor).as_millis()
-    ));
+    *value = Value::String(how(duration));
     Ok(())
+}
+
+/// A timeout or backoff at the pace, with the margin, never under `floor`, in milliseconds.
+fn scale_field(value: &mut Value, time_scale: f64, floor: Duration) -> Result<(), String> {
+    rescale(value, |duration| {
+        format!("{}ms", scaled(duration, time_scale, floor).as_millis())
+    })
 }
 
 /// An estimate at the pace, to the microsecond (the projection is divided by the pace again).
 fn scale_exactly(value: &mut Value, time_scale: f64) -> Result<(), String> {
-    let Some(text) = value.as_str() else {
-        return Ok(());
-    };
-    let duration =
-        humantime::parse_duration(text).map_err(|error| format!("duration {text:?}: {error}"))?;
-    *value = Value::String(format!("{}us", duration.mul_f64(time_scale).as_micros()));
-    Ok(())
+    rescale(value, |duration| {
+        format!("{}us", duration.mul_f64(time_scale).as_micros())
+    })
 }
 
 /// One phase file's text with its steps' timeouts (never under `min_timeout`) and backoffs
@@ -76,7 +78,7 @@ pub fn scale_phase(text: &str, time_scale: f64, min_timeout: Duration) -> Result
     let yaml = serde_saphyr::to_string(&phase).map_err(|error| format!("write: {error}"))?;
     Ok(format!(
         "# A rehearsal's copy (`genesis rehearse`, docs/rehearse.md): timeouts and backoffs\n\
-         # scaled to the rehearsal's pace; estimates as written.\n{yaml}"
+         # scaled to the rehearsal's pace with a margin, estimates at exactly the pace.\n{yaml}"
     ))
 }
 
@@ -87,6 +89,12 @@ pub fn copy_scaled(
     time_scale: f64,
     min_timeout: Duration,
 ) -> Result<(), String> {
+    copy(from, to, Some((time_scale, min_timeout)))
+}
+
+/// Copies `from` to `to`, directories below it (templates) as they are; with `scale`, its own
+/// `*.yaml`/`*.yml` files are phase files, scaled. Only regular files are copied.
+fn copy(from: &Path, to: &Path, scale: Option<(f64, Duration)>) -> Result<(), String> {
     std::fs::create_dir_all(to).map_err(|error| format!("create {}: {error}", to.display()))?;
     let entries =
         std::fs::read_dir(from).map_err(|error| format!("read {}: {error}", from.display()))?;
@@ -94,12 +102,12 @@ pub fn copy_scaled(
         let entry = entry.map_err(|error| format!("read {}: {error}", from.display()))?;
         let path = entry.path();
         let target = to.join(entry.file_name());
-        if path.is_dir() {
-            copy_scaled_dir(&path, &target)?;
-        } else if path
+        let phase_file = path
             .extension()
-            .is_some_and(|extension| extension == "yaml" || extension == "yml")
-        {
+            .is_some_and(|extension| extension == "yaml" || extension == "yml");
+        if path.is_dir() {
+            copy(&path, &target, None)?;
+        } else if let (Some((time_scale, min_timeout)), true) = (scale, phase_file) {
             let text = std::fs::read_to_string(&path)
                 .map_err(|error| format!("read {}: {error}", path.display()))?;
             let scaled = scale_phase(&text, time_scale, min_timeout)
@@ -107,25 +115,6 @@ pub fn copy_scaled(
             std::fs::write(&target, scaled)
                 .map_err(|error| format!("write {}: {error}", target.display()))?;
         } else if path.is_file() {
-            std::fs::copy(&path, &target)
-                .map_err(|error| format!("copy {}: {error}", path.display()))?;
-        }
-    }
-    Ok(())
-}
-
-/// A directory below the phases (templates), copied as it is.
-fn copy_scaled_dir(from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(to).map_err(|error| format!("create {}: {error}", to.display()))?;
-    for entry in
-        std::fs::read_dir(from).map_err(|error| format!("read {}: {error}", from.display()))?
-    {
-        let entry = entry.map_err(|error| format!("read {}: {error}", from.display()))?;
-        let path = entry.path();
-        let target = to.join(entry.file_name());
-        if path.is_dir() {
-            copy_scaled_dir(&path, &target)?;
-        } else {
             std::fs::copy(&path, &target)
                 .map_err(|error| format!("copy {}: {error}", path.display()))?;
         }

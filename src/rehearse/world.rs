@@ -55,14 +55,7 @@ pub fn prerequisites(real: bool) -> Result<(), RehearseError> {
                 .into(),
         });
     }
-    if go_builds
-        && Command::new("go")
-            .arg("version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map_or(true, |status| !status.success())
-    {
+    if go_builds && !succeeds("go", &["version"]) {
         return Err(RehearseError::Missing {
             what: "Go, to build the real kube-apiserver once".into(),
             install: "install Go 1.25 or later (https://go.dev/dl/) and put `go` on PATH; the \

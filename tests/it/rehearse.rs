@@ -119,33 +119,6 @@ fn processes_in(dir: &Path) -> Vec<String> {
     found
 }
 
-/// Every file below `dir`, as (path, lossy text).
-fn files_below(dir: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            match entry.file_type() {
-                Ok(kind) if kind.is_dir() => stack.push(path),
-                Ok(kind) if kind.is_file() => {
-                    if let Ok(bytes) = std::fs::read(&path) {
-                        out.push((
-                            path.display().to_string(),
-                            String::from_utf8_lossy(&bytes).into_owned(),
-                        ));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
 /// Every line of a rehearsal's stderr says it is a rehearsal.
 fn assert_marked(text: &str) {
     for line in text.lines().filter(|line| !line.trim().is_empty()) {
@@ -206,7 +179,10 @@ fn the_shipped_lab_rehearses_to_the_end_and_leaves_nothing() {
     // Nothing of the operator's secrets anywhere: output, the rehearsal's files, etcd's data.
     let rehearsal = operator.rehearsal();
     let url = platform_url(&rehearsal);
-    let mut places = files_below(&rehearsal);
+    let mut places: Vec<(String, String)> = genesis_harness::files_below(&rehearsal)
+        .into_iter()
+        .map(|(path, text)| (path.display().to_string(), text))
+        .collect();
     assert!(
         places.len() > 20,
         "the kept world's files: {}",

@@ -83,7 +83,8 @@ pub async fn create_namespace(client: &kube::Client, name: &str) {
         .expect("create namespace");
 }
 
-/// Every file below `dir`, as text, for secret searches.
+/// Every file below `dir` (links followed), as text, for secret searches; sockets and FIFOs
+/// hold no data of their own and are passed over.
 pub fn files_below(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
@@ -92,7 +93,7 @@ pub fn files_below(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 stack.push(path);
-            } else {
+            } else if path.is_file() {
                 let text =
                     String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned();
                 out.push((path, text));
