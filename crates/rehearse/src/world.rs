@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use genesis_testworld::{BmcSpec, World, WorldOptions};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
@@ -259,7 +259,8 @@ async fn run(layout: &Layout, mut up: Up) -> Result<(), Error> {
 }
 
 async fn read_request(stream: UnixStream) -> (Option<Request>, UnixStream) {
-    let mut reader = BufReader::new(stream);
+    // A request is one short line: at most 256 bytes are read, for at most 5 s.
+    let mut reader = BufReader::new(stream).take(256);
     let mut line = String::new();
     let read = tokio::time::timeout(
         std::time::Duration::from_secs(5),
@@ -270,5 +271,5 @@ async fn read_request(stream: UnixStream) -> (Option<Request>, UnixStream) {
         Ok(Ok(_)) => Request::parse(&line),
         _ => None,
     };
-    (request, reader.into_inner())
+    (request, reader.into_inner().into_inner())
 }
